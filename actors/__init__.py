@@ -1,0 +1,119 @@
+"""regiment's runtime: thread-backed agents, refs, addresses, envelopes, mailboxes, routing.
+
+Every agent is a `pykka.ThreadingActor` subclass (`AgentActor`) with its own thread and
+mailbox, living in an `ActorSystem`. The companion package `supervision` supplies the
+supervision trees.
+"""
+
+from __future__ import annotations
+
+from actors._dispatch import handler
+from actors.address import Address, AddressLike, Broadcast, Direct, Role, parse_address
+from actors.agent import AgentActor, Context
+from actors.clock import Clock, ManualClock, SystemClock
+from actors.envelope import Envelope
+from actors.errors import (
+    AgentFailed,
+    AgentUnavailable,
+    AskError,
+    AskTimeout,
+    AskToSelf,
+    DeliveryError,
+    DuplicateName,
+    InvalidAddress,
+    InvalidConfig,
+    InvalidEnvelope,
+    InvalidMessage,
+    MailboxFull,
+    PolicyViolation,
+    RegimentError,
+    StartFailed,
+    SystemStopped,
+    UnhandledMessage,
+    UnknownAddress,
+)
+from actors.events import (
+    AgentCrashed,
+    AgentRestarted,
+    AgentStarted,
+    AgentStopped,
+    DeadLetter,
+    DeadLetterReason,
+    Escalated,
+    Event,
+    EventStream,
+    ExitReason,
+    Subscription,
+    SystemFailed,
+    Terminated,
+)
+from actors.future import Future
+from actors.guards import RunReport, StopReason
+from actors.mailbox import Mailbox, Overflow
+from actors.messages import Kind, Message, Priority
+from actors.ref import AgentRef
+from actors.send_policy import OUTSIDE, RateLimit, SendPolicy, SendRule
+from actors.system import ActorSystem
+from actors.timers import Timer
+
+__all__ = [
+    "OUTSIDE",
+    "ActorSystem",
+    "Address",
+    "AddressLike",
+    "AgentActor",
+    "AgentCrashed",
+    "AgentFailed",
+    "AgentRef",
+    "AgentRestarted",
+    "AgentStarted",
+    "AgentStopped",
+    "AgentUnavailable",
+    "AskError",
+    "AskTimeout",
+    "AskToSelf",
+    "Broadcast",
+    "Clock",
+    "Context",
+    "DeadLetter",
+    "DeadLetterReason",
+    "DeliveryError",
+    "Direct",
+    "DuplicateName",
+    "Envelope",
+    "Escalated",
+    "Event",
+    "EventStream",
+    "ExitReason",
+    "Future",
+    "InvalidAddress",
+    "InvalidConfig",
+    "InvalidEnvelope",
+    "InvalidMessage",
+    "Kind",
+    "Mailbox",
+    "MailboxFull",
+    "ManualClock",
+    "Message",
+    "Overflow",
+    "PolicyViolation",
+    "Priority",
+    "RateLimit",
+    "RegimentError",
+    "Role",
+    "RunReport",
+    "SendPolicy",
+    "SendRule",
+    "StartFailed",
+    "StopReason",
+    "Subscription",
+    "SystemClock",
+    "SystemFailed",
+    "SystemStopped",
+    "Terminated",
+    "Timer",
+    "UnhandledMessage",
+    "UnknownAddress",
+    "handler",
+    "parse_address",
+]

@@ -1,0 +1,28 @@
+"""Per-thread runtime state: which agent's slot the current thread is running, if any.
+
+An incarnation's thread sets ``state.cell`` once when it starts, so a send made from inside a
+handler (through the agent, an `AgentRef` or the system) knows its sender and the envelope that
+caused it without any argument passing. ``state.constructing`` is set while an agent's
+constructor runs, so `AgentActor.__init__` can find the slot (and mailbox) it belongs to.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from actors._cell import Cell
+
+
+class _State(threading.local):
+    cell: Cell | None = None
+    constructing: Cell | None = None
+
+
+state = _State()
+
+
+def current_cell() -> Cell | None:
+    """The slot whose incarnation runs in this thread, or None outside agents."""
+    return state.cell

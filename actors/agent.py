@@ -1,0 +1,403 @@
+"""`AgentActor`: the class users subclass to write agents.
+
+An agent is a `pykka.ThreadingActor`: one thread, one mailbox, one message at a time. Declare
+what it handles with `@handler` methods; the handler's return value answers an ask::
+
+    class Coder(actors.AgentActor):
+        roles = ("coder",)
+
+        @actors.handler
+        def on_task(self, task: Task) -> Patch:
+            self.log.info("working on {}", task.title)
+            return Patch(diff="...")
+
+Agents are started by a system (`ActorSystem.spawn`) or a supervisor (a child spec), never with
+pykka's ``start()``. Each restart builds a new instance; state that must survive restarts
+belongs outside the instance.
+
+Inside a handler, in the agent's own thread: `context`, `send`, `ask`, `reply`, `broadcast`,
+`watch`, `schedule`, `schedule_every`, `stop` and `log`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+
+import pykka
+from loguru import logger
+
+from actors import _local
+from actors._dispatch import HandlerTable, build_table, lookup
+from actors._mailboxes import FifoQueue
+from actors.address import AddressLike, Broadcast, Direct, validate_name
+from actors.envelope import Envelope
+from actors.errors import RegimentError
+from actors.events import DeadLetterReason, ExitReason
+from actors.messages import Kind, Message, Priority
+
+if TYPE_CHECKING:
+    from loguru import Logger
+
+    from actors._cell import Cell
+    from actors._mailboxes import MailboxQueue
+    from actors.future import Future
+    from actors.mailbox import Mailbox
+    from actors.system import ActorSystem
+    from actors.timers import Timer
+
+__all__ = ["AgentActor", "Context"]
+
+_MISSING: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What an agent knows about itself and the message it is handling.
+
+    Attributes:
+        name: the agent's name.
+        roles: the roles it holds.
+        envelope: the envelope being handled (None outside a handler, e.g. in ``on_start``).
+        restarts: how many times its slot has been restarted.
+        system: the system it runs in.
+    """
+
+    name: str
+    roles: frozenset[str]
+    envelope: Envelope | None
+    restarts: int
+    system: ActorSystem
+
+    @property
+    def sender(self) -> str | None:
+        """Name of the sender of the current message (None if it came from outside)."""
+        return None if self.envelope is None else self.envelope.sender
+
+    @property
+    def message_id(self) -> str | None:
+        """Id of the current envelope."""
+        return None if self.envelope is None else self.envelope.id
+
+    @property
+    def correlation_id(self) -> str | None:
+        """Correlation id of the current envelope."""
+        return None if self.envelope is None else self.envelope.correlation_id
+
+
+def _drop(item: object, reason: str) -> None:
+    """Reject callback of a mailbox built outside any system: nothing to record."""
+
+
+class AgentActor(pykka.ThreadingActor):
+    """Base class of every agent; see the module docstring.
+
+    Class attributes:
+        roles: the roles every instance holds unless the spawn names others.
+        mailbox: the default `Mailbox` settings for this class (None: unbounded FIFO).
+    """
+
+    roles: ClassVar[tuple[str, ...]] = ()
+    mailbox: ClassVar[Mailbox | None] = None
+    _handlers: ClassVar[HandlerTable] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Build the class's handler table and check its roles."""
+        super().__init_subclass__(**kwargs)
+        inherited: HandlerTable = {}
+        for base in reversed(cls.__mro__[1:]):
+            inherited.update(vars(base).get("_handlers", {}))
+        cls._handlers = build_table(cls, inherited)
+        if isinstance(cls.roles, str):
+            msg = f"{cls.__qualname__}.roles must be a tuple of role names, not a string"
+            raise TypeError(msg)
+        for role in cls.roles:
+            validate_name(role, "role")
+
+    @classmethod
+    def _create_actor_inbox(cls) -> MailboxQueue:  # type: ignore[override]
+        """Hand pykka the slot's mailbox (it outlives this instance)."""
+        cell = _local.state.constructing
+        if cell is None:  # constructed outside a system, e.g. to unit-test a handler directly
+            return FifoQueue(cls.__name__, _drop)
+        return cell.mailbox
+
+    @classmethod
+    def start(cls, *args: Any, **kwargs: Any) -> NoReturn:
+        """Not supported: agents are started by `ActorSystem.spawn` or a supervisor.
+
+        Raises:
+            TypeError: always.
+        """
+        msg = f"start {cls.__name__} with ActorSystem.spawn() or a supervision ChildSpec"
+        raise TypeError(msg)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cell: Cell | None = _local.state.constructing
+        self._replied = False
+        self._timers: set[Timer] | None = None
+
+    def __str__(self) -> str:
+        name = self._cell.name if self._cell is not None else "<unstarted>"
+        return f"{type(self).__name__} {name!r}"
+
+    # -- lifecycle hooks --------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        """Run in the agent's thread before it takes its first message (pykka hook)."""
+
+    def on_stop(self) -> None:
+        """Run in the agent's thread when it stops (also before a restart, by default)."""
+
+    def pre_restart(self, error: BaseException | None, envelope: Envelope | None) -> None:
+        """Run on the old instance before a restart; calls `on_stop` by default.
+
+        Args:
+            error: the failure that caused the restart.
+            envelope: the message being handled when it failed (None if it failed elsewhere,
+                or a sibling's failure caused the restart).
+        """
+        self.on_stop()
+
+    def post_restart(self, error: BaseException) -> None:
+        """Run on the new instance instead of `on_start` after a restart; calls it by default."""
+        self.on_start()
+
+    def on_unhandled(self, envelope: Envelope) -> None:
+        """Called for a message no handler matches; dead-letters it (reason ``unhandled``).
+
+        An ask gets `UnhandledMessage` at once.
+        """
+        self._office().record(envelope, DeadLetterReason.UNHANDLED)
+
+    # -- what a handler can use ---------------------------------------------------------------
+
+    @property
+    def context(self) -> Context:
+        """The agent's name, roles, restart count and current envelope."""
+        cell = self._running_cell()
+        return Context(cell.name, cell.roles, cell.current, cell.restarts, cell.system)
+
+    @property
+    def name(self) -> str:
+        """The agent's unique name."""
+        return self._running_cell().name
+
+    @property
+    def system(self) -> ActorSystem:
+        """The system the agent runs in."""
+        return self._running_cell().system
+
+    @property
+    def log(self) -> Logger:
+        """A loguru logger bound to the agent's name and the current message's ids."""
+        cell = self._cell
+        if cell is None:
+            return logger
+        current = cell.current
+        if current is None:
+            return cell.log
+        return cell.log.bind(msg_id=current.id, correlation_id=current.correlation_id)
+
+    def send(
+        self,
+        to: AddressLike,
+        message: Message,
+        *,
+        priority: Priority = Priority.NORMAL,
+        kind: str = Kind.EVENT,
+        reply_to: AddressLike | None = None,
+    ) -> int:
+        """Send ``message``; returns how many mailboxes took it (0 means dead-lettered).
+
+        Raises:
+            InvalidMessage, InvalidAddress: for a bad message or address.
+            PolicyViolation, MailboxFull: if a send policy or a bounded mailbox refuses it.
+        """
+        cell = self._running_cell()
+        return cell.system.router.tell(
+            to, message, cell, kind=kind, priority=priority, reply_to=reply_to
+        )
+
+    def ask(
+        self,
+        to: AddressLike,
+        message: Message,
+        *,
+        timeout: float | None = None,
+        priority: Priority = Priority.NORMAL,
+    ) -> Future[Any]:
+        """Send ``message`` to one agent and return the future of its reply; never blocks.
+
+        ``future.get()`` waits at most ``timeout`` seconds (the system's default ask timeout
+        if None). Blocking on it inside a handler stalls this agent meanwhile.
+
+        Raises:
+            UnknownAddress: at once, if nobody has the name or holds the role.
+            AskToSelf: if the only possible recipient is this agent.
+        """
+        cell = self._running_cell()
+        system = cell.system
+        wait = system.ask_timeout if timeout is None else timeout
+        return system.router.ask(to, message, cell, timeout=wait, priority=priority)
+
+    def reply(self, message: Any) -> None:
+        """Answer the message being handled, instead of (or before) returning a value.
+
+        An ask's future gets ``message``; for a tell it is sent (kind ``response``) to the
+        envelope's ``reply_to``, else to its sender.
+
+        Raises:
+            RegimentError: outside a handler.
+        """
+        cell = self._running_cell()
+        current = cell.current
+        if current is None:
+            msg = f"{self} called reply() outside a handler"
+            raise RegimentError(msg)
+        self._replied = True
+        self._answer(cell, current, message)
+
+    def broadcast(
+        self, message: Message, role: str | None = None, *, include_self: bool = False
+    ) -> int:
+        """Send ``message`` to every live agent (holding ``role``, if given) but this one.
+
+        Returns:
+            How many mailboxes took it.
+        """
+        cell = self._running_cell()
+        address = Broadcast(role=role, include_self=include_self)
+        return cell.system.router.tell(address, message, cell)
+
+    def watch(self, name: str) -> None:
+        """Receive `Terminated(name, reason)` when the agent ``name`` stops for good.
+
+        If it is already gone, the notice arrives at once (reason ``not_found``).
+        """
+        cell = self._running_cell()
+        target = cell.system.router.table.names.get(validate_name(name))
+        if target is None or not target.add_watcher(cell):
+            cell.notify_terminated(name, ExitReason.NOT_FOUND)
+
+    def unwatch(self, name: str) -> None:
+        """Stop watching ``name``."""
+        cell = self._running_cell()
+        target = cell.system.router.table.names.get(name)
+        if target is not None:
+            target.remove_watcher(cell)
+
+    def schedule(self, delay: float, message: Message, to: AddressLike | None = None) -> Timer:
+        """Send ``message`` (to this agent unless ``to``) after ``delay`` seconds.
+
+        The timer is cancelled when this incarnation stops or restarts.
+
+        Returns:
+            A handle whose ``cancel()`` stops it.
+        """
+        return self._add_timer(delay, None, message, to)
+
+    def schedule_every(
+        self, interval: float, message: Message, to: AddressLike | None = None
+    ) -> Timer:
+        """Send ``message`` every ``interval`` seconds until cancelled, stopped or restarted."""
+        return self._add_timer(interval, interval, message, to)
+
+    def stop(self) -> None:
+        """Stop this agent for good once the current message is handled (runs ``on_stop``)."""
+        self._running_cell().stop_reason = ExitReason.NORMAL
+
+    # -- runtime internals --------------------------------------------------------------------
+
+    def _running_cell(self) -> Cell:
+        cell = self._cell
+        if cell is None:
+            msg = f"{type(self).__name__} is not running in an ActorSystem"
+            raise RegimentError(msg)
+        return cell
+
+    def _office(self) -> Any:
+        return self._running_cell().system.dead_letters
+
+    def _receive(self, envelope: Envelope) -> None:
+        """Dispatch one envelope to its handler and deliver the reply (agent thread)."""
+        cell = self._cell
+        assert cell is not None
+        deadline = envelope.deadline
+        if deadline is not None and deadline < cell.system.clock.time():
+            cell.system.dead_letter_office.record(envelope, DeadLetterReason.EXPIRED)
+            return
+        body = envelope.body
+        table = type(self)._handlers
+        function = table.get(type(body), _MISSING)
+        if function is _MISSING:
+            function = lookup(table, type(body))
+        if function is None:
+            self.on_unhandled(envelope)
+            return
+        self._replied = False
+        result = function(self, body)
+        if self._replied:
+            return
+        future = envelope.future
+        if future is not None:
+            future.resolve(result)
+        elif result is not None and envelope.reply_to is not None:
+            self._answer(cell, envelope, result)
+
+    def _answer(self, cell: Cell, request: Envelope, message: Any) -> None:
+        future = request.future
+        if future is not None:
+            future.resolve(message)
+            return
+        target = request.reply_to
+        if target is None and request.sender is not None:
+            target = Direct(request.sender)
+        correlation = request.correlation_id or request.id
+        if target is None:
+            reply = Envelope(message, request.to, kind=Kind.RESPONSE, correlation_id=correlation)
+            cell.system.dead_letter_office.record(
+                reply, DeadLetterReason.UNKNOWN_ADDRESS, "the request has no sender or reply_to"
+            )
+            return
+        cell.system.router.tell(
+            target, message, cell, kind=Kind.RESPONSE, correlation_id=correlation
+        )
+
+    def _on_control(self, item: object) -> None:
+        """Handle a runtime control item this class knows; the default refuses pykka envelopes."""
+        reply_to = getattr(item, "reply_to", None)
+        if reply_to is not None:
+            msg = f"{self} takes messages through its AgentRef, not through pykka's ActorRef"
+            reply_to.set_exception(exc_info=(RegimentError, RegimentError(msg), None))
+        logger.warning("{} ignored an unexpected control item {!r}", self, item)
+
+    def _add_timer(
+        self, delay: float, interval: float | None, message: Message, to: AddressLike | None
+    ) -> Timer:
+        cell = self._running_cell()
+        target: AddressLike = to if to is not None else cell.name
+        current = cell.current
+        timer = cell.system.timers.schedule(
+            delay,
+            interval,
+            target,
+            message,
+            sender=cell,
+            causation_id=None if current is None else current.id,
+            on_done=self._forget_timer,
+        )
+        if self._timers is None:
+            self._timers = set()
+        self._timers.add(timer)
+        return timer
+
+    def _forget_timer(self, timer: Timer) -> None:
+        if self._timers is not None:
+            self._timers.discard(timer)
+
+    def _cancel_timers(self) -> None:
+        timers, self._timers = self._timers, None
+        for timer in timers or ():
+            timer.cancel()

@@ -1,0 +1,138 @@
+"""Dead letters: the one place where undeliverable and unhandled messages end up.
+
+`DeadLetterOffice.record` is the single choke point: it counts the letter, keeps it in a bounded
+ring, logs it (at most a few lines a second, then a summary), publishes a `DeadLetter` event,
+and fails the envelope's reply future, if it was an ask, with the error that matches the reason,
+so no asker ever waits for a reply that cannot come.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+from typing import TYPE_CHECKING
+
+from loguru import logger
+
+from actors.errors import (
+    AgentUnavailable,
+    AskTimeout,
+    MailboxFull,
+    PolicyViolation,
+    RegimentError,
+    UnhandledMessage,
+    UnknownAddress,
+)
+from actors.events import DeadLetter, DeadLetterReason
+
+if TYPE_CHECKING:
+    from actors.envelope import Envelope
+    from actors.events import EventStream
+
+__all__ = ["DeadLetterOffice", "error_for"]
+
+_LOG_BURST = 10  # dead-letter warnings logged per second before they are summarised
+
+
+def error_for(envelope: Envelope, reason: DeadLetterReason, detail: str | None) -> RegimentError:
+    """Build the error an asker receives when its envelope is dead-lettered for ``reason``."""
+    to = str(envelope.to)
+    text = f"{type(envelope.body).__name__} to {to!r} was dead-lettered ({reason.value})"
+    if detail:
+        text = f"{text}: {detail}"
+    if reason in (DeadLetterReason.UNKNOWN_ADDRESS, DeadLetterReason.NO_ROLE_MEMBER):
+        return UnknownAddress(text, to, reason.value, envelope)
+    if reason is DeadLetterReason.MAILBOX_FULL:
+        return MailboxFull(text, to, 0, envelope)
+    if reason in (DeadLetterReason.POLICY_DENIED, DeadLetterReason.RATE_LIMITED):
+        return PolicyViolation(text, envelope.sender, to, reason.value, envelope)
+    if reason is DeadLetterReason.UNHANDLED:
+        return UnhandledMessage(text, to, type(envelope.body), envelope)
+    if reason is DeadLetterReason.EXPIRED:
+        return AskTimeout(text, None)
+    return AgentUnavailable(text, to, envelope)
+
+
+class DeadLetterOffice:
+    """Counts, keeps (bounded), logs and publishes a system's dead letters.
+
+    Args:
+        system: the system's name, stamped on every `DeadLetter`.
+        events: the stream to publish on.
+        capacity: how many recent letters to keep.
+    """
+
+    def __init__(self, system: str, events: EventStream, capacity: int = 1000) -> None:
+        self._system = system
+        self._events = events
+        self._lock = threading.Lock()
+        self._ring: deque[DeadLetter] = deque(maxlen=capacity)
+        self._counts: Counter[DeadLetterReason] = Counter()
+        self._window = 0.0
+        self._logged = 0
+        self._suppressed = 0
+
+    def record(
+        self,
+        envelope: Envelope,
+        reason: DeadLetterReason,
+        detail: str | None = None,
+        error: BaseException | None = None,
+    ) -> DeadLetter:
+        """Record ``envelope`` as undeliverable for ``reason`` and fail its ask, if any.
+
+        Args:
+            envelope: the message concerned.
+            reason: why it was not handled.
+            detail: a short human-readable explanation.
+            error: the error to fail an ask with; derived from ``reason`` when None.
+
+        Returns:
+            The published `DeadLetter`.
+        """
+        letter = DeadLetter.model_construct(
+            system=self._system, at=time.time(), envelope=envelope, reason=reason, detail=detail
+        )
+        now = time.monotonic()
+        with self._lock:
+            self._ring.append(letter)
+            self._counts[reason] += 1
+            if now - self._window >= 1.0:
+                suppressed, self._suppressed = self._suppressed, 0
+                self._window, self._logged = now, 0
+            else:
+                suppressed = 0
+            log = self._logged < _LOG_BURST
+            if log:
+                self._logged += 1
+            else:
+                self._suppressed += 1
+        if suppressed:
+            logger.warning("{} more dead letters were not logged", suppressed)
+        if log:
+            logger.warning(
+                "dead letter ({}): {!r}{}", reason.value, envelope, f": {detail}" if detail else ""
+            )
+        future = envelope.future
+        if future is not None and not future.done():
+            future.fail(error if error is not None else error_for(envelope, reason, detail))
+        self._events.publish(letter)
+        return letter
+
+    def letters(self) -> list[DeadLetter]:
+        """The most recent dead letters, oldest first."""
+        with self._lock:
+            return list(self._ring)
+
+    def count(self, reason: DeadLetterReason | None = None) -> int:
+        """How many dead letters were recorded (for one reason, or in all)."""
+        with self._lock:
+            if reason is None:
+                return sum(self._counts.values())
+            return self._counts[reason]
+
+    def counts(self) -> dict[DeadLetterReason, int]:
+        """Dead letters recorded so far, by reason."""
+        with self._lock:
+            return dict(self._counts)

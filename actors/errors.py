@@ -1,0 +1,249 @@
+"""Every error regiment raises, in one hierarchy.
+
+```
+RegimentError                      base of everything regiment raises
+├── InvalidAddress (ValueError)    a name, role or address string is malformed
+├── InvalidMessage (TypeError)     a body is not an actors.Message
+├── InvalidEnvelope (ValueError)   JSON that does not describe a valid envelope
+├── InvalidConfig (ValueError)     a mailbox, policy or system setting is out of range
+├── DuplicateName (ValueError)     a name is already taken in this system
+├── SystemStopped                  the system is shut down (or shutting down)
+├── StartFailed                    an agent's constructor or on_start raised
+├── DeliveryError                  a message could not be delivered or handled
+│   ├── UnknownAddress             no agent has that name / holds that role
+│   ├── AgentUnavailable           the agent stopped before handling the message
+│   ├── MailboxFull                a bounded mailbox refused the message
+│   ├── PolicyViolation            the send policy denied or rate-limited the send
+│   └── UnhandledMessage           the agent has no handler for the message's type
+└── AskError                       an ask did not produce a reply
+    ├── AskTimeout (TimeoutError)  no reply within the timeout
+    ├── AgentFailed                the handler raised (the original is __cause__)
+    └── AskToSelf                  an agent asked itself from inside a handler
+```
+
+`supervision` adds `SupervisionError` (with `InvalidTree` and `EscalationError`) under
+`RegimentError`.
+
+Errors carry their context as attributes (the offending name, address, agent, envelope), and
+their message names it, so a log line alone says what went wrong.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from actors.envelope import Envelope
+
+
+class RegimentError(Exception):
+    """Base class of every error raised by regiment."""
+
+
+class InvalidAddress(RegimentError, ValueError):
+    """A name, role or address is malformed.
+
+    Attributes:
+        value: the rejected value.
+    """
+
+    def __init__(self, message: str, value: object = None) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+class InvalidMessage(RegimentError, TypeError):
+    """A message body is not an instance of `actors.Message`.
+
+    Attributes:
+        value: the rejected body.
+    """
+
+    def __init__(self, message: str, value: object = None) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+class InvalidEnvelope(RegimentError, ValueError):
+    """Text that does not decode to a valid envelope.
+
+    Attributes:
+        field: dotted path of the offending field (``"<json>"`` for malformed JSON).
+    """
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidConfig(RegimentError, ValueError):
+    """A configuration value (mailbox, policy, system setting) is out of range."""
+
+
+class DuplicateName(RegimentError, ValueError):
+    """The name is already taken by another agent or supervisor of the same system.
+
+    Attributes:
+        name: the contested name.
+    """
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+class SystemStopped(RegimentError):
+    """The actor system has been shut down; it accepts no new work."""
+
+
+class StartFailed(RegimentError):
+    """An agent's constructor or ``on_start`` raised while it was being started.
+
+    The original exception is ``__cause__``.
+
+    Attributes:
+        agent: name of the agent that failed to start.
+    """
+
+    def __init__(self, message: str, agent: str) -> None:
+        super().__init__(message)
+        self.agent = agent
+
+
+class DeliveryError(RegimentError):
+    """A message could not be delivered to, or handled by, its recipient.
+
+    Attributes:
+        envelope: the envelope concerned, when there is one.
+    """
+
+    def __init__(self, message: str, envelope: Envelope | None = None) -> None:
+        super().__init__(message)
+        self.envelope = envelope
+
+
+class UnknownAddress(DeliveryError):
+    """No live agent has the name, or holds the role, that the address names.
+
+    Attributes:
+        address: the address (string form) that did not resolve.
+        reason: ``"unknown_address"`` or ``"no_role_member"``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        address: str,
+        reason: str = "unknown_address",
+        envelope: Envelope | None = None,
+    ) -> None:
+        super().__init__(message, envelope)
+        self.address = address
+        self.reason = reason
+
+
+class AgentUnavailable(DeliveryError):
+    """The agent stopped (or discarded its queue on restart) before handling the message.
+
+    Attributes:
+        agent: the agent's name.
+    """
+
+    def __init__(self, message: str, agent: str, envelope: Envelope | None = None) -> None:
+        super().__init__(message, envelope)
+        self.agent = agent
+
+
+class MailboxFull(DeliveryError):
+    """A bounded mailbox refused a message (or dropped it to make room for a newer one).
+
+    Attributes:
+        agent: the owner of the mailbox.
+        capacity: the mailbox's capacity.
+    """
+
+    def __init__(
+        self, message: str, agent: str, capacity: int, envelope: Envelope | None = None
+    ) -> None:
+        super().__init__(message, envelope)
+        self.agent = agent
+        self.capacity = capacity
+
+
+class PolicyViolation(DeliveryError):
+    """The system's send policy refused the send.
+
+    Attributes:
+        sender: the sending agent's name (None for a caller outside the system).
+        address: the address (string form) the send was meant for.
+        reason: ``"policy_denied"`` or ``"rate_limited"``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        sender: str | None,
+        address: str,
+        reason: str,
+        envelope: Envelope | None = None,
+    ) -> None:
+        super().__init__(message, envelope)
+        self.sender = sender
+        self.address = address
+        self.reason = reason
+
+
+class UnhandledMessage(DeliveryError):
+    """The agent has no handler for the message's type.
+
+    Attributes:
+        agent: the agent's name.
+        message_type: the unhandled body's class.
+    """
+
+    def __init__(
+        self, message: str, agent: str, message_type: type[Any], envelope: Envelope | None = None
+    ) -> None:
+        super().__init__(message, envelope)
+        self.agent = agent
+        self.message_type = message_type
+
+
+class AskError(RegimentError):
+    """An ask did not produce a reply."""
+
+
+class AskTimeout(AskError, TimeoutError):
+    """No reply arrived within the ask's timeout.
+
+    Attributes:
+        timeout: the timeout, in seconds.
+    """
+
+    def __init__(self, message: str, timeout: float | None) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+
+
+class AgentFailed(AskError):
+    """The handler raised while handling an ask; the original exception is ``__cause__``.
+
+    Attributes:
+        agent: the name of the agent whose handler raised.
+    """
+
+    def __init__(self, message: str, agent: str) -> None:
+        super().__init__(message)
+        self.agent = agent
+
+
+class AskToSelf(AskError):
+    """An agent asked itself from inside one of its handlers, which could never be answered.
+
+    Attributes:
+        agent: the agent's name.
+    """
+
+    def __init__(self, message: str, agent: str) -> None:
+        super().__init__(message)
+        self.agent = agent

@@ -1,0 +1,252 @@
+"""Futures for replies: pykka-compatible, with callbacks and a non-blocking ``await``.
+
+`Future` subclasses `pykka.Future`, so ``get(timeout=...)``, ``map``, ``join`` and
+``pykka.get_all`` work as pykka users expect. It adds what pykka's futures lack (see
+``shared/pykka-notes.md`` part d): ``done()``, ``add_done_callback()``, an optional deadline
+after which ``get()`` raises `AskTimeout`, and an ``await`` that suspends the coroutine instead
+of blocking the event loop's thread.
+
+It is cheaper than `pykka.ThreadingFuture`: no `threading.Condition` is built per future; a
+waiter allocates one lock only when it actually has to wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import pykka
+from loguru import logger
+
+from actors.errors import AskTimeout
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+__all__ = ["Future"]
+
+T = TypeVar("T")
+
+
+class _Pending:
+    __slots__ = ()
+
+
+_PENDING: Any = _Pending()
+
+
+class Future(pykka.Future[T]):
+    """The eventual reply to an ask.
+
+    Any thread may wait on it; it is completed once, by the replying agent's thread.
+
+    Args:
+        timeout: seconds after creation after which ``get()`` without a timeout gives up and
+            raises `AskTimeout`; None waits as long as the caller's own timeout says.
+        what: a short description ("ask to coder-1") used in the timeout's message.
+    """
+
+    def __init__(self, *, timeout: float | None = None, what: str = "the future") -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._value: Any = _PENDING
+        self._error: BaseException | None = None
+        self._waiters: list[threading.Lock] | None = None
+        self._callbacks: list[Callable[[Future[T]], object]] | None = None
+        self._timeout = timeout
+        self._deadline = None if timeout is None else time.monotonic() + timeout
+        self._what = what
+
+    def __repr__(self) -> str:
+        state = "pending" if self._value is _PENDING else "done"
+        return f"<actors.Future {self._what} {state}>"
+
+    # -- completing (the replying side) -------------------------------------------------------
+
+    def _complete(self, value: Any, error: BaseException | None) -> bool:
+        with self._lock:
+            if self._value is not _PENDING:
+                return False
+            self._value = value
+            self._error = error
+            waiters, self._waiters = self._waiters, None
+            callbacks, self._callbacks = self._callbacks, None
+        if waiters:
+            for waiter in waiters:
+                waiter.release()
+        if callbacks:
+            for callback in callbacks:
+                self._run_callback(callback)
+        return True
+
+    def resolve(self, value: T) -> bool:
+        """Complete with a value; returns False (and changes nothing) if already complete."""
+        return self._complete(value, None)
+
+    def fail(self, error: BaseException) -> bool:
+        """Complete with an exception; returns False (and changes nothing) if already complete."""
+        return self._complete(None, error)
+
+    def set(self, value: T | None = None) -> None:
+        """Complete with a value (pykka API).
+
+        Raises:
+            queue.Full: if the future is already complete, as pykka does.
+        """
+        if self._get_hook is not None or not self._complete(value, None):
+            raise queue.Full
+
+    def set_exception(
+        self,
+        exc_info: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
+        | None = None,
+    ) -> None:
+        """Complete with an exception, given as ``sys.exc_info()`` (pykka API).
+
+        Raises:
+            queue.Full: if the future is already complete, as pykka does.
+        """
+        exc_type, exc_value, _ = exc_info if exc_info is not None else sys.exc_info()
+        if exc_value is None:
+            exc_value = exc_type() if exc_type is not None else RuntimeError("unknown error")
+        if self._get_hook is not None or not self._complete(None, exc_value):
+            raise queue.Full
+
+    # -- observing (the asking side) ----------------------------------------------------------
+
+    def done(self) -> bool:
+        """Return True once the future holds a value or an exception."""
+        return self._value is not _PENDING
+
+    def get(self, *, timeout: float | None = None) -> T:
+        """Wait for the reply and return it, or raise the error it carries.
+
+        Args:
+            timeout: seconds to wait at most; the future's own deadline (from the ask's
+                timeout) also applies. None with no deadline waits until completion.
+
+        Raises:
+            AskTimeout: if no reply arrived in time.
+            Exception: the error the reply carries (`AgentFailed`, `UnknownAddress`, ...).
+        """
+        if self._get_hook is not None:
+            return super().get(timeout=timeout)
+        if self._value is _PENDING:
+            self._wait(timeout)
+        if self._error is not None:
+            raise self._error
+        return cast("T", self._value)
+
+    def result(self, timeout: float | None = None) -> T:
+        """Same as `get` (``concurrent.futures`` spelling)."""
+        return self.get(timeout=timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """Wait like `get`, then return the carried exception, or None after a value.
+
+        Raises:
+            AskTimeout: if the future did not complete in time.
+        """
+        if self._value is _PENDING:
+            self._wait(timeout)
+        return self._error
+
+    def add_done_callback(self, callback: Callable[[Future[T]], object]) -> None:
+        """Call ``callback(future)`` once the future completes.
+
+        It runs in the thread that completes the future (usually an agent's thread), or at
+        once in the caller's thread if the future is already complete. Keep it short and
+        non-blocking; an exception it raises is logged and otherwise ignored.
+        """
+        with self._lock:
+            if self._value is _PENDING:
+                if self._callbacks is None:
+                    self._callbacks = []
+                self._callbacks.append(callback)
+                return
+        self._run_callback(callback)
+
+    def _run_callback(self, callback: Callable[[Future[T]], object]) -> None:
+        try:
+            callback(self)
+        except Exception:  # noqa: BLE001 - a callback must not break the completing thread
+            logger.opt(exception=True).error("future callback {!r} raised", callback)
+
+    def _wait(self, timeout: float | None) -> None:
+        limit, shown = timeout, timeout
+        if self._deadline is not None:
+            remaining = max(0.0, self._deadline - time.monotonic())
+            if limit is None or remaining < limit:
+                limit, shown = remaining, self._timeout
+        waiter = threading.Lock()
+        waiter.acquire()
+        with self._lock:
+            if self._value is not _PENDING:
+                return
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(waiter)
+        if waiter.acquire(timeout=-1 if limit is None else limit):
+            return
+        with self._lock:
+            if self._value is not _PENDING:
+                return
+            if self._waiters is not None:
+                self._waiters.remove(waiter)
+        msg = f"no reply from {self._what} within {shown:g}s"
+        raise AskTimeout(msg, shown)
+
+    # -- asyncio ----------------------------------------------------------------------------
+
+    def as_asyncio(self) -> asyncio.Future[T]:
+        """Return an asyncio future, bound to the running loop, that completes with this one.
+
+        Raises:
+            RuntimeError: if called outside a running event loop.
+        """
+        loop = asyncio.get_running_loop()
+        target: asyncio.Future[T] = loop.create_future()
+
+        def transfer(_: Future[T]) -> None:
+            # RuntimeError: the loop closed meanwhile, so nobody is waiting any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_copy_into, self, target)
+
+        self.add_done_callback(transfer)
+        return target
+
+    async def wait_async(self, timeout: float | None = None) -> T:
+        """Await the reply for at most ``timeout`` seconds without blocking the event loop.
+
+        Raises:
+            AskTimeout: if it did not complete in time.
+            Exception: the error the reply carries.
+        """
+        try:
+            return await asyncio.wait_for(self.as_asyncio(), timeout)
+        except TimeoutError as exc:
+            if isinstance(exc, AskTimeout):
+                raise
+            msg = f"no reply from {self._what} within {timeout:g}s"
+            raise AskTimeout(msg, timeout) from None
+
+    def __await__(self) -> Generator[Any, None, T]:
+        """Suspend the awaiting coroutine (never the loop's thread) until completion."""
+        return self.as_asyncio().__await__()
+
+    __iter__ = __await__
+
+
+def _copy_into(source: Future[T], target: asyncio.Future[T]) -> None:
+    if target.done():
+        return
+    if source._error is not None:
+        target.set_exception(source._error)
+    else:
+        target.set_result(source._value)

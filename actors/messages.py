@@ -1,0 +1,92 @@
+"""User messages: frozen pydantic models that register themselves by subclassing.
+
+Subclass `Message` to declare a message type. Instances are immutable (``frozen=True``), so one
+instance can be shared by any number of threads. Every subclass is recorded in a registry under
+its `type_name` (by default ``"<module>.<qualname>"``; set the class variable ``type_name`` to
+choose a shorter, stable one), which `Envelope.from_json` uses to rebuild the body.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["Kind", "Message", "Priority", "message_type"]
+
+_registry: dict[str, type[Message]] = {}
+_registry_lock = threading.Lock()
+
+
+class Priority(enum.IntEnum):
+    """How urgent a message is; a priority mailbox hands out higher levels first."""
+
+    LOW = 0  # background work, handled when nothing else waits
+    NORMAL = 1  # the default for every send
+    HIGH = 2  # overtakes NORMAL and LOW
+    CRITICAL = 3  # overtakes every other user message (control messages still come first)
+
+    @classmethod
+    def parse(cls, value: object) -> Priority:
+        """Accept a member, its name in any case, or its integer value.
+
+        Raises:
+            ValueError: for anything else.
+        """
+        if isinstance(value, Priority):
+            return value
+        if isinstance(value, str):
+            try:
+                return cls[value.upper()]
+            except KeyError:
+                pass
+        elif isinstance(value, int) and not isinstance(value, bool):
+            return cls(value)
+        msg = f"invalid priority {value!r}: expected one of low, normal, high, critical"
+        raise ValueError(msg)
+
+
+class Kind(enum.StrEnum):
+    """What an envelope carries; any other short string is accepted as a custom kind."""
+
+    QUERY = "query"  # a request that expects an answer (the default for ask)
+    RESPONSE = "response"  # the answer to a query
+    STATUS = "status"  # progress or state reports
+    ARTIFACT = "artifact"  # a produced piece of work (code, a document, a result)
+    ERROR = "error"  # a reported failure
+    EVENT = "event"  # a notification nobody needs to answer (the default for tell)
+
+
+class Message(BaseModel):
+    """Base class of every message body.
+
+    Example:
+        ```python
+        class Task(actors.Message):
+            title: str
+            effort: int = 1
+        ```
+
+    Subclasses are frozen pydantic v2 models and are registered under `type_name` for JSON
+    round-trips. A later class registered under the same name replaces the earlier one.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    type_name: ClassVar[str] = "actors.messages.Message"
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Register the subclass under its type name."""
+        super().__pydantic_init_subclass__(**kwargs)
+        if "type_name" not in cls.__dict__:
+            cls.type_name = f"{cls.__module__}.{cls.__qualname__}"
+        with _registry_lock:
+            _registry[cls.type_name] = cls
+
+
+def message_type(type_name: str) -> type[Message] | None:
+    """Return the message class registered under ``type_name``, or None."""
+    return _registry.get(type_name)

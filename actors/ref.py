@@ -1,0 +1,150 @@
+"""`AgentRef`: the stable handle of an agent, by name.
+
+A ref points at the agent's slot, not at one incarnation: it keeps working across restarts
+(messages sent while the agent restarts queue up) and says ``is_alive() is False`` only once the
+agent has stopped for good. Refs are cheap, thread-safe and can be shared freely.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from actors import _local
+from actors.messages import Kind, Message, Priority
+
+if TYPE_CHECKING:
+    from actors._cell import Cell
+    from actors.address import AddressLike
+    from actors.future import Future
+
+__all__ = ["AgentRef"]
+
+
+class AgentRef:
+    """Send to one agent, from any thread (or from inside another agent's handler)."""
+
+    __slots__ = ("_cell",)
+
+    def __init__(self, cell: Cell) -> None:
+        self._cell = cell
+
+    def __repr__(self) -> str:
+        state = "alive" if self._cell.alive else "stopped"
+        return f"<AgentRef {self._cell.name!r} {state}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AgentRef) and other._cell is self._cell
+
+    def __hash__(self) -> int:
+        return hash(id(self._cell))
+
+    @property
+    def name(self) -> str:
+        """The agent's unique name."""
+        return self._cell.name
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The roles the agent holds."""
+        return self._cell.roles
+
+    def is_alive(self) -> bool:
+        """True until the agent stops for good (a restarting agent is alive)."""
+        return self._cell.alive
+
+    def mailbox_size(self) -> int:
+        """How many user messages wait in its mailbox."""
+        return self._cell.mailbox.qsize()
+
+    def tell(
+        self,
+        message: Message,
+        *,
+        priority: Priority = Priority.NORMAL,
+        kind: str = Kind.EVENT,
+        reply_to: AddressLike | None = None,
+    ) -> int:
+        """Send ``message`` without waiting; returns 1 if queued, 0 if dead-lettered.
+
+        Raises:
+            InvalidMessage: if ``message`` is not an `actors.Message`.
+            PolicyViolation, MailboxFull: if a send policy or a bounded mailbox refuses it.
+        """
+        return self._cell.system.router.tell(
+            self._cell.name,
+            message,
+            _local.state.cell,
+            kind=kind,
+            priority=priority,
+            reply_to=reply_to,
+        )
+
+    def ask_future(
+        self,
+        message: Message,
+        *,
+        timeout: float | None = None,
+        priority: Priority = Priority.NORMAL,
+    ) -> Future[Any]:
+        """Send ``message`` and return the future of the reply at once.
+
+        Args:
+            message: the request.
+            timeout: if given, the future gives up after this many seconds and the request is
+                dropped (dead letter ``expired``) if still queued then.
+            priority: its priority (a priority mailbox acts on it).
+
+        Raises:
+            UnknownAddress: at once, if the agent has stopped for good.
+            AskToSelf: if called by the agent itself from inside a handler.
+        """
+        return self._cell.system.router.ask(
+            self._cell.name, message, _local.state.cell, timeout=timeout, priority=priority
+        )
+
+    def ask(
+        self,
+        message: Message,
+        *,
+        timeout: float | None = None,
+        priority: Priority = Priority.NORMAL,
+    ) -> Any:
+        """Send ``message`` and wait for the reply.
+
+        Args:
+            message: the request.
+            timeout: seconds to wait; None uses the system's ``ask_timeout``.
+            priority: its priority.
+
+        Raises:
+            AskTimeout: if no reply came in time.
+            AgentFailed: if the handler raised (the original error is ``__cause__``).
+            UnknownAddress, AskToSelf, UnhandledMessage, AgentUnavailable: as their names say.
+        """
+        wait = self._cell.system.ask_timeout if timeout is None else timeout
+        return self.ask_future(message, timeout=wait, priority=priority).get(timeout=wait)
+
+    async def ask_async(
+        self,
+        message: Message,
+        *,
+        timeout: float | None = None,
+        priority: Priority = Priority.NORMAL,
+    ) -> Any:
+        """Ask from a coroutine: suspends the coroutine, never blocks the event loop.
+
+        Raises:
+            AskTimeout: if no reply came within ``timeout`` (default: the system's).
+            AgentFailed, UnknownAddress, ...: as for `ask`.
+        """
+        wait = self._cell.system.ask_timeout if timeout is None else timeout
+        future = self.ask_future(message, timeout=wait, priority=priority)
+        return await future.wait_async(wait)
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop the agent for good (after its current message) and wait until it has.
+
+        Returns:
+            True once stopped (also if it was already gone); False if it did not stop in time.
+        """
+        return self._cell.system._stop_cell(self._cell, timeout)

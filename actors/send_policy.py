@@ -1,0 +1,258 @@
+"""Send policies: who may send to whom, and how fast.
+
+```python
+policy = SendPolicy(
+    rules=[
+        SendRule.deny(sender="role:coder", to="role:coder"),   # coders never talk to each other
+        SendRule.allow(sender="orchestrator"),                 # the orchestrator reaches everyone
+        SendRule.deny(to="*"),                                 # nobody else may broadcast
+    ],
+    rate_limits=[RateLimit(sender="role:coder", rate=5.0, burst=10)],
+)
+system = ActorSystem(policy=policy)
+```
+
+**Rules** are checked in order for each recipient; the first that matches decides, and
+``default_allow`` decides when none does. A pattern is None (anything), a name, ``"role:<r>"``
+(an agent holding the role), or, for senders only, `OUTSIDE` (a caller outside the system).
+Target patterns also take ``"*"`` / ``"*:<r>"``, which match broadcasts (to everyone / to a
+role). A name or role target matches the recipient however it was addressed.
+
+**Rate limits** are token buckets, one per sender: ``burst`` sends at once, then ``rate`` per
+second. The first limit whose pattern matches the sender applies; one send (a broadcast too)
+costs one token.
+
+A refused send raises `PolicyViolation` at the sender and is dead-lettered (reason
+``policy_denied`` or ``rate_limited``). A broadcast goes to the recipients it may reach; only
+when it may reach none does it raise. With no policy configured, the router skips all of this
+(one attribute check per send). Decisions are cached per (sender, recipient, address kind)
+until the address table changes.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from actors.address import Broadcast, validate_name
+from actors.errors import InvalidConfig, PolicyViolation
+from actors.events import DeadLetterReason
+
+if TYPE_CHECKING:
+    from actors._cell import Cell
+    from actors.envelope import Envelope
+    from actors.system import ActorSystem
+
+__all__ = ["OUTSIDE", "RateLimit", "SendPolicy", "SendRule"]
+
+OUTSIDE = "<outside>"  # sender pattern for callers outside the system (no sending agent)
+
+
+def _check_pattern(pattern: str | None, *, target: bool) -> None:
+    if pattern is None or (not target and pattern == OUTSIDE):
+        return
+    if target and pattern in ("*",):
+        return
+    for prefix in ("role:", "*:") if target else ("role:",):
+        if pattern.startswith(prefix):
+            validate_name(pattern[len(prefix) :], "role")
+            return
+    validate_name(pattern)
+
+
+def _sender_matches(pattern: str | None, sender: Cell | None) -> bool:
+    if pattern is None:
+        return True
+    if sender is None:
+        return pattern == OUTSIDE
+    if pattern.startswith("role:"):
+        return pattern[5:] in sender.roles
+    return pattern == sender.name
+
+
+@dataclass(frozen=True, slots=True)
+class SendRule:
+    """Allow (``allowed=True``) or deny sends from ``sender`` to ``to``.
+
+    Build them with `SendRule.allow` and `SendRule.deny`.
+
+    Raises:
+        InvalidAddress: for a malformed pattern.
+    """
+
+    allowed: bool
+    sender: str | None = None
+    to: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_pattern(self.sender, target=False)
+        _check_pattern(self.to, target=True)
+
+    @classmethod
+    def allow(cls, sender: str | None = None, to: str | None = None) -> SendRule:
+        """A rule letting senders matching ``sender`` reach targets matching ``to``."""
+        return cls(True, sender, to)
+
+    @classmethod
+    def deny(cls, sender: str | None = None, to: str | None = None) -> SendRule:
+        """A rule refusing sends from senders matching ``sender`` to targets matching ``to``."""
+        return cls(False, sender, to)
+
+    def matches(self, sender: Cell | None, recipient: Cell, broadcast: Broadcast | None) -> bool:
+        """True if this rule is about this sender and recipient."""
+        if not _sender_matches(self.sender, sender):
+            return False
+        to = self.to
+        if to is None:
+            return True
+        if to == "*":
+            return broadcast is not None
+        if to.startswith("*:"):
+            return broadcast is not None and broadcast.role == to[2:]
+        if to.startswith("role:"):
+            return to[5:] in recipient.roles
+        return to == recipient.name
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most ``burst`` sends at once, refilled at ``rate`` per second, per matching sender."""
+
+    rate: float
+    burst: int
+    sender: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.rate > 0 and math.isfinite(self.rate)):
+            msg = f"rate limit rate must be > 0 and finite, got {self.rate!r}"
+            raise InvalidConfig(msg)
+        if isinstance(self.burst, bool) or not isinstance(self.burst, int) or self.burst < 1:
+            msg = f"rate limit burst must be a positive int, got {self.burst!r}"
+            raise InvalidConfig(msg)
+        _check_pattern(self.sender, target=False)
+
+
+class _Bucket:
+    __slots__ = ("stamp", "tokens")
+
+    def __init__(self, tokens: float, stamp: float) -> None:
+        self.tokens = tokens
+        self.stamp = stamp
+
+
+class SendPolicy:
+    """Rules and rate limits for one system; see the module docstring.
+
+    Args:
+        rules: `SendRule`s, first match wins.
+        default_allow: the decision when no rule matches.
+        rate_limits: `RateLimit`s, first match (by sender) applies.
+    """
+
+    def __init__(
+        self,
+        rules: Iterable[SendRule] = (),
+        *,
+        default_allow: bool = True,
+        rate_limits: Iterable[RateLimit] = (),
+    ) -> None:
+        self.rules = tuple(rules)
+        self.default_allow = default_allow
+        self.rate_limits = tuple(rate_limits)
+        for item in self.rules:
+            if not isinstance(item, SendRule):
+                msg = f"SendPolicy rules must be SendRule instances, got {item!r}"
+                raise InvalidConfig(msg)
+        self._lock = threading.Lock()
+        self._buckets: dict[str, _Bucket] = {}
+        self._cache: dict[tuple[str | None, str, str | None], bool] = {}
+        self._version = -1
+
+    def allows(self, sender: Cell | None, recipient: Cell, broadcast: Broadcast | None) -> bool:
+        """The rules' decision for one sender and recipient (no rate limit involved)."""
+        for rule in self.rules:
+            if rule.matches(sender, recipient, broadcast):
+                return rule.allowed
+        return self.default_allow
+
+    def check(
+        self,
+        envelope: Envelope,
+        recipients: tuple[Cell, ...],
+        sender: Cell | None,
+        system: ActorSystem,
+    ) -> tuple[Cell, ...]:
+        """Return the recipients ``envelope`` may reach; raise if it may reach none.
+
+        Raises:
+            PolicyViolation: if the sender is rate-limited or denied every recipient (the
+                envelope is dead-lettered first).
+        """
+        if self.rate_limits and not self._take_token(sender, system):
+            self._refuse(envelope, system, DeadLetterReason.RATE_LIMITED, "rate limit exceeded")
+        if not self.rules:
+            return recipients
+        version = system.router.table.version
+        if version != self._version:
+            self._cache.clear()
+            self._version = version
+        address = envelope.to
+        broadcast = address if isinstance(address, Broadcast) else None
+        kind = None if broadcast is None else str(broadcast)
+        sender_name = None if sender is None else sender.name
+        allowed: list[Cell] = []
+        denied: list[Cell] = []
+        for cell in recipients:
+            key = (sender_name, cell.name, kind)
+            decision = self._cache.get(key)
+            if decision is None:
+                decision = self._cache[key] = self.allows(sender, cell, broadcast)
+            (allowed if decision else denied).append(cell)
+        if not denied:
+            return recipients
+        if not allowed:
+            names = ", ".join(repr(c.name) for c in denied)
+            detail = f"{sender_name or OUTSIDE} may not send to {names}"
+            self._refuse(envelope, system, DeadLetterReason.POLICY_DENIED, detail)
+        for cell in denied:
+            system.dead_letter_office.record(
+                envelope, DeadLetterReason.POLICY_DENIED, f"not allowed to reach {cell.name!r}"
+            )
+        return tuple(allowed)
+
+    def _take_token(self, sender: Cell | None, system: ActorSystem) -> bool:
+        limit = next((r for r in self.rate_limits if _sender_matches(r.sender, sender)), None)
+        if limit is None:
+            return True
+        key = OUTSIDE if sender is None else sender.name
+        now = system.clock.monotonic()
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = self._buckets[key] = _Bucket(float(limit.burst), now)
+            else:
+                bucket.tokens = min(
+                    float(limit.burst), bucket.tokens + (now - bucket.stamp) * limit.rate
+                )
+                bucket.stamp = now
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return True
+            return False
+
+    @staticmethod
+    def _refuse(
+        envelope: Envelope, system: ActorSystem, reason: DeadLetterReason, detail: str
+    ) -> None:
+        error = PolicyViolation(
+            f"send of {type(envelope.body).__name__} to {envelope.to!s} refused: {detail}",
+            envelope.sender,
+            str(envelope.to),
+            reason.value,
+            envelope,
+        )
+        system.dead_letter_office.record(envelope, reason, detail, error)
+        raise error

@@ -1,0 +1,520 @@
+"""`ActorSystem`: the unit of isolation, and what an application embeds.
+
+A system owns its router (address table and registry thread), its root supervisor, its event
+stream, dead letters, clock and timer thread. Two systems in one process share nothing: the
+same names may exist in both, and a failure in one never stops the other (regiment never uses
+pykka's process-global registry).
+
+```python
+with actors.ActorSystem("app") as system:
+    system.spawn(Coder, name="coder-1", roles=("coder",))
+    system.tell("role:coder", Task(title="fix the bug"))
+    patch = system.ask("coder-1", Task(title="write a test"), timeout=2.0)
+```
+
+Every call may be made from any plain thread (a web handler, a worker, a test); ``tell``
+never blocks (except on a full bounded mailbox with ``Overflow.BLOCK``, up to its timeout), and
+every blocking call takes a timeout.
+
+**Failure at the top.** When the root supervisor escalates, the system's fatal policy runs in a
+thread of its own: it logs the cause at CRITICAL, publishes `SystemFailed`, stops the whole
+tree in order, then calls ``on_fatal(cause)``. The embedding application sees the cause as
+`failure` and can block on `wait`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+
+from actors import _local, _logsetup
+from actors._cell import Cell, CellOptions
+from actors._signals import ChildExited, ChildFailed
+from actors.address import AddressLike, Broadcast, validate_name
+from actors.agent import AgentActor
+from actors.clock import Clock, SystemClock
+from actors.deadletters import DeadLetterOffice
+from actors.errors import AgentUnavailable, InvalidConfig, SystemStopped, UnknownAddress
+from actors.events import DeadLetter, Event, EventStream, ExitReason, SystemFailed
+from actors.guards import RunReport, RunWatch
+from actors.mailbox import Mailbox
+from actors.messages import Kind, Message, Priority
+from actors.router import RegistryActor, Router
+from actors.timers import TimerService
+
+if TYPE_CHECKING:
+    from actors.future import Future
+    from actors.ref import AgentRef
+    from actors.send_policy import SendPolicy
+    from supervision.policy import RestartPolicy
+    from supervision.ref import SupervisorRef
+    from supervision.spec import ChildSpec, SupervisorSpec
+    from supervision.tree import TreeNode
+
+__all__ = ["ActorSystem"]
+
+
+class ActorSystem:
+    """A running actor system; see the module docstring.
+
+    Args:
+        name: the system's name (used in logs, thread names and events).
+        clock: where time comes from (`ManualClock` in tests); default the real clock.
+        on_fatal: called with the cause after the system stopped because the root
+            supervisor escalated. Runs in the system's fatal-handling thread.
+        root_policy: the root supervisor's `RestartPolicy` (default: 3 restarts in 5 s).
+        ask_timeout: default timeout of asks that give none.
+        policy: an optional `SendPolicy` (who may send to whom, rate limits).
+        dead_letter_capacity: how many recent dead letters `dead_letters` keeps.
+        daemon: run agents on daemon threads (they then never block interpreter exit, and
+            may be cut off at exit without ``on_stop``).
+    """
+
+    def __init__(
+        self,
+        name: str = "app",
+        *,
+        clock: Clock | None = None,
+        on_fatal: Callable[[BaseException], object] | None = None,
+        root_policy: RestartPolicy | None = None,
+        ask_timeout: float = 5.0,
+        policy: SendPolicy | None = None,
+        dead_letter_capacity: int = 1000,
+        daemon: bool = False,
+    ) -> None:
+        from supervision.spec import SupervisorSpec
+        from supervision.supervisor import Supervisor
+
+        validate_name(name, "system name")
+        if not ask_timeout > 0:
+            msg = f"ask_timeout must be > 0, got {ask_timeout!r}"
+            raise InvalidConfig(msg)
+        _logsetup.route_pykka_logging()
+        self.name = name
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.ask_timeout = ask_timeout
+        self.daemon = daemon
+        self.events = EventStream()
+        self.dead_letter_office = DeadLetterOffice(name, self.events, dead_letter_capacity)
+        self.router = Router(self)
+        self.router.policy = policy
+        self.timers = TimerService(self)
+        self.closing = False
+        self._on_fatal = on_fatal
+        self._failure: BaseException | None = None
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._stopped = threading.Event()
+        self._shutdown_lock = threading.Lock()
+        self._clean = True
+        self._watch = RunWatch(self)
+        self._registry = Cell(
+            self,
+            "router",
+            kind="router",
+            roles=frozenset(),
+            factory=RegistryActor,
+            mailbox=Mailbox(),
+            parent=None,
+            options=CellOptions(),
+            registered=False,
+        )
+        self._registry.start()
+        root_spec = SupervisorSpec("root", policy=root_policy)
+        self._root = Cell(
+            self,
+            "root",
+            kind="supervisor",
+            roles=frozenset(),
+            factory=lambda: Supervisor(root_spec),
+            mailbox=Mailbox(),
+            parent=None,
+            options=CellOptions(shutdown_timeout=60.0),
+            spec=root_spec,
+            registered=False,
+        )
+        self._root.start()
+        logger.bind(system=name).debug("actor system {!r} started", name)
+
+    def __repr__(self) -> str:
+        state = "stopped" if self._stopped.is_set() else "running"
+        return f"<ActorSystem {self.name!r} {state}>"
+
+    def __enter__(self) -> ActorSystem:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    # -- spawning -------------------------------------------------------------------------------
+
+    def spawn(
+        self,
+        agent: type[AgentActor] | ChildSpec,
+        *args: Any,
+        name: str | None = None,
+        roles: tuple[str, ...] | list[str] | None = None,
+        mailbox: Mailbox | None = None,
+        **kwargs: Any,
+    ) -> AgentRef:
+        """Start an agent under the root supervisor and return its ref once ``on_start`` returned.
+
+        Args:
+            agent: an `AgentActor` subclass (or a `supervision.ChildSpec` for full control
+                over restart type, retries, guards...).
+            *args: passed to the agent's constructor.
+            name: its unique name (default: derived from the class, numbered).
+            roles: its roles (default: the class attribute ``roles``).
+            mailbox: `Mailbox` settings (default: the class attribute, else unbounded FIFO).
+            **kwargs: passed to the agent's constructor.
+
+        Raises:
+            InvalidTree: for an invalid name or role, or a name already taken
+                (`supervision.InvalidTree`, a subclass of `InvalidConfig`).
+            StartFailed: if the constructor or ``on_start`` raised (``__cause__``).
+            SystemStopped: if the system is shut down.
+        """
+        from supervision.spec import ChildSpec
+
+        if isinstance(agent, ChildSpec):
+            spec = agent
+        else:
+            spec = ChildSpec(agent, *args, name=name, roles=roles, mailbox=mailbox, **kwargs)
+        ref: AgentRef = self._root_ref().spawn(spec)
+        return ref
+
+    def start_tree(self, spec: SupervisorSpec) -> SupervisorRef:
+        """Start a supervision tree under the root supervisor.
+
+        Raises:
+            InvalidTree: if the spec is malformed (nothing is started).
+            StartFailed: if a child failed to start; everything started is stopped again in
+                reverse order and every name is free again.
+        """
+        ref: SupervisorRef = self._root_ref().spawn(spec)
+        return ref
+
+    def _root_ref(self) -> SupervisorRef:
+        from supervision.ref import SupervisorRef
+
+        if self.closing:
+            msg = f"system {self.name!r} is shut down"
+            raise SystemStopped(msg)
+        return SupervisorRef(self._root)
+
+    # -- sending from outside ---------------------------------------------------------------
+
+    def tell(
+        self,
+        to: AddressLike,
+        message: Message,
+        *,
+        priority: Priority = Priority.NORMAL,
+        kind: str = Kind.EVENT,
+        reply_to: AddressLike | None = None,
+    ) -> int:
+        """Send ``message`` to a name, ``"role:<r>"``, ``"*"`` or ``"*:<r>"``.
+
+        Never raises for routing failures: an unknown name or role is dead-lettered.
+
+        Returns:
+            How many mailboxes took it (0: it was dead-lettered).
+
+        Raises:
+            InvalidMessage, InvalidAddress: for a bad message or address.
+            PolicyViolation, MailboxFull: if a send policy or a bounded mailbox refuses it.
+        """
+        return self.router.tell(
+            to, message, _local.state.cell, kind=kind, priority=priority, reply_to=reply_to
+        )
+
+    def broadcast(self, message: Message, role: str | None = None) -> int:
+        """Send ``message`` to every live agent (holding ``role``, if given); returns how many."""
+        return self.router.tell(Broadcast(role=role), message, _local.state.cell)
+
+    def ask_future(
+        self,
+        to: AddressLike,
+        message: Message,
+        *,
+        timeout: float | None = None,
+        priority: Priority = Priority.NORMAL,
+    ) -> Future[Any]:
+        """Send ``message`` to one agent (name or role) and return the future of the reply.
+
+        Raises:
+            UnknownAddress: at once, if nobody has the name or holds the role.
+        """
+        return self.router.ask(to, message, _local.state.cell, timeout=timeout, priority=priority)
+
+    def ask(
+        self,
+        to: AddressLike,
+        message: Message,
+        *,
+        timeout: float | None = None,
+        priority: Priority = Priority.NORMAL,
+    ) -> Any:
+        """Send ``message`` to one agent and wait for the reply.
+
+        Raises:
+            UnknownAddress: at once, if nobody has the name or holds the role.
+            AgentFailed: at once, if the handler raised (the original is ``__cause__``).
+            AskTimeout: if no reply came within ``timeout`` (default ``ask_timeout``).
+            AskToSelf: if an agent asks itself from inside a handler.
+        """
+        wait = self.ask_timeout if timeout is None else timeout
+        return self.ask_future(to, message, timeout=wait, priority=priority).get(timeout=wait)
+
+    async def ask_async(
+        self,
+        to: AddressLike,
+        message: Message,
+        *,
+        timeout: float | None = None,
+        priority: Priority = Priority.NORMAL,
+    ) -> Any:
+        """`ask` for coroutines: suspends the coroutine, never blocks the event loop.
+
+        Raises:
+            AskTimeout, AgentFailed, UnknownAddress, ...: as for `ask`.
+        """
+        wait = self.ask_timeout if timeout is None else timeout
+        future = self.ask_future(to, message, timeout=wait, priority=priority)
+        return await future.wait_async(wait)
+
+    # -- looking around ------------------------------------------------------------------------
+
+    def ref(self, name: str) -> AgentRef:
+        """The ref of the agent called ``name``.
+
+        Raises:
+            UnknownAddress: if there is no such agent.
+        """
+        cell = self.router.table.names.get(name)
+        if cell is None or cell.kind != "agent":
+            msg = f"no agent named {name!r} in system {self.name!r}"
+            raise UnknownAddress(msg, name)
+        return cell.ref
+
+    def supervisor(self, name: str) -> SupervisorRef:
+        """The ref of the supervisor called ``name``.
+
+        Raises:
+            UnknownAddress: if there is no such supervisor.
+        """
+        from supervision.ref import SupervisorRef
+
+        cell = self.router.table.names.get(name)
+        if cell is None or cell.kind != "supervisor":
+            msg = f"no supervisor named {name!r} in system {self.name!r}"
+            raise UnknownAddress(msg, name)
+        return SupervisorRef(cell)
+
+    def agents(self) -> list[AgentRef]:
+        """Refs of every live agent, in registration order."""
+        return [cell.ref for cell in self.router.table.agents if cell.alive]
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """The most recent dead letters (a bounded ring), oldest first."""
+        return self.dead_letter_office.letters()
+
+    def tree(self) -> TreeNode:
+        """A snapshot of the supervision tree (renders as text; ``.mermaid()`` for a graph)."""
+        from supervision.tree import snapshot
+
+        return snapshot(self._root)
+
+    def run_until(
+        self,
+        predicate: Callable[[], bool] | None = None,
+        *,
+        max_messages: int | None = None,
+        max_runtime: float | None = None,
+        idle: float | None = None,
+        shutdown: bool = False,
+    ) -> RunReport:
+        """Block until the run ends, and say why (see `actors.guards`).
+
+        Args:
+            predicate: the run is complete once it returns True (called in this thread).
+            max_messages: stop after the agents handled this many messages.
+            max_runtime: stop after this many seconds (without any bound, after an hour).
+            idle: stop once nothing was handled for this many seconds and all mailboxes are
+                empty.
+            shutdown: shut the system down before returning.
+
+        Returns:
+            A `RunReport`; it compares equal to its `StopReason`.
+
+        Raises:
+            InvalidConfig: for a non-positive limit or a second concurrent run.
+        """
+        return self._watch.run(
+            predicate,
+            max_messages=max_messages,
+            max_runtime=max_runtime,
+            idle=idle,
+            shutdown=shutdown,
+        )
+
+    @property
+    def failure(self) -> BaseException | None:
+        """The cause of a fatal failure (the root supervisor escalated), or None."""
+        return self._failure
+
+    @property
+    def policy(self) -> SendPolicy | None:
+        """The send policy in force, or None."""
+        return self.router.policy
+
+    @policy.setter
+    def policy(self, policy: SendPolicy | None) -> None:
+        self.router.policy = policy
+
+    def wait(self, timeout: float) -> bool:
+        """Wait until the system has stopped (shut down, or after a fatal failure).
+
+        Returns:
+            True if it stopped within ``timeout`` seconds.
+        """
+        return self._stopped.wait(timeout)
+
+    # -- stopping -----------------------------------------------------------------------------
+
+    def shutdown(self, timeout: float = 30.0) -> bool:
+        """Stop every agent, the timers and the router, and join every thread the system started.
+
+        Agents stop in reverse start order, tree by tree.
+        Idempotent. Called from inside one of the system's own agents, it starts the shutdown
+        in a separate thread and returns False at once (an agent cannot join its own thread).
+
+        Returns:
+            True if everything stopped within ``timeout``; False otherwise (the threads that
+            did not stop are logged at ERROR).
+        """
+        current = _local.state.cell
+        if current is not None and current.system is self:
+            self._start_thread(self.shutdown, "shutdown", (timeout,))
+            return False
+        deadline = time.monotonic() + timeout
+        with self._shutdown_lock:
+            if not self._stopped.is_set():
+                self.closing = True
+                self._watch.stop()
+                self._root.terminate(restart=False, cause=None, timeout=timeout)
+                self._root.close_subtree(ExitReason.SHUTDOWN)
+                self.timers.close(_remaining(deadline))
+                self._registry.terminate(restart=False, cause=None, timeout=_remaining(deadline))
+                self._registry.close(ExitReason.SHUTDOWN)
+                self._notify_fatal()
+                stuck = self._join_all(deadline)
+                self._clean = not stuck
+                if stuck:
+                    logger.bind(system=self.name).error(
+                        "system {!r}: threads did not stop within {:g}s: {}",
+                        self.name,
+                        timeout,
+                        stuck,
+                    )
+                self._stopped.set()
+            else:
+                self._join_all(deadline)
+            return self._clean
+
+    def _join_all(self, deadline: float) -> list[str]:
+        me = threading.current_thread()
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            if thread is not me:
+                thread.join(_remaining(deadline))
+        return [t.name for t in threads if t.is_alive() and t is not me]
+
+    # -- runtime hooks (used by cells, supervisors, timers) -----------------------------------
+
+    def _track(self, thread: threading.Thread) -> None:
+        with self._lock:
+            if len(self._threads) > 64:
+                self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+
+    def _start_thread(
+        self, target: Callable[..., object], what: str, args: tuple[Any, ...]
+    ) -> None:
+        thread = threading.Thread(
+            target=target, args=args, name=f"regiment:{self.name}/{what}", daemon=self.daemon
+        )
+        self._track(thread)
+        thread.start()
+
+    def _register(self, cells: list[Cell]) -> None:
+        self._registry.call(lambda _: self.router._add(cells), self.ask_timeout, "registration")
+
+    def _unregister(self, cell: Cell) -> None:
+        try:
+            self._registry.call(
+                lambda _: self.router._remove([cell]), self.ask_timeout, "unregistration"
+            )
+        except (
+            AgentUnavailable
+        ):  # the registry itself is gone (late in shutdown): nobody else writes
+            self.router._remove([cell])
+
+    def _publish(self, event_type: type[Event], **fields: Any) -> None:
+        if self.events.wants(event_type):
+            self.events.publish(event_type(system=self.name, **fields))
+
+    def _top_level_exit(self, cell: Cell, signal: ChildFailed | ChildExited) -> None:
+        """The root supervisor (or the registry) failed or exited: the system cannot go on."""
+        if isinstance(signal, ChildFailed):
+            cause: BaseException = signal.error
+        else:
+            cause = RuntimeError(f"{cell.kind} {cell.name!r} exited ({signal.reason.value})")
+        with self._lock:
+            if self._failure is not None or self.closing:
+                return
+            self._failure = cause
+        logger.bind(system=self.name).opt(exception=cause).critical(
+            "system {!r} failed: {!r}; stopping it", self.name, cause
+        )
+        self._publish(SystemFailed, cause=repr(cause))
+        self._start_thread(self._fatal, "fatal", (cause,))
+
+    def _fatal(self, cause: BaseException) -> None:
+        self.shutdown()
+
+    def _notify_fatal(self) -> None:
+        """Call ``on_fatal`` once, after the tree stopped and before `wait` returns."""
+        with self._lock:
+            cause, callback = self._failure, self._on_fatal
+            self._on_fatal = None
+        if cause is None or callback is None:
+            return
+        try:
+            callback(cause)
+        except Exception:  # noqa: BLE001 - the callback must not hide the failure
+            logger.opt(exception=True).error("on_fatal callback raised")
+
+    def _stop_cell(self, cell: Cell, timeout: float) -> bool:
+        """Stop an agent for good through its supervisor (used by `AgentRef.stop`)."""
+        if not cell.alive:
+            return True
+        if _local.state.cell is cell:
+            cell.stop_reason = ExitReason.NORMAL
+            return True
+        parent = cell.parent
+        if parent is None:
+            return False
+        with contextlib.suppress(AgentUnavailable):  # the supervisor itself is gone
+            parent.call(lambda sup: sup.stop_child(cell.name), timeout, f"stop of {cell.name!r}")
+        return not cell.alive
+
+
+def _remaining(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())

@@ -1,0 +1,213 @@
+"""Timers: one thread per system fires every scheduled message and delayed call.
+
+The thread starts with the first timer and reads time from the system's clock, so with a
+`ManualClock` timers fire exactly when a test advances the clock past their due time (and a
+repeating timer fires once per interval passed). Agents' timers are cancelled when the
+incarnation that made them stops or restarts.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from loguru import logger
+
+from actors.errors import InvalidConfig, RegimentError
+
+if TYPE_CHECKING:
+    from actors._cell import Cell
+    from actors.address import AddressLike
+    from actors.messages import Message
+    from actors.system import ActorSystem
+
+__all__ = ["Timer", "TimerService"]
+
+
+class Timer:
+    """A scheduled message (or call); `cancel` stops it."""
+
+    __slots__ = (
+        "_on_done",
+        "_service",
+        "action",
+        "cancelled",
+        "due",
+        "fired",
+        "interval",
+    )
+
+    def __init__(
+        self,
+        service: TimerService,
+        due: float,
+        interval: float | None,
+        action: Callable[[], object],
+        on_done: Callable[[Timer], object] | None,
+    ) -> None:
+        self._service = service
+        self._on_done = on_done
+        self.due = due
+        self.interval = interval
+        self.action = action
+        self.cancelled = False
+        self.fired = 0
+
+    def __repr__(self) -> str:
+        every = f" every {self.interval:g}s" if self.interval is not None else ""
+        return f"<Timer due={self.due:g}{every} fired={self.fired} cancelled={self.cancelled}>"
+
+    @property
+    def active(self) -> bool:
+        """True while it may still fire."""
+        return not self.cancelled and (self.interval is not None or self.fired == 0)
+
+    def cancel(self) -> None:
+        """Stop the timer; it will not fire again. Idempotent, callable from any thread."""
+        self.cancelled = True
+        self._done()
+
+    def _done(self) -> None:
+        on_done, self._on_done = self._on_done, None
+        if on_done is not None:
+            on_done(self)
+
+
+class TimerService:
+    """The system's timer thread and its queue of due timers."""
+
+    def __init__(self, system: ActorSystem) -> None:
+        self._system = system
+        self._clock = system.clock
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Timer]] = []
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._unsubscribe = self._clock.on_advance(self._wake)
+
+    def schedule(
+        self,
+        delay: float,
+        interval: float | None,
+        to: AddressLike,
+        message: Message,
+        *,
+        sender: Cell | None,
+        causation_id: str | None,
+        on_done: Callable[[Timer], object] | None = None,
+    ) -> Timer:
+        """Send ``message`` to ``to`` after ``delay`` (then every ``interval``, if given).
+
+        Raises:
+            InvalidConfig: for a negative delay or a non-positive interval.
+        """
+        router = self._system.router
+
+        def send() -> None:
+            router.tell(to, message, sender, causation_id=causation_id)
+
+        return self.call_later(delay, send, interval=interval, on_done=on_done)
+
+    def call_later(
+        self,
+        delay: float,
+        action: Callable[[], object],
+        *,
+        interval: float | None = None,
+        on_done: Callable[[Timer], object] | None = None,
+    ) -> Timer:
+        """Run ``action()`` in the timer thread after ``delay`` (then every ``interval``).
+
+        Raises:
+            InvalidConfig: for a negative delay or a non-positive interval.
+            SystemStopped: if the system is shut down.
+        """
+        if not (delay >= 0 and math.isfinite(delay)):
+            msg = f"timer delay must be finite and >= 0, got {delay!r}"
+            raise InvalidConfig(msg)
+        if interval is not None and not (interval > 0 and math.isfinite(interval)):
+            msg = f"timer interval must be finite and > 0, got {interval!r}"
+            raise InvalidConfig(msg)
+        timer = Timer(self, self._clock.monotonic() + delay, interval, action, on_done)
+        with self._cond:
+            if self._closed:
+                from actors.errors import SystemStopped
+
+                msg = f"system {self._system.name!r} is shut down; no new timers"
+                raise SystemStopped(msg)
+            heapq.heappush(self._heap, (timer.due, next(self._seq), timer))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run,
+                    name=f"regiment:{self._system.name}/timers",
+                    daemon=self._system.daemon,
+                )
+                self._system._track(self._thread)
+                self._thread.start()
+            self._cond.notify()
+        return timer
+
+    def pending(self) -> int:
+        """Timers waiting to fire (cancelled ones are dropped lazily)."""
+        with self._cond:
+            return sum(1 for _, _, timer in self._heap if not timer.cancelled)
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify()
+
+    def _run(self) -> None:
+        clock = self._clock
+        while True:
+            with self._cond:
+                while True:
+                    if self._closed:
+                        return
+                    while self._heap and self._heap[0][2].cancelled:
+                        heapq.heappop(self._heap)
+                    if self._heap:
+                        delay = self._heap[0][0] - clock.monotonic()
+                        if delay <= 0:
+                            _, _, timer = heapq.heappop(self._heap)
+                            break
+                        self._cond.wait(clock.real_timeout(delay))
+                    else:
+                        self._cond.wait()
+            self._fire(timer)
+
+    def _fire(self, timer: Timer) -> None:
+        if timer.cancelled:
+            return
+        timer.fired += 1
+        try:
+            timer.action()
+        except RegimentError as exc:
+            logger.warning("timer {!r} could not deliver: {}", timer, exc)
+        except Exception:  # noqa: BLE001 - a timer must not kill the timer thread
+            logger.opt(exception=True).error("timer {!r} raised", timer)
+        if timer.interval is None or timer.cancelled:
+            timer._done()
+            return
+        timer.due += timer.interval
+        with self._cond:
+            if not self._closed:
+                heapq.heappush(self._heap, (timer.due, next(self._seq), timer))
+
+    def close(self, timeout: float) -> None:
+        """Cancel everything and stop the thread (joined up to ``timeout``)."""
+        with self._cond:
+            self._closed = True
+            timers = [timer for _, _, timer in self._heap]
+            self._heap.clear()
+            self._cond.notify_all()
+        for timer in timers:
+            timer.cancel()
+        self._unsubscribe()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)

@@ -1,0 +1,55 @@
+"""regiment's supervision trees: Erlang/OTP supervisor semantics on thread-backed agents.
+
+A supervisor starts its children from specs, watches them, and applies restart-with-limit
+(at most ``max_restarts`` within ``within`` seconds) with a strategy (one_for_one,
+one_for_all, rest_for_one), or escalates to its own parent when the limit is exceeded. The
+root reports to the embedding application (``ActorSystem.failure`` / ``wait`` / ``on_fatal``).
+"""
+
+from __future__ import annotations
+
+from supervision.decisions import affected, should_restart
+from supervision.errors import EscalationError, InvalidTree, SupervisionError
+from supervision.intensity import add_restart
+from supervision.policy import (
+    ESCALATE,
+    RESTART,
+    RESUME,
+    STOP,
+    Backoff,
+    Decider,
+    Directive,
+    RestartPolicy,
+    default_decider,
+)
+from supervision.ref import SupervisorRef
+from supervision.spec import ChildSpec, Restart, Strategy, SupervisorSpec, validate
+from supervision.supervisor import ChildInfo, Supervisor
+from supervision.tree import TreeNode
+
+__all__ = [
+    "ESCALATE",
+    "RESTART",
+    "RESUME",
+    "STOP",
+    "Backoff",
+    "ChildInfo",
+    "ChildSpec",
+    "Decider",
+    "Directive",
+    "EscalationError",
+    "InvalidTree",
+    "Restart",
+    "RestartPolicy",
+    "Strategy",
+    "SupervisionError",
+    "Supervisor",
+    "SupervisorRef",
+    "SupervisorSpec",
+    "TreeNode",
+    "add_restart",
+    "affected",
+    "default_decider",
+    "should_restart",
+    "validate",
+]

@@ -1,0 +1,79 @@
+"""Supervision errors, under `actors.RegimentError`.
+
+```
+RegimentError
+└── SupervisionError
+    ├── InvalidTree (InvalidConfig, ValueError)  a spec is malformed; nothing was started
+    └── EscalationError                          a supervisor gave up and failed itself
+```
+"""
+
+from __future__ import annotations
+
+from actors.errors import InvalidConfig, RegimentError
+
+__all__ = ["EscalationError", "InvalidTree", "SupervisionError"]
+
+
+class SupervisionError(RegimentError):
+    """Base class of supervision errors."""
+
+
+class InvalidTree(SupervisionError, InvalidConfig):
+    """A supervision spec is malformed (bad or duplicate name, cycle, out-of-range number).
+
+    Raised before anything starts. ``problem`` repeats the message.
+    """
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+class EscalationError(SupervisionError):
+    """A supervisor stopped its children and failed itself.
+
+    Its parent applies its own policy to the whole subtree; at the root the system's fatal
+    policy runs. ``__cause__`` is the child's error (itself an `EscalationError` when the
+    failure came from further down), so `chain` walks the whole way to the original failure.
+
+    Attributes:
+        supervisor: the supervisor that escalated.
+        child: the child whose failure made it give up.
+        reason: ``"restart budget exhausted"`` or ``"decider chose escalate"``.
+        history: monotonic times of the restarts inside the window when it gave up.
+    """
+
+    def __init__(
+        self,
+        supervisor: str,
+        child: str,
+        reason: str,
+        history: tuple[float, ...],
+        cause: BaseException,
+    ) -> None:
+        message = (
+            f"supervisor {supervisor!r} escalated: {reason} "
+            f"(child {child!r} failed with {type(cause).__name__})"
+        )
+        super().__init__(message)
+        self.supervisor = supervisor
+        self.child = child
+        self.reason = reason
+        self.history = history
+        self.__cause__ = cause
+
+    @property
+    def chain(self) -> list[BaseException]:
+        """The error itself and its causes, outermost first, down to the original failure."""
+        chain: list[BaseException] = []
+        error: BaseException | None = self
+        while error is not None and error not in chain:
+            chain.append(error)
+            error = error.__cause__
+        return chain
+
+    @property
+    def root_cause(self) -> BaseException:
+        """The original failure at the bottom of the chain."""
+        return self.chain[-1]

@@ -1,0 +1,99 @@
+"""`SupervisorRef`: the handle of a running supervisor.
+
+Each call runs inside the supervisor's own thread (as a call in its control lane), so requests
+never race with the supervisor's own restart decisions. Every call takes a timeout.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from supervision.spec import ChildSpec, SupervisorSpec
+
+if TYPE_CHECKING:
+    from actors._cell import Cell
+    from actors.ref import AgentRef
+    from supervision.supervisor import ChildInfo
+
+__all__ = ["SupervisorRef"]
+
+
+class SupervisorRef:
+    """Add, stop, restart and list the children of one supervisor, from any thread."""
+
+    __slots__ = ("_cell",)
+
+    def __init__(self, cell: Cell) -> None:
+        self._cell = cell
+
+    def __repr__(self) -> str:
+        return f"<SupervisorRef {self._cell.name!r} {self._cell.state.value}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SupervisorRef) and other._cell is self._cell
+
+    def __hash__(self) -> int:
+        return hash(id(self._cell))
+
+    @property
+    def name(self) -> str:
+        """The supervisor's name."""
+        return self._cell.name
+
+    def is_alive(self) -> bool:
+        """True until the supervisor stops for good."""
+        return self._cell.alive
+
+    def _call(self, function: Any, timeout: float, what: str) -> Any:
+        return self._cell.call(function, timeout, f"{what} on supervisor {self._cell.name!r}")
+
+    def spawn(self, spec: ChildSpec | SupervisorSpec, *, timeout: float = 30.0) -> Any:
+        """Add and start a child (an agent or a whole subtree); returns its ref.
+
+        Returns:
+            An `AgentRef` for a `ChildSpec`, a `SupervisorRef` for a `SupervisorSpec`.
+
+        Raises:
+            InvalidTree: for a malformed spec or a name already taken (nothing starts).
+            StartFailed: if it failed to start (what started is stopped, names are freed).
+            AskTimeout: if the supervisor did not answer within ``timeout``.
+        """
+        if not isinstance(spec, ChildSpec | SupervisorSpec):
+            from supervision.errors import InvalidTree
+
+            msg = f"spawn takes a ChildSpec or SupervisorSpec, got {spec!r}"
+            raise InvalidTree(msg)
+        cell: Cell = self._call(lambda sup: sup.add_child(spec), timeout, "spawn")
+        if cell.kind == "supervisor":
+            return SupervisorRef(cell)
+        return cell.ref
+
+    def stop_child(self, name: str, *, timeout: float = 30.0) -> bool:
+        """Stop the child ``name`` for good (its subtree too); False if there is none."""
+        result: bool = self._call(lambda sup: sup.stop_child(name), timeout, "stop_child")
+        return result
+
+    def restart_child(self, name: str, *, timeout: float = 30.0) -> bool:
+        """Restart the child ``name`` now, not charged to the budget; False if there is none.
+
+        Raises:
+            StartFailed: if the new incarnation failed to start (the child is then removed).
+        """
+        result: bool = self._call(lambda sup: sup.restart_child(name), timeout, "restart_child")
+        return result
+
+    def children(self, *, timeout: float = 5.0) -> list[ChildInfo]:
+        """The children, in start order, with their kind, state and restart count."""
+        result: list[ChildInfo] = self._call(lambda sup: sup.children_info(), timeout, "children")
+        return result
+
+    def child(self, name: str) -> AgentRef | SupervisorRef | None:
+        """The ref of the child ``name``, or None (reads the tree without a call)."""
+        for cell in list(self._cell.children):
+            if cell.name == name:
+                return SupervisorRef(cell) if cell.kind == "supervisor" else cell.ref
+        return None
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop this supervisor and its whole subtree for good."""
+        return self._cell.system._stop_cell(self._cell, timeout)

@@ -1,0 +1,347 @@
+"""The supervisor actor: Erlang/OTP's ``supervisor`` semantics, with Akka's mailboxes.
+
+Behaviour, in full:
+
+- **Start.** Children start one at a time, in spec order; each start waits until the child's
+  ``on_start`` returned. If one fails during the supervisor's *initial* start, the children
+  already started are stopped in reverse order and the error goes back to whoever started the
+  tree (nothing is retried and no budget is charged).
+- **Failure of a child** (a handler, ``on_start`` or ``post_restart`` raised, or its thread
+  died): the child has already dead-lettered (or kept, with ``retry_failed``) the failing
+  message and waits, suspended, for a directive, while its mailbox keeps queueing. The
+  decider maps the error to a `Directive`:
+  - ``RESUME``: the same instance goes on with the next message;
+  - ``STOP``: the child is stopped for good (watchers get `Terminated`);
+  - ``ESCALATE``: see below;
+  - ``RESTART``: unless its restart type forbids it (``TEMPORARY``: stopped for good
+    instead), one restart is charged against the budget (`add_restart`); if that exceeds
+    ``max_restarts`` within ``within`` seconds the supervisor escalates. Otherwise the
+    strategy picks the children to restart (`affected`); they are stopped in reverse start
+    order (``pre_restart`` runs on each old instance) and started again in start order
+    (``post_restart``), after the backoff delay if one is configured. A restart attempt that
+    fails (the new ``post_restart`` raises) is charged too and retried by a message to
+    itself, so a stop or shutdown request still gets through between attempts.
+- **A child that stops by itself** (``self.stop()``): a ``PERMANENT`` child is restarted (and
+  charged), a ``TRANSIENT`` or ``TEMPORARY`` one is removed; a child that reached its
+  ``max_messages`` guard is always removed.
+- **Escalation.** The supervisor stops all its children in reverse start order (``on_stop``;
+  their slots and queued messages are kept) and fails itself with an `EscalationError`
+  carrying the child's error as ``__cause__`` and the restart history. Its parent then applies
+  its own policy to the supervisor (escalation is always an abnormal exit, so a transient
+  supervisor is restarted); a restarted supervisor starts all its children again. At the
+  root, the system's fatal policy runs.
+- **Stop.** Children are stopped in reverse start order, each given its shutdown timeout, and
+  closed for good.
+
+The three decisions are pure functions in `supervision.intensity` and `supervision.decisions`;
+this module only dispatches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+
+from actors._cell import Cell, CellState
+from actors._signals import ChildExited, ChildFailed
+from actors.agent import AgentActor
+from actors.errors import StartFailed
+from actors.events import AgentCrashed, Escalated, ExitReason
+from supervision.decisions import affected, should_restart
+from supervision.errors import EscalationError
+from supervision.intensity import add_restart
+from supervision.policy import Directive
+from supervision.spec import ChildSpec, Restart, SupervisorSpec, validate
+from supervision.tree import build
+
+if TYPE_CHECKING:
+    from actors.timers import Timer
+
+__all__ = ["ChildInfo", "Supervisor"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChildInfo:
+    """One child as `SupervisorRef.children` reports it."""
+
+    name: str
+    kind: str  # "agent" or "supervisor"
+    state: str  # a CellState value
+    restarts: int
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _StartLater:
+    """Self-message: start ``cells`` now (after a backoff, or to retry a failed restart)."""
+
+    token: object
+    cells: tuple[Cell, ...]
+    cause: BaseException | None
+
+
+class Supervisor(AgentActor):
+    """A supervisor of a `SupervisorSpec`; see the module docstring. Not subclassed by users."""
+
+    def __init__(self, spec: SupervisorSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        self._history: tuple[float, ...] = ()
+        self._attempts: dict[Cell, int] = {}  # consecutive backoff restarts per child
+        self._last_restart: dict[Cell, float] = {}
+        self._pending: dict[object, Timer | None] = {}  # delayed starts not yet done
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def _slot(self) -> Cell:
+        cell = self._cell
+        assert cell is not None
+        return cell
+
+    def on_start(self) -> None:
+        """Start every child in spec order; on a failure stop the started ones and re-raise."""
+        self._start_all()
+
+    def post_restart(self, error: BaseException) -> None:
+        """Start the children again (all fresh), dropping temporary ones."""
+        for child in list(self._slot.children):
+            if _restart_type(child) is Restart.TEMPORARY:
+                self._remove(child, ExitReason.FAILED)
+        self._start_all()
+
+    def _start_all(self) -> None:
+        started: list[Cell] = []
+        for child in list(self._slot.children):
+            try:
+                child.start()
+            except StartFailed:
+                for done in reversed(started):
+                    done.terminate(restart=False, cause=None, timeout=done.options.shutdown_timeout)
+                raise
+            started.append(child)
+
+    def pre_restart(self, error: BaseException | None, envelope: Any) -> None:
+        """Make sure no child is left running (escalation already stopped them)."""
+        self.on_stop()
+
+    def on_stop(self) -> None:
+        """Stop every child's incarnation, in reverse start order.
+
+        The children's slots (names, queues) are kept: whoever retires this supervisor for
+        good closes the whole subtree (`Cell.close_subtree`); a restart starts them again.
+        """
+        self._cancel_pending()
+        for child in reversed(list(self._slot.children)):
+            child.terminate(restart=False, cause=None, timeout=child.options.shutdown_timeout)
+
+    # -- signals from children ----------------------------------------------------------------
+
+    def _on_control(self, item: object) -> None:
+        if isinstance(item, ChildFailed):
+            self._child_failed(item)
+        elif isinstance(item, ChildExited):
+            self._child_exited(item)
+        elif isinstance(item, _StartLater):
+            if self._pending.pop(item.token, False) is not False:
+                self._start(item.cells, item.cause)
+        else:
+            super()._on_control(item)
+
+    def _current(self, cell: Cell, incarnation: int) -> bool:
+        return cell in self._slot.children and cell.incarnation == incarnation
+
+    def _child_failed(self, signal: ChildFailed) -> None:
+        cell, error = signal.cell, signal.error
+        if not self._current(cell, signal.incarnation):
+            return  # a late report about an incarnation that is already gone
+        try:
+            directive = self.spec.policy.decider(error)
+        except Exception:  # noqa: BLE001 - a broken decider escalates
+            logger.opt(exception=True).error("decider of {!r} raised; escalating", self.spec.name)
+            directive = Directive.ESCALATE
+        cell.log.info("supervisor {!r}: {} after {!r}", self.spec.name, directive.value, error)
+        self._slot.system._publish(
+            AgentCrashed,
+            name=cell.name,
+            error=repr(error),
+            error_type=f"{type(error).__module__}.{type(error).__qualname__}",
+            directive=directive.value,
+        )
+        if directive is Directive.RESUME:
+            cell.resume()
+        elif directive is Directive.STOP:
+            self._remove(cell, ExitReason.FAILED)
+        elif directive is Directive.ESCALATE:
+            self._escalate(cell, error, "decider chose escalate")
+        elif should_restart(_restart_type(cell), abnormal=True):
+            self._restart(cell, error)
+        else:
+            self._remove(cell, ExitReason.FAILED)
+
+    def _child_exited(self, signal: ChildExited) -> None:
+        cell = signal.cell
+        if not self._current(cell, signal.incarnation):
+            return
+        if signal.reason is ExitReason.NORMAL and should_restart(
+            _restart_type(cell), abnormal=False
+        ):
+            self._restart(cell, None)
+        else:
+            self._remove(cell, signal.reason)
+
+    # -- restarting ---------------------------------------------------------------------------
+
+    def _charge(self, cell: Cell, error: BaseException | None) -> None:
+        """Charge one restart against the budget; escalate (raise) if it is exhausted."""
+        policy = self.spec.policy
+        now = self._slot.system.clock.monotonic()
+        allowed, self._history = add_restart(self._history, now, policy.max_restarts, policy.within)
+        if not allowed:
+            cause = error if error is not None else RuntimeError(f"{cell.name!r} kept exiting")
+            self._escalate(cell, cause, "restart budget exhausted")
+
+    def _restart(self, cell: Cell, error: BaseException | None) -> None:
+        self._charge(cell, error)
+        targets = affected(self.spec.strategy, self._slot.children, cell)
+        for target in reversed(targets):
+            target.terminate(restart=True, cause=error, timeout=target.options.shutdown_timeout)
+        self._start_after_backoff(cell, tuple(targets), error)
+
+    def _start_after_backoff(
+        self, cell: Cell, targets: tuple[Cell, ...], error: BaseException | None
+    ) -> None:
+        backoff = self.spec.policy.backoff
+        if backoff is None:
+            self._start(targets, error)
+            return
+        now = self._slot.system.clock.monotonic()
+        last = self._last_restart.get(cell)
+        attempt = 0 if last is None or now - last >= backoff.reset_after else self._attempts[cell]
+        self._attempts[cell] = attempt + 1
+        self._last_restart[cell] = now
+        delay = backoff.delay(attempt)
+        if delay <= 0:
+            self._start(targets, error)
+            return
+        for target in targets:
+            target.state = CellState.RESTARTING
+        self._later(targets, error, delay)
+
+    def _later(self, cells: tuple[Cell, ...], cause: BaseException | None, delay: float) -> None:
+        """Start ``cells`` after ``delay`` seconds, by a message to this supervisor."""
+        token = object()
+        slot = self._slot
+        message = _StartLater(token, cells, cause)
+        if delay <= 0:
+            self._pending[token] = None
+            slot.mailbox.put_control(message)
+            return
+        self._pending[token] = slot.system.timers.call_later(
+            delay, lambda: slot.mailbox.put_control(message)
+        )
+
+    def _start(self, cells: tuple[Cell, ...], cause: BaseException | None) -> None:
+        for index, cell in enumerate(cells):
+            if cell not in self._slot.children:
+                continue  # removed while waiting
+            try:
+                cell.start(cause)
+            except StartFailed as exc:
+                self._charge(cell, exc.__cause__ or exc)
+                self._later(cells[index:], exc.__cause__ or cause, 0.0)
+                return
+
+    def _escalate(self, cell: Cell, error: BaseException, reason: str) -> None:
+        slot = self._slot
+        logger.bind(system=slot.system.name, agent=slot.name).warning(
+            "supervisor {!r} escalates: {} (child {!r}: {!r})", slot.name, reason, cell.name, error
+        )
+        self.on_stop()
+        escalation = EscalationError(slot.name, cell.name, reason, self._history, error)
+        slot.system._publish(Escalated, supervisor=slot.name, cause=str(escalation))
+        raise escalation
+
+    def _cancel_pending(self) -> None:
+        pending, self._pending = self._pending, {}
+        for timer in pending.values():
+            if timer is not None:
+                timer.cancel()
+
+    def _remove(self, cell: Cell, reason: ExitReason) -> None:
+        """Stop ``cell`` for good and forget it."""
+        cell.terminate(restart=False, cause=None, timeout=cell.options.shutdown_timeout)
+        self._close(cell, reason)
+
+    def _close(self, cell: Cell, reason: ExitReason) -> None:
+        if cell in self._slot.children:
+            self._slot.children.remove(cell)
+        self._attempts.pop(cell, None)
+        self._last_restart.pop(cell, None)
+        cell.close_subtree(reason)
+
+    # -- requests from SupervisorRef (run in this supervisor's thread) ------------------------
+
+    def add_child(self, spec: ChildSpec | SupervisorSpec) -> Cell:
+        """Validate, register and start a new child; it is removed again if it fails to start.
+
+        Raises:
+            InvalidTree: for a bad spec or a name already taken.
+            StartFailed: if it (or anything in its subtree) failed to start.
+        """
+        slot = self._slot
+        validate(spec, slot.system.router.table.names.keys())
+        cell = build(slot.system, spec, slot)
+        cells = cell.subtree()
+        slot.system._register(cells)
+        try:
+            cell.start()
+        except BaseException:
+            cell.close_subtree(ExitReason.START_FAILED)
+            raise
+        slot.children.append(cell)
+        return cell
+
+    def stop_child(self, name: str) -> bool:
+        """Stop the child ``name`` for good; False if there is no such child."""
+        cell = self._child(name)
+        if cell is None:
+            return False
+        self._remove(cell, ExitReason.NORMAL)
+        return True
+
+    def restart_child(self, name: str) -> bool:
+        """Restart the child ``name`` now (not charged to the budget); False if unknown.
+
+        Raises:
+            StartFailed: if the new incarnation failed to start (the child is then stopped).
+        """
+        cell = self._child(name)
+        if cell is None:
+            return False
+        cell.terminate(restart=True, cause=None, timeout=cell.options.shutdown_timeout)
+        try:
+            cell.start()
+        except StartFailed:
+            self._close(cell, ExitReason.FAILED)
+            raise
+        return True
+
+    def children_info(self) -> list[ChildInfo]:
+        """The children, in start order."""
+        return [
+            ChildInfo(c.name, c.kind, c.state.value, c.restarts, tuple(sorted(c.roles)))
+            for c in self._slot.children
+        ]
+
+    def _child(self, name: str) -> Cell | None:
+        return next((c for c in self._slot.children if c.name == name), None)
+
+
+def _restart_type(cell: Cell) -> Restart:
+    spec = cell.spec
+    if isinstance(spec, ChildSpec | SupervisorSpec):
+        return spec.restart
+    return Restart.PERMANENT

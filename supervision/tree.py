@@ -1,0 +1,152 @@
+"""Trees of slots: building them from specs, and snapshots that render as text or Mermaid.
+
+`build` turns a validated spec into cells (slots) without starting anything, so every name of
+a new subtree can be registered in one atomic step before the first agent starts. `snapshot`
+reads a live tree into an immutable `TreeNode`, which prints as indented text and renders as a
+Mermaid graph.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from actors._cell import Cell, CellOptions
+from actors.mailbox import Mailbox
+from supervision.spec import ChildSpec, SupervisorSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from actors.system import ActorSystem
+
+__all__ = ["TreeNode", "build", "snapshot"]
+
+_auto = itertools.count(1)
+
+
+def build(system: ActorSystem, spec: ChildSpec | SupervisorSpec, parent: Cell) -> Cell:
+    """Create (without starting) the cells of ``spec``'s subtree under ``parent``."""
+    if isinstance(spec, SupervisorSpec):
+        from supervision.supervisor import Supervisor
+
+        cell = Cell(
+            system,
+            spec.name,
+            kind="supervisor",
+            roles=frozenset(),
+            factory=lambda: Supervisor(spec),
+            mailbox=Mailbox(),
+            parent=parent,
+            options=CellOptions(
+                shutdown_timeout=spec.shutdown_timeout, start_timeout=_start_budget(spec)
+            ),
+            spec=spec,
+        )
+        cell.children = [build(system, child, cell) for child in spec.children]
+        return cell
+    return Cell(
+        system,
+        spec.name or _auto_name(spec),
+        kind="agent",
+        roles=spec.effective_roles(),
+        factory=lambda: spec.factory(*spec.args, **spec.kwargs),
+        mailbox=spec.effective_mailbox(),
+        parent=parent,
+        options=CellOptions(
+            keep_mailbox=spec.keep_mailbox,
+            retry_failed=spec.retry_failed,
+            restart_on_ask_error=spec.restart_on_ask_error,
+            max_messages=spec.max_messages,
+            shutdown_timeout=spec.shutdown_timeout,
+            start_timeout=spec.start_timeout,
+        ),
+        spec=spec,
+    )
+
+
+def _start_budget(spec: ChildSpec | SupervisorSpec) -> float:
+    """How long starting ``spec`` may take: its children start one after another."""
+    if isinstance(spec, ChildSpec):
+        return spec.start_timeout
+    return 5.0 + sum(_start_budget(child) for child in spec.children)
+
+
+def _auto_name(spec: ChildSpec) -> str:
+    base = getattr(spec.factory, "__name__", "agent")
+    slug = re.sub(r"[^a-z0-9_-]+", "-", re.sub(r"(?<!^)(?=[A-Z])", "-", base).lower()).strip("-")
+    return f"{slug[:48] or 'agent'}-{next(_auto)}"
+
+
+@dataclass(frozen=True, slots=True)
+class TreeNode:
+    """One slot of a supervision tree, as it was when the snapshot was taken."""
+
+    name: str
+    kind: str  # "supervisor" or "agent"
+    roles: tuple[str, ...]
+    state: str  # a CellState value: running, suspended, restarting, stopped, ...
+    restarts: int
+    mailbox: int  # queued user messages
+    capacity: int | None  # the mailbox's bound, None if unbounded
+    children: tuple[TreeNode, ...] = ()
+
+    def render(self) -> str:
+        """Indented text, one line per slot."""
+        return "\n".join(self._lines(0))
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def _lines(self, depth: int) -> Iterator[str]:
+        roles = f" roles={','.join(self.roles)}" if self.roles else ""
+        bound = f"/{self.capacity}" if self.capacity is not None else ""
+        yield (
+            f"{'  ' * depth}{self.name} [{self.kind}] {self.state} restarts={self.restarts} "
+            f"mailbox={self.mailbox}{bound}{roles}"
+        )
+        for child in self.children:
+            yield from child._lines(depth + 1)
+
+    def mermaid(self) -> str:
+        """A Mermaid ``graph TD`` of the tree (supervisors as rounded boxes)."""
+        lines = ["graph TD"]
+        for node, parent in self._pairs(None):
+            shape = ("([", "])") if node.kind == "supervisor" else ("[", "]")
+            label = f"{node.name}<br/>{node.state}, restarts={node.restarts}"
+            lines.append(f'    {_node_id(node.name)}{shape[0]}"{label}"{shape[1]}')
+            if parent is not None:
+                lines.append(f"    {_node_id(parent.name)} --> {_node_id(node.name)}")
+        return "\n".join(lines)
+
+    def _pairs(self, parent: TreeNode | None) -> Iterator[tuple[TreeNode, TreeNode | None]]:
+        yield self, parent
+        for child in self.children:
+            yield from child._pairs(self)
+
+    def find(self, name: str) -> TreeNode | None:
+        """The node called ``name`` in this subtree, or None."""
+        for node, _ in self._pairs(None):
+            if node.name == name:
+                return node
+        return None
+
+
+def _node_id(name: str) -> str:
+    return "n_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+def snapshot(cell: Cell) -> TreeNode:
+    """Read ``cell``'s subtree as it is now (thread-safe, not atomic across slots)."""
+    return TreeNode(
+        name=cell.name,
+        kind=cell.kind,
+        roles=tuple(sorted(cell.roles)),
+        state=cell.state.value,
+        restarts=cell.restarts,
+        mailbox=cell.mailbox.qsize(),
+        capacity=cell.mailbox.capacity,
+        children=tuple(snapshot(child) for child in list(cell.children)),
+    )

@@ -1,0 +1,49 @@
+"""Shared fixtures: a fresh system per test, and a check that no test leaks threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from actors import ActorSystem, ManualClock
+
+THREAD_GRACE = 5.0  # seconds a finished test's threads get to end before it counts as a leak
+
+
+@pytest.fixture(autouse=True)
+def no_thread_leaks() -> Iterator[None]:
+    """Every test leaves threading.active_count() as it found it."""
+    before = set(threading.enumerate())
+    count = threading.active_count()
+    yield
+    deadline = time.monotonic() + THREAD_GRACE
+    for thread in threading.enumerate():
+        if thread not in before:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    leaked = [t.name for t in threading.enumerate() if t not in before]
+    assert not leaked, f"threads leaked by the test: {leaked}"
+    assert threading.active_count() == count
+
+
+@pytest.fixture
+def system() -> Iterator[ActorSystem]:
+    """A running system, shut down (and checked clean) after the test."""
+    with ActorSystem("test") as sys_:
+        yield sys_
+        assert sys_.shutdown(timeout=10.0), "system did not shut down cleanly"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A manual clock starting at 1000.0."""
+    return ManualClock(start=1000.0)
+
+
+@pytest.fixture
+def manual_system(clock: ManualClock) -> Iterator[ActorSystem]:
+    """A system whose time only moves when the test advances ``clock``."""
+    with ActorSystem("manual", clock=clock) as sys_:
+        yield sys_

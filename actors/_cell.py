@@ -259,7 +259,7 @@ class Cell:
         self.system._publish(AgentStopped, name=self.name, reason=reason)
 
     def subtree(self) -> list[Cell]:
-        """This slot and every slot below it, parents before children, in start order."""
+        """The slot and every slot below it, parents before children, in start order."""
         cells = [self]
         for child in list(self.children):
             cells.extend(child.subtree())

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from actors._cell import Cell
     from actors._mailboxes import MailboxQueue
+    from actors.deadletters import DeadLetterOffice
     from actors.future import Future
     from actors.mailbox import Mailbox
     from actors.system import ActorSystem
@@ -317,8 +318,8 @@ class AgentActor(pykka.ThreadingActor):
             raise RegimentError(msg)
         return cell
 
-    def _office(self) -> Any:
-        return self._running_cell().system.dead_letters
+    def _office(self) -> DeadLetterOffice:
+        return self._running_cell().system.dead_letter_office
 
     def _receive(self, envelope: Envelope) -> None:
         """Dispatch one envelope to its handler and deliver the reply (agent thread)."""

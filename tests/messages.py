@@ -1,0 +1,73 @@
+"""Message types and small agents shared by the tests."""
+
+from __future__ import annotations
+
+import threading
+
+from actors import AgentActor, Message, handler
+
+
+class Ping(Message):
+    n: int = 0
+
+
+class Pong(Message):
+    n: int
+    by: str
+
+
+class Note(Message):
+    text: str = ""
+
+
+class Boom(Message):
+    """A handler receiving this raises RuntimeError."""
+
+    reason: str = "boom"
+
+
+class Block(Message):
+    """A handler receiving this waits until the test sets ``gate`` (bounded)."""
+
+    key: str
+
+
+class Recorder(AgentActor):
+    """Records what it handles (by agent name) in a shared list; answers Ping with Pong."""
+
+    def __init__(self, seen: list[tuple[str, Message]] | None = None) -> None:
+        super().__init__()
+        self.seen = seen if seen is not None else []
+
+    @handler
+    def on_ping(self, msg: Ping) -> Pong:
+        self.seen.append((self.name, msg))
+        return Pong(n=msg.n, by=self.name)
+
+    @handler
+    def on_note(self, msg: Note) -> None:
+        self.seen.append((self.name, msg))
+
+    @handler
+    def on_boom(self, msg: Boom) -> None:
+        raise RuntimeError(msg.reason)
+
+
+GATES: dict[str, threading.Event] = {}
+ENTERED: dict[str, threading.Event] = {}
+
+
+def gate(key: str) -> tuple[threading.Event, threading.Event]:
+    """Events (entered, release) for a Block message with this key."""
+    ENTERED[key] = threading.Event()
+    GATES[key] = threading.Event()
+    return ENTERED[key], GATES[key]
+
+
+class Blocker(Recorder):
+    """A Recorder that can be parked on a gate by a Block message."""
+
+    @handler
+    def on_block(self, msg: Block) -> None:
+        ENTERED[msg.key].set()
+        assert GATES[msg.key].wait(10), "test never released the gate"

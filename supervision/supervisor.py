@@ -170,10 +170,12 @@ class Supervisor(AgentActor):
             error_type=f"{type(error).__module__}.{type(error).__qualname__}",
             directive=directive.value,
         )
-        if directive is Directive.RESUME:
+        if directive is Directive.RESUME and cell.thread is not None and cell.thread.is_alive():
             cell.resume()
         elif directive is Directive.STOP:
             self._remove(cell, ExitReason.FAILED)
+        elif directive is Directive.RESUME:  # its thread died: there is nothing to resume
+            self._restart(cell, error)
         elif directive is Directive.ESCALATE:
             self._escalate(cell, error, "decider chose escalate")
         elif should_restart(_restart_type(cell), abnormal=True):

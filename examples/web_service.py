@@ -31,7 +31,7 @@ class Counter(AgentActor):
 
 def make_handler(system: ActorSystem) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             word = self.path.strip("/") or "nothing"
             seen = system.ask("counter", Count(word=word), timeout=2.0)
             body = json.dumps({"word": word, "seen": seen}).encode()

@@ -33,7 +33,14 @@ from actors import _local
 from actors._signals import Call, ChildExited, ChildFailed, Resume, Terminate
 from actors.address import Direct
 from actors.envelope import Envelope
-from actors.errors import AgentFailed, AgentUnavailable, AskTimeout, StartFailed, SystemStopped
+from actors.errors import (
+    AgentFailed,
+    AgentUnavailable,
+    AskTimeout,
+    RegimentError,
+    StartFailed,
+    SystemStopped,
+)
 from actors.events import (
     AgentRestarted,
     AgentStarted,
@@ -278,8 +285,15 @@ class Cell:
             AskTimeout: if it did not answer in time.
             Exception: whatever ``function`` raised.
         """
-        if _local.state.cell is self and self.instance is not None:
+        caller = _local.state.cell
+        if caller is self and self.instance is not None:
             return function(self.instance)
+        if caller is not None and caller.parent is self and caller.state is CellState.STARTING:
+            msg = (
+                f"{caller.name!r} called its own supervisor {self.name!r} from on_start, but "
+                f"{self.name!r} is waiting for that on_start to finish; do it from a handler"
+            )
+            raise RegimentError(msg)
         future: Future[Any] = Future(what=what)
         if not self.mailbox.put_control(Call(function, future)):
             msg = f"{self.kind} {self.name!r} is stopped"

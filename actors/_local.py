@@ -26,3 +26,11 @@ state = _State()
 def current_cell() -> Cell | None:
     """The slot whose incarnation runs in this thread, or None outside agents."""
     return state.cell
+
+
+def sender_in(system: object) -> Cell | None:
+    """The current thread's slot if it belongs to ``system`` (the sender of a send), else None."""
+    cell = state.cell
+    if cell is not None and cell.system is system:
+        return cell
+    return None

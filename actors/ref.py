@@ -66,17 +66,22 @@ class AgentRef:
     ) -> int:
         """Send ``message`` without waiting; returns 1 if queued, 0 if dead-lettered.
 
+        The ref delivers to its own agent only: once that agent has stopped for good, sends
+        are dead-lettered (reason ``stopped``), even if another agent later takes the name.
+
         Raises:
             InvalidMessage: if ``message`` is not an `actors.Message`.
             PolicyViolation, MailboxFull: if a send policy or a bounded mailbox refuses it.
         """
-        return self._cell.system.router.tell(
-            self._cell.name,
+        cell = self._cell
+        return cell.system.router.tell(
+            cell.name,
             message,
-            _local.state.cell,
+            _local.sender_in(cell.system),
             kind=kind,
             priority=priority,
             reply_to=reply_to,
+            target=cell,
         )
 
     def ask_future(
@@ -95,11 +100,17 @@ class AgentRef:
             priority: its priority (a priority mailbox acts on it).
 
         Raises:
-            UnknownAddress: at once, if the agent has stopped for good.
+            AgentUnavailable: at once, if the agent has stopped for good.
             AskToSelf: if called by the agent itself from inside a handler.
         """
-        return self._cell.system.router.ask(
-            self._cell.name, message, _local.state.cell, timeout=timeout, priority=priority
+        cell = self._cell
+        return cell.system.router.ask(
+            cell.name,
+            message,
+            _local.sender_in(cell.system),
+            timeout=timeout,
+            priority=priority,
+            target=cell,
         )
 
     def ask(

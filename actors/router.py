@@ -117,8 +117,12 @@ class Router:
         correlation_id: str | None = None,
         deadline: float | None = None,
         causation_id: str | None = None,
+        target: Cell | None = None,
     ) -> int:
         """Deliver ``body`` to ``to``; returns how many mailboxes took it (0: dead-lettered).
+
+        ``target`` (used by `AgentRef`) names the slot directly: no lookup, and a closed slot
+        means a dead letter with reason ``stopped``.
 
         Raises:
             InvalidMessage: if ``body`` is not a `Message`.
@@ -141,8 +145,10 @@ class Router:
         else:
             sender_name = None
         back = None if reply_to is None else parse_address(reply_to)
-        cell = self._table.names.get(to) if type(to) is str else None
-        if cell is not None:  # the common case: a plain name
+        cell = (
+            target if target is not None else self._table.names.get(to) if type(to) is str else None
+        )
+        if cell is not None:  # the common case: a plain name (or a ref's own slot)
             assert cell.address is not None
             envelope = Envelope(
                 body,
@@ -219,6 +225,7 @@ class Router:
         priority: Priority = Priority.NORMAL,
         kind: str = Kind.QUERY,
         correlation_id: str | None = None,
+        target: Cell | None = None,
     ) -> Future[Any]:
         """Send ``body`` to exactly one agent and return the future of its reply.
 
@@ -253,7 +260,10 @@ class Router:
             future=future,
         )
         envelope.correlation_id = correlation_id if correlation_id is not None else envelope.id
-        if isinstance(address, Direct):
+        if target is not None:
+            cell = target if target.alive else None
+            reason = DeadLetterReason.STOPPED
+        elif isinstance(address, Direct):
             cell = table.names.get(address.name)
             reason = DeadLetterReason.UNKNOWN_ADDRESS
         elif isinstance(address, Role):

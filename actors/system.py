@@ -230,12 +230,12 @@ class ActorSystem:
             PolicyViolation, MailboxFull: if a send policy or a bounded mailbox refuses it.
         """
         return self.router.tell(
-            to, message, _local.state.cell, kind=kind, priority=priority, reply_to=reply_to
+            to, message, _local.sender_in(self), kind=kind, priority=priority, reply_to=reply_to
         )
 
     def broadcast(self, message: Message, role: str | None = None) -> int:
         """Send ``message`` to every live agent (holding ``role``, if given); returns how many."""
-        return self.router.tell(Broadcast(role=role), message, _local.state.cell)
+        return self.router.tell(Broadcast(role=role), message, _local.sender_in(self))
 
     def ask_future(
         self,
@@ -250,7 +250,9 @@ class ActorSystem:
         Raises:
             UnknownAddress: at once, if nobody has the name or holds the role.
         """
-        return self.router.ask(to, message, _local.state.cell, timeout=timeout, priority=priority)
+        return self.router.ask(
+            to, message, _local.sender_in(self), timeout=timeout, priority=priority
+        )
 
     def ask(
         self,

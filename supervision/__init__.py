@@ -9,7 +9,7 @@ root reports to the embedding application (``ActorSystem.failure`` / ``wait`` / 
 from __future__ import annotations
 
 from supervision.decisions import affected, should_restart
-from supervision.errors import EscalationError, InvalidTree, SupervisionError
+from supervision.errors import EscalationError, InvalidTree, NameTaken, SupervisionError
 from supervision.intensity import add_restart
 from supervision.policy import (
     ESCALATE,
@@ -39,6 +39,7 @@ __all__ = [
     "Directive",
     "EscalationError",
     "InvalidTree",
+    "NameTaken",
     "Restart",
     "RestartPolicy",
     "Strategy",

@@ -4,15 +4,16 @@
 RegimentError
 └── SupervisionError
     ├── InvalidTree (InvalidConfig, ValueError)  a spec is malformed; nothing was started
+    │   └── NameTaken (also actors.DuplicateName) a name is already in use
     └── EscalationError                          a supervisor gave up and failed itself
 ```
 """
 
 from __future__ import annotations
 
-from actors.errors import InvalidConfig, RegimentError
+from actors.errors import DuplicateName, InvalidConfig, RegimentError
 
-__all__ = ["EscalationError", "InvalidTree", "SupervisionError"]
+__all__ = ["EscalationError", "InvalidTree", "NameTaken", "SupervisionError"]
 
 
 class SupervisionError(RegimentError):
@@ -28,6 +29,18 @@ class InvalidTree(SupervisionError, InvalidConfig):
     def __init__(self, problem: str) -> None:
         super().__init__(problem)
         self.problem = problem
+
+
+class NameTaken(InvalidTree, DuplicateName):
+    """A spec names an agent or supervisor whose name is already taken.
+
+    Both an `InvalidTree` (nothing was started) and an `actors.DuplicateName`.
+    """
+
+    def __init__(self, problem: str, name: str) -> None:
+        Exception.__init__(self, problem)  # both bases' __init__ would each want their own args
+        self.problem = problem
+        self.name = name
 
 
 class EscalationError(SupervisionError):

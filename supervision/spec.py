@@ -29,7 +29,7 @@ from typing import Any
 from actors.address import validate_name
 from actors.errors import InvalidAddress
 from actors.mailbox import Mailbox
-from supervision.errors import InvalidTree
+from supervision.errors import InvalidTree, NameTaken
 from supervision.policy import RestartPolicy
 
 __all__ = ["ChildSpec", "Restart", "Strategy", "SupervisorSpec", "validate"]
@@ -209,10 +209,10 @@ class _Validator:
         assert isinstance(name, str)
         if name in self.taken:
             msg = f"{what} name {name!r} is already taken in this system"
-            raise InvalidTree(msg)
+            raise NameTaken(msg, name)
         if name in self.seen:
             msg = f"{what} name {name!r} appears more than once in the tree"
-            raise InvalidTree(msg)
+            raise NameTaken(msg, name)
         self.seen.add(name)
 
     def supervisor(self, spec: SupervisorSpec) -> None:

@@ -47,10 +47,10 @@ from loguru import logger
 from actors._cell import Cell, CellState
 from actors._signals import ChildExited, ChildFailed
 from actors.agent import AgentActor
-from actors.errors import StartFailed
+from actors.errors import DuplicateName, StartFailed
 from actors.events import AgentCrashed, Escalated, ExitReason
 from supervision.decisions import affected, should_restart
-from supervision.errors import EscalationError
+from supervision.errors import EscalationError, NameTaken
 from supervision.intensity import add_restart
 from supervision.policy import Directive
 from supervision.spec import ChildSpec, Restart, SupervisorSpec, validate
@@ -297,7 +297,10 @@ class Supervisor(AgentActor):
         validate(spec, slot.system.router.table.names.keys())
         cell = build(slot.system, spec, slot)
         cells = cell.subtree()
-        slot.system._register(cells)
+        try:
+            slot.system._register(cells)
+        except DuplicateName as exc:  # taken meanwhile, by a spawn under another supervisor
+            raise NameTaken(str(exc), exc.name) from None
         try:
             cell.start()
         except BaseException:

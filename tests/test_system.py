@@ -201,3 +201,27 @@ def test_the_library_never_adds_or_removes_loguru_sinks():
         system.spawn(Recorder, name="a")
         system.tell("ghost", Note())
     assert dict(logger._core.handlers) == handlers_before  # type: ignore[attr-defined]
+
+
+def test_a_duplicate_name_is_both_a_duplicate_name_and_an_invalid_tree(system):
+    from actors import DuplicateName
+
+    system.spawn(Recorder, name="taken")
+    with pytest.raises(DuplicateName) as info:
+        system.spawn(Recorder, name="taken")
+    assert isinstance(info.value, InvalidTree)
+    assert info.value.name == "taken"
+
+
+def test_calling_ones_own_supervisor_from_on_start_fails_fast_instead_of_deadlocking(system):
+    import time
+
+    class Spawner(AgentActor):
+        def on_start(self) -> None:
+            self.system.spawn(Recorder, name="child")
+
+    started = time.monotonic()
+    with pytest.raises(StartFailed) as info:
+        system.spawn(Spawner, name="spawner")
+    assert time.monotonic() - started < 4, "must not wait for the start timeout"
+    assert "on_start" in str(info.value.__cause__)

@@ -133,7 +133,7 @@ class Cell:
         self._watchers: set[Cell] = set()
         self._watching: set[Cell] = set()
         self._redeliver: Envelope | None = None
-        self._retry_id: str | None = None
+        self._retry_envelope: Envelope | None = None
         self._retry_count = 0
         self._ref: AgentRef | None = None
         self._thread_incarnation = 0  # the incarnation self.thread runs
@@ -420,8 +420,8 @@ class Cell:
         self.handled += 1
         if self._watch.active:
             self._watch.tick()
-        if envelope.id == self._retry_id:
-            self._retry_id = None
+        if envelope is self._retry_envelope:
+            self._retry_envelope = None
         limit = self.options.max_messages
         if self.stop_reason is None and limit is not None and self.handled >= limit:
             self.stop_reason = ExitReason.MAX_MESSAGES
@@ -484,11 +484,11 @@ class Cell:
         return self._park(instance, incarnation, exc, envelope)
 
     def _keep_for_retry(self, envelope: Envelope) -> bool:
-        count = self._retry_count + 1 if envelope.id == self._retry_id else 1
+        count = self._retry_count + 1 if envelope is self._retry_envelope else 1
         if count > self.options.retry_failed:
-            self._retry_id = None
+            self._retry_envelope = None
             return False
-        self._retry_id, self._retry_count = envelope.id, count
+        self._retry_envelope, self._retry_count = envelope, count
         self._redeliver = envelope
         return True
 

@@ -23,7 +23,7 @@ from actors.messages import Kind, Message, Priority, message_type
 if TYPE_CHECKING:
     from actors.future import Future
 
-__all__ = ["Envelope", "new_id"]
+__all__ = ["Envelope", "make_envelope", "new_id"]
 
 _ID_PREFIX = os.urandom(4).hex()
 _id_counter = itertools.count(1)
@@ -31,7 +31,11 @@ _id_counter = itertools.count(1)
 
 def new_id() -> str:
     """Return a new envelope id, unique across processes (random prefix plus a counter)."""
-    return f"{_ID_PREFIX}-{next(_id_counter):x}"
+    return _format_id(next(_id_counter))
+
+
+def _format_id(seq: int) -> str:
+    return f"{_ID_PREFIX}-{seq:x}"
 
 
 class Envelope:
@@ -57,9 +61,10 @@ class Envelope:
         "causation_id",
         "correlation_id",
         "created_at",
+        "_id",
+        "_seq",
         "deadline",
         "future",
-        "id",
         "kind",
         "priority",
         "reply_to",
@@ -83,7 +88,8 @@ class Envelope:
         id: str | None = None,  # noqa: A002 - the field is called id
         created_at: float | None = None,
     ) -> None:
-        self.id = new_id() if id is None else id
+        self._id = id
+        self._seq = next(_id_counter)
         self.sender = sender
         self.to = to
         self.body = body
@@ -95,6 +101,14 @@ class Envelope:
         self.created_at = time.time() if created_at is None else created_at
         self.deadline = deadline
         self.future = future
+
+    @property
+    def id(self) -> str:
+        """Unique id of this envelope (formatted on first use: most are never looked at)."""
+        value = self._id
+        if value is None:
+            value = self._id = _format_id(self._seq)
+        return value
 
     def __repr__(self) -> str:
         return (
@@ -193,6 +207,40 @@ class Envelope:
             id=_required(data, "id", str),
             created_at=created_at,
         )
+
+
+def make_envelope(
+    body: Message,
+    to: Address,
+    sender: str | None,
+    kind: str,
+    priority: Priority,
+    correlation_id: str | None,
+    causation_id: str | None,
+    reply_to: Address | None,
+    deadline: float | None,
+    future: Future[Any] | None,
+) -> Envelope:
+    """Build an envelope on the send path: positional, no defaults, about half the cost."""
+    envelope = _new(Envelope)
+    envelope._id = None
+    envelope._seq = next(_id_counter)
+    envelope.sender = sender
+    envelope.to = to
+    envelope.body = body
+    envelope.kind = kind
+    envelope.priority = priority
+    envelope.correlation_id = correlation_id
+    envelope.causation_id = causation_id
+    envelope.reply_to = reply_to
+    envelope.created_at = _time()
+    envelope.deadline = deadline
+    envelope.future = future
+    return envelope
+
+
+_new = object.__new__
+_time = time.time
 
 
 def _kind(value: str) -> str:

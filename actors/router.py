@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from actors.address import AddressLike, Direct, Role, parse_address
 from actors.agent import AgentActor
 from actors.deadletters import error_for
-from actors.envelope import Envelope
+from actors.envelope import Envelope, make_envelope
 from actors.errors import AskToSelf, DuplicateName, InvalidAddress, InvalidMessage
 from actors.events import DeadLetterReason
 from actors.future import Future
@@ -149,32 +149,32 @@ class Router:
             target if target is not None else self._table.names.get(to) if type(to) is str else None
         )
         if cell is not None:  # the common case: a plain name (or a ref's own slot)
-            assert cell.address is not None
-            envelope = Envelope(
+            envelope = make_envelope(
                 body,
-                cell.address,
-                sender=sender_name,
-                kind=kind,
-                priority=priority,
-                correlation_id=correlation_id,
-                causation_id=causation_id,
-                reply_to=back,
-                deadline=deadline,
+                cell.address,  # type: ignore[arg-type]  # registered slots have one
+                sender_name,
+                kind,
+                priority,
+                correlation_id,
+                causation_id,
+                back,
+                deadline,
+                None,
             )
             if self.policy is not None:
                 self.policy.check(envelope, (cell,), sender, self._system)
             return 1 if cell.mailbox.put(envelope) else 0
-        address = parse_address(to)
-        envelope = Envelope(
+        envelope = make_envelope(
             body,
-            address,
-            sender=sender_name,
-            kind=kind,
-            priority=priority,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-            reply_to=back,
-            deadline=deadline,
+            parse_address(to),
+            sender_name,
+            kind,
+            priority,
+            correlation_id,
+            causation_id,
+            back,
+            deadline,
+            None,
         )
         return self._deliver(envelope, sender)
 

@@ -57,12 +57,12 @@ class Envelope:
     """
 
     __slots__ = (
+        "_id",
+        "_seq",
         "body",
         "causation_id",
         "correlation_id",
         "created_at",
-        "_id",
-        "_seq",
         "deadline",
         "future",
         "kind",
@@ -209,7 +209,7 @@ class Envelope:
         )
 
 
-def make_envelope(
+def make_envelope(  # noqa: PLR0917 - positional on purpose: the hot path
     body: Message,
     to: Address,
     sender: str | None,

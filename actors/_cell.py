@@ -37,6 +37,7 @@ from actors.errors import (
     AgentFailed,
     AgentUnavailable,
     AskTimeout,
+    MailboxFull,
     RegimentError,
     StartFailed,
     SystemStopped,
@@ -558,7 +559,16 @@ class Cell:
     def _reject(self, item: Any, reason: str) -> None:
         """Mailbox callback: ``item`` was refused, dropped or left behind at close."""
         if type(item) is Envelope:
-            self.system.dead_letter_office.record(item, DeadLetterReason(reason))
+            why = DeadLetterReason(reason)
+            error: RegimentError | None = None
+            if why is DeadLetterReason.MAILBOX_FULL:
+                capacity = self.mailbox.capacity or 0
+                msg = f"mailbox of {self.name!r} is full ({capacity} messages)"
+                error = MailboxFull(msg, self.name, capacity, item)
+            elif why in (DeadLetterReason.STOPPED, DeadLetterReason.RESTART_DISCARDED):
+                msg = f"{self.kind} {self.name!r} dropped {type(item.body).__name__} ({reason})"
+                error = AgentUnavailable(msg, self.name, item)
+            self.system.dead_letter_office.record(item, why, None, error)
         elif type(item) is Call:
             msg = f"{self.kind} {self.name!r} stopped before answering"
             item.future.fail(AgentUnavailable(msg, self.name))

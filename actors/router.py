@@ -25,11 +25,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from actors.address import AddressLike, Direct, Role, parse_address
+from actors.address import AddressLike, Broadcast, Direct, Role, parse_address
 from actors.agent import AgentActor
 from actors.deadletters import error_for
 from actors.envelope import Envelope, make_envelope
-from actors.errors import AskToSelf, DuplicateName, InvalidAddress, InvalidMessage
+from actors.errors import AskToSelf, DuplicateName, InvalidAddress, InvalidMessage, MailboxFull
 from actors.events import DeadLetterReason
 from actors.future import Future
 from actors.messages import Kind, Message, Priority
@@ -209,10 +209,15 @@ class Router:
                 return 0
         if self.policy is not None:
             recipients = self.policy.check(envelope, recipients, sender, self._system)
+        if not isinstance(address, Broadcast):
+            return 1 if recipients[0].mailbox.put(envelope) else 0
         delivered = 0
-        for cell in recipients:
-            if cell.mailbox.put(envelope):
-                delivered += 1
+        for cell in recipients:  # a broadcast: one full mailbox must not starve the rest
+            try:
+                if cell.mailbox.put(envelope):
+                    delivered += 1
+            except MailboxFull:
+                pass  # the mailbox dead-lettered its copy already
         return delivered
 
     def ask(

@@ -416,6 +416,9 @@ class Cell:
         try:
             instance._receive(envelope)
         except BaseException as exc:  # noqa: BLE001 - the supervisor decides
+            self.handled += 1  # a failure consumed the message too (guards must see loops)
+            if self._watch.active:
+                self._watch.tick()
             return self._failed(instance, incarnation, envelope, exc)
         self.current = None
         self.handled += 1

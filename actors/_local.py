@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 class _State(threading.local):
     cell: Cell | None = None
     constructing: Cell | None = None
+    never_block: bool = False  # set in threads that must never wait on a full mailbox
 
 
 state = _State()

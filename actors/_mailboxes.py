@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from actors import _local
 from actors.errors import MailboxFull
 from actors.mailbox import Overflow
 
@@ -262,7 +263,11 @@ class LockedQueue:
                     self._size -= 1
                     return lane.popleft()
             return None  # pragma: no cover - size >= capacity >= 1 means a lane is non-empty
-        if overflow is Overflow.BLOCK and threading.get_ident() != self.consumer:
+        if (
+            overflow is Overflow.BLOCK
+            and threading.get_ident() != self.consumer
+            and not _local.state.never_block
+        ):
             deadline = time.monotonic() + self.block_timeout
             while self._size >= capacity and not self.closed:
                 remaining = deadline - time.monotonic()
@@ -276,6 +281,8 @@ class LockedQueue:
             if self._size < capacity or self.closed:
                 return None
             why = f"still full after waiting {self.block_timeout:g}s"
+        elif overflow is Overflow.BLOCK and _local.state.never_block:
+            why = "the sending thread (the timer thread) never waits for room"
         elif overflow is Overflow.BLOCK:
             why = "the agent would wait for room in its own mailbox"
         else:

@@ -50,7 +50,9 @@ def error_for(envelope: Envelope, reason: DeadLetterReason, detail: str | None) 
     if reason is DeadLetterReason.UNHANDLED:
         return UnhandledMessage(text, to, type(envelope.body), envelope)
     if reason is DeadLetterReason.EXPIRED:
-        return AskTimeout(text, None)
+        deadline = envelope.deadline
+        timeout = None if deadline is None else max(0.0, deadline - envelope.created_at)
+        return AskTimeout(text, timeout)
     return AgentUnavailable(text, to, envelope)
 
 

@@ -34,12 +34,19 @@ __all__ = ["Mailbox", "Overflow"]
 
 
 class Overflow(enum.Enum):
-    """What a bounded mailbox does with a user message that arrives when it is full."""
+    """What a bounded mailbox does with a user message that arrives when it is full.
+
+    Whatever is refused or dropped is also dead-lettered (reason ``mailbox_full``); a refused
+    or dropped ask fails with `MailboxFull`. With ``DROP_OLDEST`` in a priority mailbox, the
+    oldest message of the *lowest* non-empty level goes, even if the new one is less urgent.
+    A thread that must never wait (the system's timer thread, an agent sending to itself)
+    gets `MailboxFull` at once under ``BLOCK``.
+    """
 
     BLOCK = "block"  # the sender waits up to block_timeout for room, then gets MailboxFull
     FAIL = "fail"  # the sender gets MailboxFull at once
     DROP_NEWEST = "drop_newest"  # the new message is dead-lettered (reason mailbox_full)
-    DROP_OLDEST = "drop_oldest"  # the oldest (lowest-priority) queued message is dead-lettered
+    DROP_OLDEST = "drop_oldest"  # the oldest queued message is dead-lettered to make room
 
 
 @dataclass(frozen=True, slots=True)

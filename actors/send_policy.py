@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["OUTSIDE", "RateLimit", "SendPolicy", "SendRule"]
 
 OUTSIDE = "<outside>"  # sender pattern for callers outside the system (no sending agent)
+_EPSILON = 1e-9
 
 
 def _check_pattern(pattern: str | None, *, target: bool) -> None:
@@ -191,10 +192,25 @@ class SendPolicy:
             PolicyViolation: if the sender is rate-limited or denied every recipient (the
                 envelope is dead-lettered first).
         """
+        allowed, denied = self._split(envelope, recipients, sender, system)
         if self.rate_limits and not self._take_token(sender, system):
             self._refuse(envelope, system, DeadLetterReason.RATE_LIMITED, "rate limit exceeded")
+        for cell in denied:
+            system.dead_letter_office.record(
+                envelope, DeadLetterReason.POLICY_DENIED, f"not allowed to reach {cell.name!r}"
+            )
+        return allowed
+
+    def _split(
+        self,
+        envelope: Envelope,
+        recipients: tuple[Cell, ...],
+        sender: Cell | None,
+        system: ActorSystem,
+    ) -> tuple[tuple[Cell, ...], list[Cell]]:
+        """(allowed, denied) recipients under the rules; raise if none is allowed."""
         if not self.rules:
-            return recipients
+            return recipients, []
         version = system.router.table.version
         if version != self._version:
             self._cache.clear()
@@ -212,16 +228,12 @@ class SendPolicy:
                 decision = self._cache[key] = self.allows(sender, cell, broadcast)
             (allowed if decision else denied).append(cell)
         if not denied:
-            return recipients
+            return recipients, []
         if not allowed:
             names = ", ".join(repr(c.name) for c in denied)
             detail = f"{sender_name or OUTSIDE} may not send to {names}"
             self._refuse(envelope, system, DeadLetterReason.POLICY_DENIED, detail)
-        for cell in denied:
-            system.dead_letter_office.record(
-                envelope, DeadLetterReason.POLICY_DENIED, f"not allowed to reach {cell.name!r}"
-            )
-        return tuple(allowed)
+        return tuple(allowed), denied
 
     def _take_token(self, sender: Cell | None, system: ActorSystem) -> bool:
         limit = next((r for r in self.rate_limits if _sender_matches(r.sender, sender)), None)
@@ -238,8 +250,8 @@ class SendPolicy:
                     float(limit.burst), bucket.tokens + (now - bucket.stamp) * limit.rate
                 )
                 bucket.stamp = now
-            if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
+            if bucket.tokens >= 1.0 - _EPSILON:  # float refills land a hair below whole tokens
+                bucket.tokens = max(0.0, bucket.tokens - 1.0)
                 return True
             return False
 

@@ -171,7 +171,12 @@ class ActorSystem:
             name: its unique name (default: derived from the class, numbered).
             roles: its roles (default: the class attribute ``roles``).
             mailbox: `Mailbox` settings (default: the class attribute, else unbounded FIFO).
-            **kwargs: passed to the agent's constructor.
+            **kwargs: passed to the agent's constructor, except the `supervision.ChildSpec`
+                options, which are taken by the spec: ``restart``, ``shutdown_timeout``,
+                ``start_timeout``, ``keep_mailbox``, ``retry_failed``,
+                ``restart_on_ask_error``, ``max_messages``. (An agent whose constructor
+                needs one of those names is spawned from an explicit ChildSpec whose
+                factory is a lambda.)
 
         Raises:
             InvalidTree: for an invalid name or role, or a name already taken

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
+from actors import _local
 from actors.errors import InvalidConfig, RegimentError
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from actors.system import ActorSystem
 
 __all__ = ["Timer", "TimerService"]
+
+_EPSILON = 1e-9  # a timer this close to due counts as due (float sums of clock readings)
 
 
 class Timer:
@@ -38,6 +41,7 @@ class Timer:
         "cancelled",
         "due",
         "fired",
+        "first_due",
         "interval",
     )
 
@@ -52,6 +56,7 @@ class Timer:
         self._service = service
         self._on_done = on_done
         self.due = due
+        self.first_due = due
         self.interval = interval
         self.action = action
         self.cancelled = False
@@ -162,6 +167,7 @@ class TimerService:
             self._cond.notify()
 
     def _run(self) -> None:
+        _local.state.never_block = True  # a full BLOCK mailbox must not stall every timer
         clock = self._clock
         while True:
             with self._cond:
@@ -172,7 +178,7 @@ class TimerService:
                         heapq.heappop(self._heap)
                     if self._heap:
                         delay = self._heap[0][0] - clock.monotonic()
-                        if delay <= 0:
+                        if delay <= _EPSILON:
                             _, _, timer = heapq.heappop(self._heap)
                             break
                         self._cond.wait(clock.real_timeout(delay))
@@ -193,7 +199,8 @@ class TimerService:
         if timer.interval is None or timer.cancelled:
             timer._done()
             return
-        timer.due += timer.interval
+        # From the first due time, not by repeated addition, so it never drifts.
+        timer.due = timer.first_due + timer.fired * timer.interval
         with self._cond:
             if not self._closed:
                 heapq.heappush(self._heap, (timer.due, next(self._seq), timer))

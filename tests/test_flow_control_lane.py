@@ -1,0 +1,287 @@
+"""Control lane: stop and restart orders and death-watch notices overtake queued user messages.
+
+To know *when* a stop order has reached an agent's control lane (``ref.stop`` blocks until the
+agent has stopped, and the agent is parked on a gate meanwhile), the agents here use a
+`SignallingMailbox`: the real queue classes, plus a `threading.Event` set after every control
+item is queued. There is no public way to observe that moment.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from actors import (
+    DeadLetterReason,
+    ExitReason,
+    Mailbox,
+    MailboxFull,
+    Message,
+    Overflow,
+    Terminated,
+    handler,
+)
+from actors._mailboxes import FifoQueue, LockedQueue, MailboxQueue, Reject
+from supervision import ChildSpec, SupervisorSpec
+from tests.messages import GATES, Block, Blocker, Note, Ping, Recorder, gate
+
+QUEUED = 100_000
+HANDFUL = 5
+
+CONTROL_QUEUED: dict[str, threading.Event] = {}  # agent name -> set once a control item queued
+LAST_NOTE = threading.Event()  # a Watcher handled Note(text="last")
+
+
+class _Signals:
+    __slots__ = ()
+
+    owner: str
+
+    def put_control(self, item: object) -> bool:
+        queued: bool = super().put_control(item)  # type: ignore[misc]
+        event = CONTROL_QUEUED.get(self.owner)
+        if event is not None:
+            event.set()
+        return queued
+
+
+class _SignallingFifo(_Signals, FifoQueue):
+    __slots__ = ()
+
+
+class _SignallingLocked(_Signals, LockedQueue):
+    __slots__ = ()
+
+
+class SignallingMailbox(Mailbox):
+    """The same mailbox as `Mailbox`, telling the test when a control item was queued."""
+
+    __slots__ = ()
+
+    def build(self, owner: str, reject: Reject) -> MailboxQueue:
+        if self.capacity is None and not self.priority:
+            return _SignallingFifo(owner, reject)
+        return _SignallingLocked(
+            owner,
+            reject,
+            levels=4 if self.priority else 1,
+            capacity=self.capacity,
+            overflow=self.overflow,
+            block_timeout=self.block_timeout,
+        )
+
+
+MAILBOXES = {
+    "default": {},
+    "priority": {"priority": True},
+    "bounded": {"capacity": 2 * QUEUED},
+}
+
+
+class WatchIt(Message):
+    name: str
+
+
+class Watcher(Blocker):
+    """A Blocker that watches agents on request and records the Terminated notices."""
+
+    @handler
+    def on_watch(self, msg: WatchIt) -> None:
+        self.watch(msg.name)
+
+    @handler
+    def on_terminated(self, msg: Terminated) -> None:
+        self.seen.append((self.name, msg))
+
+    @handler
+    def on_note(self, msg: Note) -> None:
+        self.seen.append((self.name, msg))
+        if msg.text == "last":
+            LAST_NOTE.set()
+
+
+class Stamper(Blocker):
+    """Records which incarnation handled each Note."""
+
+    @handler
+    def on_note(self, msg: Note) -> None:
+        self.seen.append((self.name, Note(text=f"{self.context.restarts}:{msg.text}")))
+
+
+def in_thread(action: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
+    """Run ``action`` in a new thread; the list gets its result."""
+    result: list[Any] = []
+    thread = threading.Thread(target=lambda: result.append(action()), name="test-stopper")
+    thread.start()
+    return thread, result
+
+
+@pytest.fixture(autouse=True)
+def _open_every_gate_after_the_test(system):
+    """A failing test must not leave an agent parked (the shutdown would wait for it)."""
+    yield
+    for event in list(GATES.values()):
+        event.set()
+
+
+def park(ref, key: str) -> threading.Event:
+    """Park the agent on a gate; returns the event that releases it."""
+    entered, release = gate(key)
+    ref.tell(Block(key=key))
+    assert entered.wait(5), "the agent never took the Block message"
+    return release
+
+
+def notes(seen: list) -> list[Note]:
+    return [m for _, m in seen if isinstance(m, Note)]
+
+
+@pytest.mark.parametrize("kind", list(MAILBOXES))
+def test_a_stop_overtakes_a_hundred_thousand_queued_messages(system, kind):
+    name = f"busy-{kind}"
+    ordered = CONTROL_QUEUED[name] = threading.Event()
+    seen: list = []
+    ref = system.spawn(Blocker, seen, name=name, mailbox=SignallingMailbox(**MAILBOXES[kind]))
+    release = park(ref, name)
+    note = Note(text="queued")
+    for _ in range(QUEUED):
+        ref.tell(note)
+    assert ref.mailbox_size() == QUEUED
+
+    stopper, stopped = in_thread(lambda: ref.stop(timeout=30))
+    assert ordered.wait(10), "the stop order never reached the control lane"
+    release.set()
+    stopper.join(30)
+
+    assert stopped == [True]
+    assert not ref.is_alive()
+    handled = len(notes(seen))
+    assert handled <= HANDFUL, f"the agent handled {handled} queued messages before stopping"
+    assert system.dead_letter_office.count(DeadLetterReason.STOPPED) == QUEUED - handled
+
+
+def test_a_supervisors_stop_child_overtakes_a_hundred_thousand_queued_messages(system):
+    name = "crew-busy"
+    ordered = CONTROL_QUEUED[name] = threading.Event()
+    seen: list = []
+    spec = ChildSpec(Blocker, seen, name=name, mailbox=SignallingMailbox())
+    crew = system.start_tree(SupervisorSpec("crew", children=[spec]))
+    ref = system.ref(name)
+    release = park(ref, name)
+    for i in range(QUEUED):
+        ref.tell(Note(text=str(i)))
+
+    stopper, stopped = in_thread(lambda: crew.stop_child(name, timeout=30))
+    assert ordered.wait(10), "the stop order never reached the control lane"
+    release.set()
+    stopper.join(30)
+
+    assert stopped == [True]
+    assert not ref.is_alive()
+    assert crew.children() == []
+    handled = len(notes(seen))
+    assert handled <= HANDFUL
+    assert system.dead_letter_office.count(DeadLetterReason.STOPPED) == QUEUED - handled
+
+
+def test_a_restart_order_overtakes_queued_messages_which_the_next_incarnation_handles(system):
+    name = "stamper"
+    ordered = CONTROL_QUEUED[name] = threading.Event()
+    seen: list = []
+    spec = ChildSpec(Stamper, seen, name=name, mailbox=SignallingMailbox())
+    keepers = system.start_tree(SupervisorSpec("keepers", children=[spec]))
+    ref = system.ref(name)
+    release = park(ref, name)
+    for i in range(1000):
+        ref.tell(Note(text=str(i)))
+
+    restarter, restarted = in_thread(lambda: keepers.restart_child(name, timeout=30))
+    assert ordered.wait(10), "the restart order never reached the control lane"
+    release.set()
+    restarter.join(30)
+    assert restarted == [True]
+    ref.ask(Ping(n=0), timeout=10)  # queued behind every note
+
+    assert [m.text for m in notes(seen)] == [f"1:{i}" for i in range(1000)]
+
+
+@pytest.mark.parametrize("kind", list(MAILBOXES))
+def test_a_death_watch_notice_overtakes_queued_user_messages(system, kind):
+    seen: list = []
+    target = system.spawn(Recorder, name="target")
+    watcher = system.spawn(Watcher, seen, name="watcher", mailbox=Mailbox(**MAILBOXES[kind]))
+    watcher.ask(WatchIt(name="target"), timeout=5)
+    release = park(watcher, f"watch-{kind}")
+    for i in range(100):
+        watcher.tell(Note(text=str(i)))
+
+    assert target.stop(timeout=5)  # the notice is queued once stop returns
+    release.set()
+    watcher.ask(Ping(n=0), timeout=5)  # handled after the queued notes
+
+    bodies = [m for _, m in seen]
+    assert bodies[0] == Terminated(name="target", reason=ExitReason.NORMAL)
+    assert [m.text for m in bodies[1:101]] == [str(i) for i in range(100)]
+
+
+def test_a_death_watch_notice_gets_through_a_full_bounded_mailbox(system):
+    seen: list = []
+    target = system.spawn(Recorder, name="target")
+    watcher = system.spawn(
+        Watcher, seen, name="watcher", mailbox=Mailbox(capacity=3, overflow=Overflow.FAIL)
+    )
+    watcher.ask(WatchIt(name="target"), timeout=5)
+    release = park(watcher, "watch-full")
+    for text in ("0", "1", "last"):
+        assert watcher.tell(Note(text=text)) == 1
+    with pytest.raises(MailboxFull):
+        watcher.tell(Note(text="one too many"))
+    LAST_NOTE.clear()
+
+    assert target.stop(timeout=5)
+    release.set()
+    assert LAST_NOTE.wait(5)
+
+    bodies = [m for _, m in seen]
+    assert bodies == [
+        Terminated(name="target", reason=ExitReason.NORMAL),
+        Note(text="0"),
+        Note(text="1"),
+        Note(text="last"),
+    ]
+
+
+def test_stopping_an_agent_releases_a_sender_blocked_on_its_full_mailbox(system):
+    name = "jammed"
+    ordered = CONTROL_QUEUED[name] = threading.Event()
+    ref = system.spawn(
+        Blocker, name=name, mailbox=SignallingMailbox(capacity=1, block_timeout=30.0)
+    )
+    release = park(ref, name)
+    assert ref.tell(Note(text="fill")) == 1
+    done = threading.Event()
+    told: list[int] = []
+
+    def send_late() -> None:
+        told.append(ref.tell(Note(text="late")))
+        done.set()
+
+    sender = threading.Thread(target=send_late, name="test-sender")
+    sender.start()
+    assert not done.wait(0.2), "a tell to a full BLOCK mailbox must wait for room"
+
+    stopper, stopped = in_thread(lambda: ref.stop(timeout=30))
+    assert ordered.wait(10)
+    release.set()
+    assert done.wait(5), "the blocked sender was not released when the agent stopped"
+    sender.join(5)
+    stopper.join(30)
+
+    assert stopped == [True]
+    assert told == [0]
+    letters = [(d.envelope.body, d.reason) for d in system.dead_letters()]
+    assert (Note(text="fill"), DeadLetterReason.STOPPED) in letters
+    assert (Note(text="late"), DeadLetterReason.STOPPED) in letters

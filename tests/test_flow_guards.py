@@ -1,0 +1,255 @@
+"""Loop guards: per-agent max_messages, and run_until with its typed StopReason."""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import pytest
+
+from actors import (
+    ActorSystem,
+    AgentActor,
+    AgentCrashed,
+    AgentStopped,
+    DeadLetterReason,
+    ExitReason,
+    InvalidConfig,
+    RunReport,
+    StopReason,
+    Terminated,
+    handler,
+)
+from supervision import Backoff, ChildSpec, EscalationError, RestartPolicy
+from tests.messages import GATES, Block, Blocker, Boom, Note, Ping, Recorder, gate
+
+
+@pytest.fixture(autouse=True)
+def _open_every_gate_after_the_test(system):
+    """A failing test must not leave an agent parked (the shutdown would wait for it)."""
+    yield
+    for event in list(GATES.values()):
+        event.set()
+
+
+class Rally(AgentActor):
+    """Answers every Ping by sending the next one to its peer: a conversation without end."""
+
+    def __init__(self, peer: str) -> None:
+        super().__init__()
+        self.peer = peer
+
+    @handler
+    def on_ping(self, msg: Ping) -> None:
+        self.send(self.peer, Ping(n=msg.n + 1))
+
+
+class Watcher(AgentActor):
+    """Watches ``target`` from on_start and puts every Terminated notice in ``notices``."""
+
+    def __init__(self, target: str, notices: queue.Queue) -> None:
+        super().__init__()
+        self.target = target
+        self.notices = notices
+
+    def on_start(self) -> None:
+        self.watch(self.target)
+
+    @handler
+    def on_terminated(self, msg: Terminated) -> None:
+        self.notices.put(msg)
+
+
+def rally(system) -> None:
+    system.spawn(Rally, "right", name="left")
+    system.spawn(Rally, "left", name="right")
+    system.tell("left", Ping(n=0))
+
+
+# -- per-agent max_messages ---------------------------------------------------------------------
+
+
+def test_an_agent_with_max_messages_stops_for_good_after_that_many_and_is_not_restarted(system):
+    stops: list[AgentStopped] = []
+    stopped = threading.Event()
+
+    def on_stopped(event: AgentStopped) -> None:
+        stops.append(event)
+        stopped.set()
+
+    system.events.subscribe(on_stopped, AgentStopped)
+    seen: list = []
+    ref = system.spawn(ChildSpec(Recorder, seen, name="capped", max_messages=3))
+    for i in range(5):
+        ref.tell(Note(text=str(i)))
+
+    assert stopped.wait(5), "the agent did not stop at its max_messages"
+    assert [(e.name, e.reason) for e in stops] == [("capped", ExitReason.MAX_MESSAGES)]
+    assert [m.text for _, m in seen] == ["0", "1", "2"]
+    assert not ref.is_alive()
+    assert system.agents() == []
+    assert system.tree().find("capped") is None
+    counts = system.dead_letter_office.counts()
+    leftovers = counts.get(DeadLetterReason.STOPPED, 0) + counts.get(
+        DeadLetterReason.UNKNOWN_ADDRESS, 0
+    )
+    assert leftovers == 2
+
+
+def test_a_watcher_gets_terminated_with_reason_max_messages(system):
+    notices: queue.Queue = queue.Queue()
+    capped = system.spawn(ChildSpec(Recorder, name="capped", max_messages=1))
+    system.spawn(Watcher, "capped", notices, name="watcher")
+    capped.tell(Note(text="only"))
+
+    assert notices.get(timeout=5) == Terminated(name="capped", reason=ExitReason.MAX_MESSAGES)
+
+
+# -- run_until ----------------------------------------------------------------------------------
+
+
+def test_run_until_returns_completed_once_the_predicate_holds(system):
+    seen: list = []
+    system.spawn(Recorder, seen, name="worker")
+    for i in range(3):
+        system.tell("worker", Note(text=str(i)))
+
+    report = system.run_until(lambda: len(seen) >= 3, max_runtime=10)
+
+    assert report == StopReason.COMPLETED
+    assert report.reason is StopReason.COMPLETED
+    assert report.elapsed < 10
+    assert len(seen) == 3
+
+
+def test_run_until_returns_idle_once_nothing_happens_and_mailboxes_are_empty(system):
+    seen: list = []
+    system.spawn(Recorder, seen, name="worker")
+    for i in range(3):
+        system.tell("worker", Note(text=str(i)))
+
+    report = system.run_until(idle=0.1, max_runtime=10)
+
+    assert report == StopReason.IDLE
+    assert 0.1 <= report.elapsed < 10
+    assert len(seen) == 3
+
+
+def test_run_until_is_not_idle_while_an_agent_is_still_handling_a_message(system):
+    entered, release = gate("busy")
+    system.spawn(Blocker, name="busy").tell(Block(key="busy"))
+    assert entered.wait(5)
+
+    report = system.run_until(idle=0.05, max_runtime=0.5)
+
+    assert report == StopReason.MAX_RUNTIME
+    release.set()
+
+
+def test_run_until_is_not_idle_while_a_mailbox_still_holds_messages(clock):
+    # An agent waiting out a restart backoff handles nothing, yet its queue is not done.
+    policy = RestartPolicy(backoff=Backoff(min=100.0, max=100.0, jitter=0.0))
+    with ActorSystem("backlog", clock=clock, root_policy=policy) as system:
+        crashed = threading.Event()
+        system.events.subscribe(lambda event: crashed.set(), AgentCrashed)
+        ref = system.spawn(Recorder, name="backlog")
+        ref.tell(Boom())
+        assert crashed.wait(5)
+        ref.tell(Note(text="waiting"))
+        assert ref.mailbox_size() == 1
+
+        report = system.run_until(idle=0.05, max_runtime=0.5)
+
+        assert report == StopReason.MAX_RUNTIME
+
+
+def test_run_until_stops_a_never_ending_conversation_at_max_messages(system):
+    rally(system)
+
+    report = system.run_until(max_messages=100, max_runtime=10)
+
+    assert report == StopReason.MAX_MESSAGES
+    assert report.messages == 100
+    assert report.elapsed < 10
+
+
+def test_run_until_only_observes_unless_asked_to_shut_down(system):
+    rally(system)
+
+    first = system.run_until(max_messages=50, max_runtime=10)
+    second = system.run_until(max_messages=50, max_runtime=10, shutdown=True)
+
+    assert first == StopReason.MAX_MESSAGES
+    assert second == StopReason.MAX_MESSAGES
+    assert second.messages == 50
+    assert system.wait(5), "shutdown=True must shut the system down"
+    assert system.agents() == []
+
+
+def test_run_until_returns_max_runtime_when_the_time_budget_is_used_up(system):
+    system.spawn(Recorder, name="idle-worker")
+
+    report = system.run_until(max_runtime=0.2)
+
+    assert report == StopReason.MAX_RUNTIME
+    assert report.elapsed >= 0.2
+    assert report.messages == 0
+
+
+def test_run_until_returns_fatal_error_when_the_root_supervisor_escalates():
+    with ActorSystem("fatal", root_policy=RestartPolicy(max_restarts=0)) as system:
+        system.spawn(Recorder, name="fragile")
+        told = []
+
+        def fail_once_running() -> bool:
+            if not told:
+                told.append(system.tell("fragile", Boom(reason="fatal")))
+            return False
+
+        report = system.run_until(fail_once_running, max_runtime=10)
+
+        assert told == [1]
+        assert report == StopReason.FATAL_ERROR
+        assert report.elapsed < 10
+        assert report.failure is system.failure
+        assert isinstance(report.failure, EscalationError)
+        assert system.wait(10)
+
+
+def test_run_until_returns_manual_stop_when_another_thread_shuts_the_system_down(system):
+    system.spawn(Recorder, name="worker")
+    stoppers: list[threading.Thread] = []
+
+    def shut_down_once_running() -> bool:
+        if not stoppers:
+            stopper = threading.Thread(target=system.shutdown, name="test-stopper")
+            stoppers.append(stopper)
+            stopper.start()
+        return False
+
+    report = system.run_until(shut_down_once_running, max_runtime=10)
+    stoppers[0].join(10)
+
+    assert report == StopReason.MANUAL_STOP
+    assert report.elapsed < 10
+    assert system.wait(0)
+
+
+def test_a_run_report_compares_equal_to_its_stop_reason_only(system):
+    report = system.run_until(max_runtime=0.01)
+
+    assert isinstance(report, RunReport)
+    assert report == StopReason.MAX_RUNTIME
+    assert StopReason.MAX_RUNTIME == report  # noqa: SIM300 - the reflected comparison
+    assert report != StopReason.IDLE
+    assert report.reason is StopReason.MAX_RUNTIME
+    assert isinstance(report.messages, int)
+    assert isinstance(report.elapsed, float)
+
+
+@pytest.mark.parametrize(
+    "limits", [{"max_messages": 0}, {"max_runtime": 0}, {"idle": -1.0}], ids=str
+)
+def test_run_until_refuses_non_positive_limits(system, limits):
+    with pytest.raises(InvalidConfig):
+        system.run_until(**limits)

@@ -1,10 +1,12 @@
 """Clocks: where a system reads the time, so tests can drive it by hand.
 
 A system reads time only through its clock: restart budgets and backoff, timers, rate limits,
-and envelope deadlines. (Two things wait in real time on purpose: ask timeouts, which bound a
-caller's real wait, and `ActorSystem.run_until`'s ``max_runtime`` and ``idle``.) `SystemClock` is the real one. `ManualClock` stands still until a test
+and envelope deadlines. `SystemClock` is the real one. `ManualClock` stands still until a test
 calls `ManualClock.advance`, which also wakes the system's timer thread, so tests of "three
 restarts within five seconds" or "a timer every second" need no real sleeps.
+
+Two things wait in real time on purpose: ask timeouts (they bound a caller's real wait) and
+`ActorSystem.run_until`'s ``max_runtime`` and ``idle``.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ from actors.errors import (
     SystemStopped,
 )
 from actors.events import (
+    AgentCrashed,
     AgentRestarted,
     AgentStarted,
     AgentStopped,
@@ -209,6 +210,9 @@ class Cell:
             self.terminate(restart=False, cause=None, timeout=0.0)
             msg = f"{self.kind} {self.name!r} did not finish starting within {timeout:g}s"
             raise StartFailed(msg, self.name) from None
+        except StartFailed:
+            thread.join(timeout)
+            raise  # a child of this supervisor failed to start: report the child, not us
         except BaseException as exc:
             thread.join(timeout)
             msg = f"{self.kind} {self.name!r} failed to start: {exc!r}"
@@ -258,6 +262,11 @@ class Cell:
             watching, self._watching = self._watching, set()
         if self.registered:
             self.system._unregister(self)
+        kept, self._redeliver = self._redeliver, None
+        if kept is not None:  # held for retry_failed, and the slot closed instead
+            self.system.dead_letter_office.record(
+                kept, DeadLetterReason.HANDLER_FAILED, "kept for a retry, but the agent stopped"
+            )
         self.mailbox.close()
         for watcher in watchers:
             watcher.notify_terminated(self.name, reason)
@@ -348,6 +357,13 @@ class Cell:
                 instance.post_restart(cause)
         except BaseException as exc:  # noqa: BLE001 - any start failure goes to the starter
             self.log.opt(exception=exc).error("{} {!r} failed to start", self.kind, self.name)
+            if not isinstance(exc, StartFailed):  # a child's failure was published by the child
+                self.system._publish(
+                    AgentCrashed,
+                    name=self.name,
+                    error=repr(exc),
+                    error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
+                )
             self.state = CellState.STOPPED
             if instance is not None:
                 instance.actor_stopped.set()

@@ -310,13 +310,15 @@ class ActorSystem:
         return cell.ref
 
     def supervisor(self, name: str) -> SupervisorRef:
-        """The ref of the supervisor called ``name``.
+        """The ref of the supervisor called ``name`` (``"root"``: the one `spawn` uses).
 
         Raises:
             UnknownAddress: if there is no such supervisor.
         """
         from supervision.ref import SupervisorRef
 
+        if name == self._root.name:
+            return SupervisorRef(self._root)
         cell = self.router.table.names.get(name)
         if cell is None or cell.kind != "supervisor":
             msg = f"no supervisor named {name!r} in system {self.name!r}"

@@ -62,6 +62,9 @@ if TYPE_CHECKING:
 __all__ = ["ChildInfo", "Supervisor"]
 
 
+RESERVED_NAMES = frozenset({"root", "router"})  # the system's own slots
+
+
 @dataclass(frozen=True, slots=True)
 class ChildInfo:
     """One child as `SupervisorRef.children` reports it."""
@@ -162,26 +165,22 @@ class Supervisor(AgentActor):
         except Exception:  # noqa: BLE001 - a broken decider escalates
             logger.opt(exception=True).error("decider of {!r} raised; escalating", self.spec.name)
             directive = Directive.ESCALATE
+        if directive is Directive.RESUME and not (cell.thread and cell.thread.is_alive()):
+            directive = Directive.RESTART  # its thread died: there is nothing to resume
+        if directive is Directive.RESTART and not should_restart(
+            _restart_type(cell), abnormal=True
+        ):
+            directive = Directive.STOP  # a temporary child is never restarted
         cell.log.info("supervisor {!r}: {} after {!r}", self.spec.name, directive.value, error)
-        self._slot.system._publish(
-            AgentCrashed,
-            name=cell.name,
-            error=repr(error),
-            error_type=f"{type(error).__module__}.{type(error).__qualname__}",
-            directive=directive.value,
-        )
-        if directive is Directive.RESUME and cell.thread is not None and cell.thread.is_alive():
+        _publish_crash(cell, error, directive.value)
+        if directive is Directive.RESUME:
             cell.resume()
         elif directive is Directive.STOP:
             self._remove(cell, ExitReason.FAILED)
-        elif directive is Directive.RESUME:  # its thread died: there is nothing to resume
-            self._restart(cell, error)
         elif directive is Directive.ESCALATE:
             self._escalate(cell, error, "decider chose escalate")
-        elif should_restart(_restart_type(cell), abnormal=True):
-            self._restart(cell, error)
         else:
-            self._remove(cell, ExitReason.FAILED)
+            self._restart(cell, error)
 
     def _child_exited(self, signal: ChildExited) -> None:
         cell = signal.cell
@@ -210,7 +209,14 @@ class Supervisor(AgentActor):
         targets = affected(self.spec.strategy, self._slot.children, cell)
         for target in reversed(targets):
             target.terminate(restart=True, cause=error, timeout=target.options.shutdown_timeout)
-        self._start_after_backoff(cell, tuple(targets), error)
+        # A temporary sibling caught in the strategy is removed, never restarted (as in OTP).
+        kept = []
+        for target in targets:
+            if target is not cell and _restart_type(target) is Restart.TEMPORARY:
+                self._close(target, ExitReason.NORMAL)
+            else:
+                kept.append(target)
+        self._start_after_backoff(cell, tuple(kept), error)
 
     def _start_after_backoff(
         self, cell: Cell, targets: tuple[Cell, ...], error: BaseException | None
@@ -223,8 +229,8 @@ class Supervisor(AgentActor):
         last = self._last_restart.get(cell)
         attempt = 0 if last is None or now - last >= backoff.reset_after else self._attempts[cell]
         self._attempts[cell] = attempt + 1
-        self._last_restart[cell] = now
         delay = backoff.delay(attempt)
+        self._last_restart[cell] = now + delay  # it runs again from then on
         if delay <= 0:
             self._start(targets, error)
             return
@@ -252,8 +258,9 @@ class Supervisor(AgentActor):
             try:
                 cell.start(cause)
             except StartFailed as exc:
-                self._charge(cell, exc.__cause__ or exc)
-                self._later(cells[index:], exc.__cause__ or cause, 0.0)
+                error = exc.__cause__ or exc  # the cell published AgentCrashed already
+                self._charge(cell, error)
+                self._later(cells[index:], error, 0.0)
                 return
 
     def _escalate(self, cell: Cell, error: BaseException, reason: str) -> None:
@@ -294,7 +301,7 @@ class Supervisor(AgentActor):
             StartFailed: if it (or anything in its subtree) failed to start.
         """
         slot = self._slot
-        validate(spec, slot.system.router.table.names.keys())
+        validate(spec, {*slot.system.router.table.names.keys(), *RESERVED_NAMES})
         cell = build(slot.system, spec, slot)
         cells = cell.subtree()
         try:
@@ -343,6 +350,16 @@ class Supervisor(AgentActor):
 
     def _child(self, name: str) -> Cell | None:
         return next((c for c in self._slot.children if c.name == name), None)
+
+
+def _publish_crash(cell: Cell, error: BaseException, directive: str) -> None:
+    cell.system._publish(
+        AgentCrashed,
+        name=cell.name,
+        error=repr(error),
+        error_type=f"{type(error).__module__}.{type(error).__qualname__}",
+        directive=directive,
+    )
 
 
 def _restart_type(cell: Cell) -> Restart:

@@ -115,7 +115,12 @@ class TreeNode:
         lines = ["graph TD"]
         for node, parent in self._pairs(None):
             shape = ("([", "])") if node.kind == "supervisor" else ("[", "]")
-            label = f"{node.name}<br/>{node.state}, restarts={node.restarts}"
+            roles = f"<br/>roles: {', '.join(node.roles)}" if node.roles else ""
+            bound = f"/{node.capacity}" if node.capacity is not None else ""
+            label = (
+                f"{node.name}<br/>{node.state}, restarts={node.restarts}, "
+                f"mailbox={node.mailbox}{bound}{roles}"
+            )
             lines.append(f'    {_node_id(node.name)}{shape[0]}"{label}"{shape[1]}')
             if parent is not None:
                 lines.append(f"    {_node_id(parent.name)} --> {_node_id(node.name)}")

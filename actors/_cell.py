@@ -118,7 +118,7 @@ class Cell:
         self.options = options
         self.spec = spec
         self.registered = registered
-        self.address = Direct(name) if registered else None
+        self.address = Direct(name)
         self.mailbox_config = mailbox
         self.mailbox: MailboxQueue = mailbox.build(name, self._reject)
         self.children: list[Cell] = []  # supervisors only, in start order
@@ -134,6 +134,7 @@ class Cell:
         self._lock = threading.Lock()
         self._watchers: set[Cell] = set()
         self._watching: set[Cell] = set()
+        self._attention = False  # something rare needs the loop's notice (see _loop)
         self._redeliver: Envelope | None = None
         self._retry_envelope: Envelope | None = None
         self._retry_count = 0
@@ -193,6 +194,7 @@ class Cell:
         incarnation = self._thread_incarnation = self.incarnation
         self.state = CellState.STARTING
         self.stop_reason = None
+        self._attention = self._redeliver is not None or self._retry_envelope is not None
         ack: Future[None] = Future(what=f"start of {self.name!r}")
         thread = threading.Thread(
             target=self._run,
@@ -242,6 +244,7 @@ class Cell:
                 timeout,
             )
             self.incarnation += 1  # orders for the abandoned incarnation no longer match
+            self._attention = True
             return False
         return True
 
@@ -274,6 +277,11 @@ class Cell:
             target.remove_watcher(self)
         self.log.info("{} {!r} stopped ({})", self.kind, self.name, reason.value)
         self.system._publish(AgentStopped, name=self.name, reason=reason)
+
+    def request_stop(self, reason: ExitReason) -> None:
+        """Stop for good after the current message (called from the agent's own thread)."""
+        self.stop_reason = reason
+        self._attention = True
 
     def subtree(self) -> list[Cell]:
         """The slot and every slot below it, parents before children, in start order."""
@@ -331,7 +339,6 @@ class Cell:
 
     def notify_terminated(self, name: str, reason: ExitReason) -> None:
         """Queue a `Terminated` notice in this slot's control lane."""
-        assert self.address is not None
         notice = Envelope(Terminated(name=name, reason=reason), self.address, kind=Kind.EVENT)
         self.mailbox.put_control(notice)
 
@@ -413,42 +420,68 @@ class Cell:
         return instance
 
     def _loop(self, instance: AgentActor, incarnation: int) -> None:
+        """Take and handle items until the incarnation ends.
+
+        The hot path: one flag (``_attention``) stands for every rare condition (a message
+        kept for retry, a stop request, abandonment), so a plain message costs a `get`, a
+        dispatch and a few attribute reads.
+        """
         get = self.mailbox.get
-        while incarnation == self.incarnation:  # False once abandoned by a timed-out stop
-            item: object = self._redeliver
-            if item is not None:
-                self._redeliver = None
+        receive = instance._receive
+        handlers = type(instance)._handlers
+        watch = self._watch
+        limit = self.options.max_messages
+        while True:
+            if self._attention:
+                if incarnation != self.incarnation:
+                    return  # abandoned by a timed-out stop: a successor owns the mailbox
+                item: object = self._redeliver
+                if item is None:
+                    item = get()
+                else:
+                    self._redeliver = None
             else:
                 item = get()
-            if type(item) is Envelope:
-                if self._handle(instance, incarnation, item):
+            if type(item) is not Envelope:
+                if self._control(instance, incarnation, item):
                     return
-            elif self._control(instance, incarnation, item):
-                return
-
-    def _handle(self, instance: AgentActor, incarnation: int, envelope: Envelope) -> bool:
-        """Handle one envelope; True if the incarnation ended."""
-        self.current = envelope
-        try:
-            instance._receive(envelope)
-        except BaseException as exc:  # noqa: BLE001 - the supervisor decides
-            self.handled += 1  # a failure consumed the message too (guards must see loops)
-            if self._watch.active:
-                self._watch.tick()
-            return self._failed(instance, incarnation, envelope, exc)
-        self.current = None
-        self.handled += 1
-        if self._watch.active:
-            self._watch.tick()
-        if envelope is self._retry_envelope:
-            self._retry_envelope = None
-        limit = self.options.max_messages
-        if self.stop_reason is None and limit is not None and self.handled >= limit:
-            self.stop_reason = ExitReason.MAX_MESSAGES
-        if self.stop_reason is not None:
-            self._exit(instance, incarnation, self.stop_reason)
-            return True
-        return False
+                continue
+            self.current = item
+            try:
+                # A plain tell whose type has a handler: dispatch right here (the common
+                # case); anything else (asks, replies, deadlines, lookups) via _receive.
+                function = handlers.get(type(item.body))
+                if function is None or item.future or item.reply_to or item.deadline is not None:
+                    receive(item)
+                else:
+                    function(instance, item.body)
+            except BaseException as exc:  # noqa: BLE001 - the supervisor decides
+                if watch.active:  # a failure consumed the message too (guards must see loops)
+                    watch.tick()
+                if limit is not None:
+                    self.handled += 1
+                if self._failed(instance, incarnation, item, exc):
+                    return
+                continue
+            self.current = None
+            if watch.active:
+                watch.tick()
+            if limit is not None:
+                self.handled += 1
+                if self.handled >= limit:
+                    self.stop_reason = self.stop_reason or ExitReason.MAX_MESSAGES
+                    self._attention = True
+            if self._attention:
+                if item is self._retry_envelope:
+                    self._retry_envelope = None
+                if self.stop_reason is not None:
+                    self._exit(instance, incarnation, self.stop_reason)
+                    return
+                self._attention = (
+                    self._redeliver is not None
+                    or self._retry_envelope is not None
+                    or incarnation != self.incarnation
+                )
 
     def _control(self, instance: AgentActor, incarnation: int, item: object) -> bool:
         """Handle one control item; True if the incarnation ended."""
@@ -510,6 +543,7 @@ class Cell:
             return False
         self._retry_envelope, self._retry_count = envelope, count
         self._redeliver = envelope
+        self._attention = True
         return True
 
     def _park(

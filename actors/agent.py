@@ -307,7 +307,7 @@ class AgentActor(pykka.ThreadingActor):
 
     def stop(self) -> None:
         """Stop this agent for good once the current message is handled (runs ``on_stop``)."""
-        self._running_cell().stop_reason = ExitReason.NORMAL
+        self._running_cell().request_stop(ExitReason.NORMAL)
 
     # -- runtime internals --------------------------------------------------------------------
 
@@ -323,17 +323,12 @@ class AgentActor(pykka.ThreadingActor):
 
     def _receive(self, envelope: Envelope) -> None:
         """Dispatch one envelope to its handler and deliver the reply (agent thread)."""
-        cell = self._cell
-        assert cell is not None
-        deadline = envelope.deadline
-        if deadline is not None and deadline < cell.system.clock.time():
-            cell.system.dead_letter_office.record(envelope, DeadLetterReason.EXPIRED)
+        if envelope.deadline is not None and self._expired(envelope):
             return
         body = envelope.body
-        table = type(self)._handlers
-        function = table.get(type(body), _MISSING)
+        function = self._handlers.get(type(body), _MISSING)
         if function is _MISSING:
-            function = lookup(table, type(body))
+            function = lookup(self._handlers, type(body))
         if function is None:
             self.on_unhandled(envelope)
             return
@@ -345,7 +340,15 @@ class AgentActor(pykka.ThreadingActor):
         if future is not None:
             future.resolve(result)
         elif result is not None and envelope.reply_to is not None:
-            self._answer(cell, envelope, result)
+            self._answer(self._running_cell(), envelope, result)
+
+    def _expired(self, envelope: Envelope) -> bool:
+        """Dead-letter ``envelope`` if its deadline passed; True if it did."""
+        system = self._running_cell().system
+        if envelope.deadline is not None and envelope.deadline < system.clock.time():
+            system.dead_letter_office.record(envelope, DeadLetterReason.EXPIRED)
+            return True
+        return False
 
     def _answer(self, cell: Cell, request: Envelope, message: Any) -> None:
         future = request.future

@@ -58,7 +58,6 @@ class Envelope:
 
     __slots__ = (
         "_id",
-        "_seq",
         "body",
         "causation_id",
         "correlation_id",
@@ -88,8 +87,7 @@ class Envelope:
         id: str | None = None,  # noqa: A002 - the field is called id
         created_at: float | None = None,
     ) -> None:
-        self._id = id
-        self._seq = next(_id_counter)
+        self._id: str | int = next(_id_counter) if id is None else id
         self.sender = sender
         self.to = to
         self.body = body
@@ -106,9 +104,9 @@ class Envelope:
     def id(self) -> str:
         """Unique id of this envelope (formatted on first use: most are never looked at)."""
         value = self._id
-        if value is None:
-            value = self._id = _format_id(self._seq)
-        return value
+        if type(value) is int:
+            value = self._id = _format_id(value)
+        return value  # type: ignore[return-value]  # int only until first formatted
 
     def __repr__(self) -> str:
         return (
@@ -223,8 +221,7 @@ def make_envelope(  # noqa: PLR0917 - positional on purpose: the hot path
 ) -> Envelope:
     """Build an envelope on the send path: positional, no defaults, about half the cost."""
     envelope = _new(Envelope)
-    envelope._id = None
-    envelope._seq = next(_id_counter)
+    envelope._id = next(_id_counter)
     envelope.sender = sender
     envelope.to = to
     envelope.body = body

@@ -18,6 +18,9 @@ __all__ = ["Kind", "Message", "Priority", "message_type"]
 
 _registry: dict[str, type[Message]] = {}
 _registry_lock = threading.Lock()
+# Every Message class ever defined: ``type(body) in message_classes`` is a cheaper test than
+# isinstance() on the send path (pydantic's metaclass implements __instancecheck__ in Python).
+message_classes: set[type] = set()
 
 
 class Priority(enum.IntEnum):
@@ -85,6 +88,10 @@ class Message(BaseModel):
             cls.type_name = f"{cls.__module__}.{cls.__qualname__}"
         with _registry_lock:
             _registry[cls.type_name] = cls
+            message_classes.add(cls)
+
+
+message_classes.add(Message)
 
 
 def message_type(type_name: str) -> type[Message] | None:

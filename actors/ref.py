@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 __all__ = ["AgentRef"]
 
+_EVENT = Kind.EVENT
+_NORMAL = Priority.NORMAL
+
 
 class AgentRef:
     """Send to one agent, from any thread (or from inside another agent's handler)."""
@@ -74,14 +77,14 @@ class AgentRef:
             PolicyViolation, MailboxFull: if a send policy or a bounded mailbox refuses it.
         """
         cell = self._cell
-        return cell.system.router.tell(
-            cell.name,
-            message,
-            _local.sender_in(cell.system),
-            kind=kind,
-            priority=priority,
-            reply_to=reply_to,
-            target=cell,
+        system = cell.system
+        sender = _local.state.cell
+        if sender is not None and sender.system is not system:
+            sender = None  # an agent of another system: an outside caller here
+        if kind is _EVENT and priority is _NORMAL and reply_to is None:
+            return system.router.post(cell, message, sender)
+        return system.router.tell(
+            cell.name, message, sender, kind=kind, priority=priority, reply_to=reply_to, target=cell
         )
 
     def ask_future(

@@ -515,7 +515,7 @@ class ActorSystem:
         if not cell.alive:
             return True
         if _local.state.cell is cell:
-            cell.stop_reason = ExitReason.NORMAL
+            cell.request_stop(ExitReason.NORMAL)
             return True
         parent = cell.parent
         if parent is None:

@@ -7,8 +7,13 @@ for control items only (used while an agent waits for its supervisor's decision)
 - `FifoQueue` (the default) is built on two `queue.SimpleQueue`s, which are implemented in C:
   a put is one C call plus an attribute read. A control put also drops a wake-up token into the
   user lane, so a consumer blocked there wakes and checks the control lane first.
-- `LockedQueue` (priority and/or bounded) is a lock, one deque per priority level, and two
-  conditions. It notifies only when somebody is actually waiting.
+- `BoundedFifoQueue` is a `FifoQueue` with a capacity: producers check it under a lock that
+  only producers take; the consumer touches that lock only to wake a blocked producer.
+- `LaneQueue` (priority, bounded or not) is one `SimpleQueue` per priority level plus a queue
+  of wake-up tokens (see its docstring).
+
+No lock is shared by producer and consumer on the way of a message: under the GIL a shared
+Python lock convoys badly when the two threads run on different CPUs.
 
 `close()` ends a mailbox for good: everything queued, and everything put afterwards, goes to
 ``reject`` with reason ``"stopped"``. A put racing with close is caught by re-reading ``closed``
@@ -21,7 +26,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -32,7 +36,7 @@ from actors.mailbox import Overflow
 if TYPE_CHECKING:
     from actors.envelope import Envelope
 
-__all__ = ["FifoQueue", "LockedQueue", "MailboxQueue", "Reject"]
+__all__ = ["BoundedFifoQueue", "FifoQueue", "LaneQueue", "MailboxQueue", "Reject"]
 
 Reject = Callable[[Any, str], None]
 
@@ -178,19 +182,186 @@ class FifoQueue:
             self._reject(item, reason)
 
 
-class LockedQueue:
-    """Priority and/or bounded queue: one deque per level under one lock."""
+class _Bounded:
+    """Capacity and overflow policy, shared by the bounded queues.
+
+    The concrete class supplies the attributes below, `qsize`, `_enqueue` (add one user
+    message, producers' lock held) and `_pop_oldest` (remove the message to drop first).
+    """
+
+    __slots__ = ()
+
+    owner: str
+    capacity: int | None
+    overflow: Overflow
+    block_timeout: float
+    closed: bool
+    consumer: int | None
+    _reject: Reject
+    _plock: threading.Lock
+    _not_full: threading.Condition
+    _blocked: int
+
+    if TYPE_CHECKING:  # supplied by the concrete class (a stub here would shadow it in the MRO)
+
+        def qsize(self) -> int: ...
+
+        def _enqueue(self, envelope: Envelope) -> None: ...
+
+        def _pop_oldest(self) -> Envelope | None: ...
+
+    def _bounded_put(self, envelope: Envelope) -> bool:
+        capacity = self.capacity
+        assert capacity is not None
+        dropped: Envelope | None = None
+        with self._plock:
+            if not self.closed:
+                if self.qsize() >= capacity:
+                    dropped = self._overflow(envelope, capacity)
+                if dropped is not envelope and not self.closed:
+                    self._enqueue(envelope)
+                    if dropped is None:
+                        return True
+        if dropped is None:  # closed
+            self._reject(envelope, "stopped")
+            return False
+        self._reject(dropped, "mailbox_full")
+        return dropped is not envelope
+
+    def _overflow(self, envelope: Envelope, capacity: int) -> Envelope | None:
+        """Make room or refuse (producers' lock held); returns the envelope to drop, if any."""
+        overflow = self.overflow
+        if overflow is Overflow.DROP_NEWEST:
+            return envelope
+        if overflow is Overflow.DROP_OLDEST:
+            return self._pop_oldest()  # None: the consumer emptied it meanwhile
+        if (
+            overflow is Overflow.BLOCK
+            and threading.get_ident() != self.consumer
+            and not _local.state.never_block
+        ):
+            deadline = time.monotonic() + self.block_timeout
+            self._blocked += 1  # type: ignore[misc]  # a slot of the concrete class
+            try:
+                while self.qsize() >= capacity and not self.closed:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._not_full.wait(remaining)
+            finally:
+                self._blocked -= 1  # type: ignore[misc]
+            if self.qsize() < capacity or self.closed:
+                return None
+            why = f"still full after waiting {self.block_timeout:g}s"
+        elif overflow is Overflow.BLOCK and _local.state.never_block:
+            why = "the sending thread (the timer thread) never waits for room"
+        elif overflow is Overflow.BLOCK:
+            why = "the agent would wait for room in its own mailbox"
+        else:
+            why = "overflow policy FAIL"
+        msg = f"mailbox of {self.owner!r} is full ({capacity} messages): {why}"
+        error = MailboxFull(msg, self.owner, capacity, envelope)
+        self._plock.release()
+        try:
+            self._reject(envelope, "mailbox_full")
+        finally:
+            self._plock.acquire()
+        raise error
+
+    def _wake_producers(self, every: bool = False) -> None:
+        """Room was made: wake a producer blocked on the full mailbox (all if ``every``)."""
+        if self._blocked:
+            with self._plock:
+                if every:
+                    self._not_full.notify_all()
+                else:
+                    self._not_full.notify()
+
+
+class BoundedFifoQueue(_Bounded, FifoQueue):
+    """FIFO with a capacity and an overflow policy; priorities are ignored."""
+
+    __slots__ = ("_blocked", "_not_full", "_plock", "block_timeout", "capacity", "overflow")
+
+    def __init__(
+        self, owner: str, reject: Reject, *, capacity: int, overflow: Overflow, block_timeout: float
+    ) -> None:
+        super().__init__(owner, reject)
+        self.capacity = capacity
+        self.overflow = overflow
+        self.block_timeout = block_timeout
+        self._plock = threading.Lock()  # producers' lock: size checks
+        self._not_full = threading.Condition(self._plock)
+        self._blocked = 0  # producers waiting on _not_full
+
+    def put(self, envelope: Envelope) -> bool:
+        """Queue a user message, applying the overflow policy when full.
+
+        Raises:
+            MailboxFull: with `Overflow.FAIL`, or with `Overflow.BLOCK` after the timeout or
+                when the sending thread must not wait (the agent itself, the timer thread).
+        """
+        return self._bounded_put(envelope)
+
+    def _enqueue(self, envelope: Envelope) -> None:
+        self._q.put(envelope)
+
+    def _pop_oldest(self) -> Envelope | None:
+        while True:
+            try:
+                item = self._q.get_nowait()
+            except queue.Empty:
+                return None
+            if item is not _WAKE:
+                return item  # type: ignore[no-any-return]
+            with self._lock:
+                self._wakes -= 1
+            self._q.put(_WAKE)  # keep the wake-up (it now sits behind the messages)
+            with self._lock:
+                self._wakes += 1
+
+    def get(self) -> object:
+        """As `FifoQueue.get`, then wake a producer blocked on the full mailbox."""
+        item = FifoQueue.get(self)
+        if self._blocked:
+            self._wake_producers()
+        return item
+
+    def close(self) -> None:
+        """Close, wake blocked senders (they get "stopped"), reject everything queued."""
+        with self._plock:
+            self.closed = True
+            self._not_full.notify_all()
+        FifoQueue.close(self)
+
+    def discard(self, reason: str) -> int:
+        """Reject every queued user message with ``reason``; blocked senders may go on."""
+        count = FifoQueue.discard(self, reason)
+        self._wake_producers(every=True)
+        return count
+
+
+class LaneQueue(_Bounded):
+    """Priority and/or bounded queue: one `SimpleQueue` per level and a queue of tokens.
+
+    Every put adds the item to its lane, then one token; the consumer waits on the tokens, then
+    takes from the most urgent non-empty lane (control first). An item can leave without its
+    token (a control item taken early, a dropped or drained message), so tokens may outnumber
+    items: a token that finds nothing is simply skipped. No lock is shared by producer and
+    consumer on the way of a message (a shared lock convoys badly across CPUs under the GIL).
+
+    Bounded: producers take a lock among themselves for the size check, so the capacity is
+    exact; the consumer touches that lock only to wake a producer blocked on a full mailbox.
+    """
 
     __slots__ = (
         "_blocked",
         "_control",
         "_lanes",
-        "_lock",
-        "_not_empty",
         "_not_full",
+        "_plock",
         "_reject",
-        "_size",
-        "_waiting",
+        "_tokens",
         "block_timeout",
         "capacity",
         "closed",
@@ -216,162 +387,121 @@ class LockedQueue:
         self.closed = False
         self.consumer: int | None = None
         self._reject = reject
-        self._lock = threading.Lock()
-        self._not_empty = threading.Condition(self._lock)
-        self._not_full = threading.Condition(self._lock)
-        self._lanes: tuple[deque[Envelope], ...] = tuple(deque() for _ in range(levels))
-        self._control: deque[object] = deque()
-        self._size = 0
-        self._waiting = False  # the consumer is waiting on _not_empty
-        self._blocked = 0  # senders waiting on _not_full
+        self._lanes: tuple[queue.SimpleQueue[Envelope], ...] = tuple(
+            queue.SimpleQueue() for _ in range(levels)
+        )
+        self._control: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._tokens: queue.SimpleQueue[None] = queue.SimpleQueue()
+        self._plock = threading.Lock()  # producers' lock: size checks, close
+        self._not_full = threading.Condition(self._plock)
+        self._blocked = 0  # producers waiting on _not_full
 
     def put(self, envelope: Envelope) -> bool:
         """Queue a user message, applying the overflow policy when full.
 
         Raises:
             MailboxFull: with `Overflow.FAIL`, or with `Overflow.BLOCK` after the timeout or
-                when the consumer itself would wait for room.
+                when the sending thread must not wait (the agent itself, the timer thread).
         """
-        dropped: Envelope | None = None
-        with self._lock:
-            if not self.closed:
-                capacity = self.capacity
-                if capacity is not None and self._size >= capacity:
-                    dropped = self._overflow(envelope, capacity)
-                if dropped is not envelope and not self.closed:
-                    lanes = self._lanes
-                    lanes[envelope.priority if len(lanes) > 1 else 0].append(envelope)
-                    self._size += 1
-                    if self._waiting:
-                        self._not_empty.notify()
-                    if dropped is None:
-                        return True
-        if dropped is None:  # closed
-            self._reject(envelope, "stopped")
+        if self.capacity is not None:
+            return self._bounded_put(envelope)
+        lanes = self._lanes
+        (lanes[envelope.priority] if len(lanes) > 1 else lanes[0]).put(envelope)
+        self._tokens.put(None)
+        if self.closed:
+            self._drain(control=False, reason="stopped")
             return False
-        self._reject(dropped, "mailbox_full")
-        return dropped is not envelope
+        return True
 
-    def _overflow(self, envelope: Envelope, capacity: int) -> Envelope | None:
-        """Make room or refuse (lock held); returns the envelope to drop, if any."""
-        overflow = self.overflow
-        if overflow is Overflow.DROP_NEWEST:
-            return envelope
-        if overflow is Overflow.DROP_OLDEST:
-            for lane in self._lanes:
-                if lane:
-                    self._size -= 1
-                    return lane.popleft()
-            return None  # pragma: no cover - size >= capacity >= 1 means a lane is non-empty
-        if (
-            overflow is Overflow.BLOCK
-            and threading.get_ident() != self.consumer
-            and not _local.state.never_block
-        ):
-            deadline = time.monotonic() + self.block_timeout
-            while self._size >= capacity and not self.closed:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._blocked += 1
-                try:
-                    self._not_full.wait(remaining)
-                finally:
-                    self._blocked -= 1
-            if self._size < capacity or self.closed:
-                return None
-            why = f"still full after waiting {self.block_timeout:g}s"
-        elif overflow is Overflow.BLOCK and _local.state.never_block:
-            why = "the sending thread (the timer thread) never waits for room"
-        elif overflow is Overflow.BLOCK:
-            why = "the agent would wait for room in its own mailbox"
-        else:
-            why = "overflow policy FAIL"
-        msg = f"mailbox of {self.owner!r} is full ({capacity} messages): {why}"
-        error = MailboxFull(msg, self.owner, capacity, envelope)
-        self._lock.release()
-        try:
-            self._reject(envelope, "mailbox_full")
-        finally:
-            self._lock.acquire()
-        raise error
+    def _enqueue(self, envelope: Envelope) -> None:
+        lanes = self._lanes
+        (lanes[envelope.priority] if len(lanes) > 1 else lanes[0]).put(envelope)
+        self._tokens.put(None)
+
+    def _pop_oldest(self) -> Envelope | None:
+        for lane in self._lanes:  # the lowest level first
+            try:
+                return lane.get_nowait()
+            except queue.Empty:
+                continue
+        return None
 
     def put_control(self, item: object) -> bool:
         """Queue a control item ahead of user messages, ignoring the capacity."""
-        with self._lock:
+        with self._plock:
             if self.closed:
                 return False
-            self._control.append(item)
-            if self._waiting:
-                self._not_empty.notify()
+            self._control.put(item)
+            self._tokens.put(None)
         return True
 
     def get(self) -> object:
         """Return the next control item, else the most urgent oldest user message (blocking)."""
-        with self._lock:
-            while True:
-                if self._control:
-                    return self._control.popleft()
-                if self._size:
-                    return self._pop()
-                self._waiting = True
-                try:
-                    self._not_empty.wait()
-                finally:
-                    self._waiting = False
-
-    def _pop(self) -> Envelope:
+        control = self._control
+        tokens = self._tokens
         lanes = self._lanes
-        for index in range(len(lanes) - 1, -1, -1):
-            lane = lanes[index]
-            if lane:
-                self._size -= 1
-                if self._blocked:
-                    self._not_full.notify()
-                return lane.popleft()
-        raise AssertionError("size and lanes disagree")  # pragma: no cover
+        while True:
+            if not control.empty():
+                try:
+                    return control.get_nowait()
+                except queue.Empty:  # pragma: no cover - single consumer
+                    pass
+            tokens.get()
+            if not control.empty():
+                continue
+            for index in range(len(lanes) - 1, -1, -1):
+                lane = lanes[index]
+                if not lane.empty():
+                    try:
+                        item = lane.get_nowait()
+                    except queue.Empty:  # a producer dropped it (DROP_OLDEST) meanwhile
+                        continue
+                    if self._blocked:
+                        self._wake_producers()
+                    return item
+            # a token whose item already left (taken early, dropped or drained): skip it
 
     def get_control(self, timeout: float) -> object | None:
         """Wait up to ``timeout`` seconds for a control item."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while not self._control:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                self._waiting = True
-                try:
-                    self._not_empty.wait(remaining)
-                finally:
-                    self._waiting = False
-            return self._control.popleft()
+        try:
+            return self._control.get(timeout=timeout)
+        except queue.Empty:
+            return None
 
     def qsize(self) -> int:
         """Queued user messages."""
-        return self._size
+        lanes = self._lanes
+        if len(lanes) == 1:
+            return lanes[0].qsize()
+        return sum(lane.qsize() for lane in lanes)
 
     def close(self) -> None:
         """Close, wake blocked senders, and reject everything queued."""
-        with self._lock:
+        with self._plock:
             self.closed = True
             self._not_full.notify_all()
         self._drain(control=True, reason="stopped")
 
     def discard(self, reason: str) -> int:
         """Reject every queued user message with ``reason``."""
-        return self._drain(control=False, reason=reason)
+        count = self._drain(control=False, reason=reason)
+        self._wake_producers(every=True)
+        return count
 
     def _drain(self, *, control: bool, reason: str) -> int:
-        with self._lock:
-            items: list[Any] = [item for lane in self._lanes for item in lane]
-            for lane in self._lanes:
-                lane.clear()
-            self._size = 0
-            if self._blocked:
-                self._not_full.notify_all()
-            if control:
-                items.extend(self._control)
-                self._control.clear()
+        items: list[Any] = []
+        for lane in self._lanes:
+            while True:
+                try:
+                    items.append(lane.get_nowait())
+                except queue.Empty:
+                    break
+        count = len(items)
+        while control:
+            try:
+                items.append(self._control.get_nowait())
+            except queue.Empty:
+                break
         for item in items:
             self._reject(item, reason)
-        return len(items)
+        return count

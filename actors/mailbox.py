@@ -96,14 +96,22 @@ class Mailbox:
             owner: the agent's name, for error messages.
             reject: called with every item the mailbox refuses or drops, and its reason.
         """
-        from actors._mailboxes import FifoQueue, LockedQueue
+        from actors._mailboxes import BoundedFifoQueue, FifoQueue, LaneQueue
 
-        if self.capacity is None and not self.priority:
-            return FifoQueue(owner, reject)
-        return LockedQueue(
+        if not self.priority:
+            if self.capacity is None:
+                return FifoQueue(owner, reject)
+            return BoundedFifoQueue(
+                owner,
+                reject,
+                capacity=self.capacity,
+                overflow=self.overflow,
+                block_timeout=self.block_timeout,
+            )
+        return LaneQueue(
             owner,
             reject,
-            levels=4 if self.priority else 1,
+            levels=4,
             capacity=self.capacity,
             overflow=self.overflow,
             block_timeout=self.block_timeout,

@@ -25,8 +25,7 @@ costs one token.
 A refused send raises `PolicyViolation` at the sender and is dead-lettered (reason
 ``policy_denied`` or ``rate_limited``). A broadcast goes to the recipients it may reach; only
 when it may reach none does it raise. With no policy configured, the router skips all of this
-(one attribute check per send). Decisions are cached per (sender, recipient, address kind)
-until the address table changes.
+(one attribute check per send). Decisions are cached per (sender, recipient, broadcast).
 """
 
 from __future__ import annotations
@@ -50,6 +49,7 @@ __all__ = ["OUTSIDE", "RateLimit", "SendPolicy", "SendRule"]
 
 OUTSIDE = "<outside>"  # sender pattern for callers outside the system (no sending agent)
 _EPSILON = 1e-9
+_CACHE_LIMIT = 10_000
 
 
 def _check_pattern(pattern: str | None, *, target: bool) -> None:
@@ -169,8 +169,9 @@ class SendPolicy:
                 raise InvalidConfig(msg)
         self._lock = threading.Lock()
         self._buckets: dict[str, _Bucket] = {}
-        self._cache: dict[tuple[str | None, str, str | None], bool] = {}
-        self._version = -1
+        # Decisions per (sender, recipient, broadcast): a slot's name and roles never change,
+        # so an entry never goes stale (the cache is only bounded).
+        self._cache: dict[tuple[Cell | None, Cell, Broadcast | None], bool] = {}
 
     def allows(self, sender: Cell | None, recipient: Cell, broadcast: Broadcast | None) -> bool:
         """The rules' decision for one sender and recipient (no rate limit involved)."""
@@ -192,48 +193,36 @@ class SendPolicy:
             PolicyViolation: if the sender is rate-limited or denied every recipient (the
                 envelope is dead-lettered first).
         """
-        allowed, denied = self._split(envelope, recipients, sender, system)
+        to = envelope.to
+        broadcast = to if type(to) is Broadcast else None
+        cache = self._cache
+        if len(recipients) == 1:  # a direct or role send: no lists, one lookup
+            decision = cache.get((sender, recipients[0], broadcast))
+            if decision and not self.rate_limits:
+                return recipients
+        allowed: list[Cell] = []
+        denied: list[Cell] = []
+        for cell in recipients:
+            key = (sender, cell, broadcast)
+            decision = cache.get(key)
+            if decision is None:
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                decision = cache[key] = self.allows(sender, cell, broadcast)
+            (allowed if decision else denied).append(cell)
+        if denied and not allowed:
+            names = ", ".join(repr(c.name) for c in denied)
+            detail = f"{OUTSIDE if sender is None else sender.name} may not send to {names}"
+            self._refuse(envelope, system, DeadLetterReason.POLICY_DENIED, detail)
         if self.rate_limits and not self._take_token(sender, system):
             self._refuse(envelope, system, DeadLetterReason.RATE_LIMITED, "rate limit exceeded")
+        if not denied:
+            return recipients
         for cell in denied:
             system.dead_letter_office.record(
                 envelope, DeadLetterReason.POLICY_DENIED, f"not allowed to reach {cell.name!r}"
             )
-        return allowed
-
-    def _split(
-        self,
-        envelope: Envelope,
-        recipients: tuple[Cell, ...],
-        sender: Cell | None,
-        system: ActorSystem,
-    ) -> tuple[tuple[Cell, ...], list[Cell]]:
-        """(allowed, denied) recipients under the rules; raise if none is allowed."""
-        if not self.rules:
-            return recipients, []
-        version = system.router.table.version
-        if version != self._version:
-            self._cache.clear()
-            self._version = version
-        address = envelope.to
-        broadcast = address if isinstance(address, Broadcast) else None
-        kind = None if broadcast is None else str(broadcast)
-        sender_name = None if sender is None else sender.name
-        allowed: list[Cell] = []
-        denied: list[Cell] = []
-        for cell in recipients:
-            key = (sender_name, cell.name, kind)
-            decision = self._cache.get(key)
-            if decision is None:
-                decision = self._cache[key] = self.allows(sender, cell, broadcast)
-            (allowed if decision else denied).append(cell)
-        if not denied:
-            return recipients, []
-        if not allowed:
-            names = ", ".join(repr(c.name) for c in denied)
-            detail = f"{sender_name or OUTSIDE} may not send to {names}"
-            self._refuse(envelope, system, DeadLetterReason.POLICY_DENIED, detail)
-        return tuple(allowed), denied
+        return tuple(allowed)
 
     def _take_token(self, sender: Cell | None, system: ActorSystem) -> bool:
         limit = next((r for r in self.rate_limits if _sender_matches(r.sender, sender)), None)

@@ -24,7 +24,7 @@ from actors import (
     Terminated,
     handler,
 )
-from actors._mailboxes import FifoQueue, LockedQueue, MailboxQueue, Reject
+from actors._mailboxes import FifoQueue, LaneQueue, MailboxQueue, Reject
 from supervision import ChildSpec, SupervisorSpec
 from tests.messages import GATES, Block, Blocker, Note, Ping, Recorder, gate
 
@@ -52,7 +52,7 @@ class _SignallingFifo(_Signals, FifoQueue):
     __slots__ = ()
 
 
-class _SignallingLocked(_Signals, LockedQueue):
+class _SignallingLanes(_Signals, LaneQueue):
     __slots__ = ()
 
 
@@ -64,7 +64,7 @@ class SignallingMailbox(Mailbox):
     def build(self, owner: str, reject: Reject) -> MailboxQueue:
         if self.capacity is None and not self.priority:
             return _SignallingFifo(owner, reject)
-        return _SignallingLocked(
+        return _SignallingLanes(
             owner,
             reject,
             levels=4 if self.priority else 1,

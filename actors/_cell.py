@@ -1,23 +1,12 @@
 """A cell is an agent's slot in the tree: name, mailbox, watchers, and its current incarnation.
 
-The cell outlives incarnations. Each incarnation is a fresh instance of the agent class running
-in a fresh thread (one pykka `ThreadingActor` instance, one thread), reading the cell's mailbox.
-So a restart keeps the queue, the name and every `AgentRef`, and changes only the instance.
-
-Life of an incarnation (all in its own thread):
-
-1. construct the instance, run ``on_start`` (first start) or ``post_restart(cause)``; tell the
-   starting supervisor (which waits) whether that worked;
-2. loop: take the next item (control lane first) and handle it;
-3. end in one of three ways:
-   - a supervisor's `Terminate` order: run ``pre_restart`` (restart) or ``on_stop``; exit;
-   - by itself (``self.stop()``, ``max_messages``): run ``on_stop``, report `ChildExited`;
-   - a failure: dead-letter (or keep for retry) the failing message, report `ChildFailed`
-     and *park*: wait, reading only the control lane, for `Resume` or `Terminate`. User
-     messages keep queueing meanwhile.
+The cell outlives incarnations. Each incarnation (`actors._incarnation`) is a fresh instance
+of the agent class running in a fresh thread and reading the cell's mailbox. So a restart
+keeps the queue, the name and every `AgentRef`, and changes only the instance.
 
 The supervisor side (start, terminate, resume, close) runs in the supervisor's thread and waits
-for the incarnation with bounded joins.
+for the incarnation with bounded joins; the incarnation side calls back into the cell for the
+state that outlives it (a message kept for retry, a stop request, reports to the parent).
 """
 
 from __future__ import annotations
@@ -30,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from actors import _local
+from actors._incarnation import Incarnation
 from actors._signals import Call, ChildExited, ChildFailed, Resume, Terminate
 from actors.address import Direct
 from actors.envelope import Envelope
 from actors.errors import (
-    AgentFailed,
     AgentUnavailable,
     AskTimeout,
     MailboxFull,
@@ -43,9 +32,6 @@ from actors.errors import (
     SystemStopped,
 )
 from actors.events import (
-    AgentCrashed,
-    AgentRestarted,
-    AgentStarted,
     AgentStopped,
     DeadLetterReason,
     ExitReason,
@@ -64,8 +50,6 @@ if TYPE_CHECKING:
     from actors.system import ActorSystem
 
 __all__ = ["Cell", "CellOptions", "CellState"]
-
-_PARK_POLL = 0.5  # seconds between checks of a closed mailbox while parked
 
 
 class CellState(enum.Enum):
@@ -134,13 +118,13 @@ class Cell:
         self._lock = threading.Lock()
         self._watchers: set[Cell] = set()
         self._watching: set[Cell] = set()
-        self._attention = False  # something rare needs the loop's notice (see _loop)
+        self.attention = False  # something rare needs the loop's notice (see _loop)
         self._redeliver: Envelope | None = None
         self._retry_envelope: Envelope | None = None
         self._retry_count = 0
         self._ref: AgentRef | None = None
         self._thread_incarnation = 0  # the incarnation self.thread runs
-        self._watch = system._watch
+        self.watch_counter = system._watch  # run_until's message counter
 
     def __repr__(self) -> str:
         return f"<Cell {self.kind} {self.name!r} {self.state.value} #{self.incarnation}>"
@@ -194,11 +178,11 @@ class Cell:
         incarnation = self._thread_incarnation = self.incarnation
         self.state = CellState.STARTING
         self.stop_reason = None
-        self._attention = self._redeliver is not None or self._retry_envelope is not None
+        self.attention = self._redeliver is not None or self._retry_envelope is not None
         ack: Future[None] = Future(what=f"start of {self.name!r}")
         thread = threading.Thread(
-            target=self._run,
-            args=(incarnation, cause, restarted, ack),
+            target=Incarnation(self, incarnation).run,
+            args=(cause, restarted, ack),
             name=f"regiment:{self.system.name}/{self.name}#{incarnation}",
             daemon=self.system.daemon,
         )
@@ -244,7 +228,7 @@ class Cell:
                 timeout,
             )
             self.incarnation += 1  # orders for the abandoned incarnation no longer match
-            self._attention = True
+            self.attention = True
             return False
         return True
 
@@ -281,7 +265,7 @@ class Cell:
     def request_stop(self, reason: ExitReason) -> None:
         """Stop for good after the current message (called from the agent's own thread)."""
         self.stop_reason = reason
-        self._attention = True
+        self.attention = True
 
     def subtree(self) -> list[Cell]:
         """The slot and every slot below it, parents before children, in start order."""
@@ -342,267 +326,39 @@ class Cell:
         notice = Envelope(Terminated(name=name, reason=reason), self.address, kind=Kind.EVENT)
         self.mailbox.put_control(notice)
 
-    # -- the incarnation's thread -----------------------------------------------------------
+    # -- used by the incarnation's thread ------------------------------------------------
 
-    def _run(
-        self,
-        incarnation: int,
-        cause: BaseException | None,
-        restarted: bool,
-        ack: Future[None],
-    ) -> None:
-        _local.state.cell = self
-        self.mailbox.consumer = threading.get_ident()
-        self.current = None
-        instance: AgentActor | None = None
-        try:
-            instance = self._construct()
-            self.instance = instance
-            if cause is None:
-                instance.on_start()
-            else:
-                instance.post_restart(cause)
-        except BaseException as exc:  # noqa: BLE001 - any start failure goes to the starter
-            self.log.opt(exception=exc).error("{} {!r} failed to start", self.kind, self.name)
-            if not isinstance(exc, StartFailed):  # a child's failure was published by the child
-                self.system._publish(
-                    AgentCrashed,
-                    name=self.name,
-                    error=repr(exc),
-                    error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
-                )
-            self.state = CellState.STOPPED
-            if instance is not None:
-                instance.actor_stopped.set()
-            self._forget_thread(incarnation)
-            ack.fail(exc)
-            return
-        self.state = CellState.RUNNING
-        if not restarted:
-            self.system._publish(
-                AgentStarted, name=self.name, kind=self.kind, restarts=self.restarts
-            )
-        else:
-            self.system._publish(AgentRestarted, name=self.name, restarts=self.restarts)
-        ack.resolve(None)
-        try:
-            self._loop(instance, incarnation)
-        except BaseException as exc:  # noqa: BLE001 - a runtime bug: report it as a failure
-            self.log.opt(exception=exc).critical("incarnation loop of {!r} died", self.name)
-            self._report(ChildFailed(self, incarnation, exc, None))
-        finally:
-            instance.actor_stopped.set()
-            instance._cancel_timers()
-            self._forget_thread(incarnation)
+    def take_redelivery(self) -> Envelope | None:
+        """The message kept for a retry, if any (it is handed out once)."""
+        item, self._redeliver = self._redeliver, None
+        return item
 
-    def _forget_thread(self, incarnation: int) -> None:
-        _local.state.cell = None
-        if incarnation == self.incarnation:  # not if a successor already runs (abandonment)
-            self.current = None
-            self.instance = None
-            if self.mailbox.consumer == threading.get_ident():
-                self.mailbox.consumer = None
-
-    def _construct(self) -> AgentActor:
-        from actors.agent import AgentActor
-
-        _local.state.constructing = self
-        try:
-            instance = self.factory()
-        finally:
-            _local.state.constructing = None
-        if not isinstance(instance, AgentActor) or instance._cell is not self:
-            msg = (
-                f"the factory of {self.name!r} returned {instance!r}; it must construct an "
-                "AgentActor subclass (and its __init__ must call super().__init__())"
-            )
-            raise TypeError(msg)
-        return instance
-
-    def _loop(self, instance: AgentActor, incarnation: int) -> None:
-        """Take and handle items until the incarnation ends.
-
-        The hot path: one flag (``_attention``) stands for every rare condition (a message
-        kept for retry, a stop request, abandonment), so a plain message costs a `get`, a
-        dispatch and a few attribute reads.
-        """
-        get = self.mailbox.get
-        receive = instance._receive
-        handlers = type(instance)._handlers
-        watch = self._watch
-        limit = self.options.max_messages
-        while True:
-            if self._attention:
-                if incarnation != self.incarnation:
-                    return  # abandoned by a timed-out stop: a successor owns the mailbox
-                item: object = self._redeliver
-                if item is None:
-                    item = get()
-                else:
-                    self._redeliver = None
-            else:
-                item = get()
-            if type(item) is not Envelope:
-                if self._control(instance, incarnation, item):
-                    return
-                continue
-            self.current = item
-            try:
-                # A plain tell whose type has a handler: dispatch right here (the common
-                # case); anything else (asks, replies, deadlines, lookups) via _receive.
-                function = handlers.get(type(item.body))
-                if function is None or item.future or item.reply_to or item.deadline is not None:
-                    receive(item)
-                else:
-                    function(instance, item.body)
-            except BaseException as exc:  # noqa: BLE001 - the supervisor decides
-                if watch.active:  # a failure consumed the message too (guards must see loops)
-                    watch.tick()
-                if limit is not None:
-                    self.handled += 1
-                if self._failed(instance, incarnation, item, exc):
-                    return
-                continue
-            self.current = None
-            if watch.active:
-                watch.tick()
-            if limit is not None:
-                self.handled += 1
-                if self.handled >= limit:
-                    self.stop_reason = self.stop_reason or ExitReason.MAX_MESSAGES
-                    self._attention = True
-            if self._attention:
-                if item is self._retry_envelope:
-                    self._retry_envelope = None
-                if self.stop_reason is not None:
-                    self._exit(instance, incarnation, self.stop_reason)
-                    return
-                self._attention = (
-                    self._redeliver is not None
-                    or self._retry_envelope is not None
-                    or incarnation != self.incarnation
-                )
-
-    def _control(self, instance: AgentActor, incarnation: int, item: object) -> bool:
-        """Handle one control item; True if the incarnation ended."""
-        kind = type(item)
-        if kind is Terminate:
-            assert isinstance(item, Terminate)
-            if item.incarnation != incarnation:
-                return False  # meant for an incarnation that is already gone
-            self._end(instance, restart=item.restart, cause=item.cause, envelope=None)
-            return True
-        if kind is Call:
-            assert isinstance(item, Call)
-            try:
-                result = item.function(instance)
-            except Exception as exc:  # noqa: BLE001 - returned to the caller
-                item.future.fail(exc)
-                return False
-            except BaseException as exc:  # noqa: BLE001
-                item.future.fail(exc)
-                return self._failed(instance, incarnation, None, exc)
-            item.future.resolve(result)
-            return False
-        if kind is Resume:
-            return False  # a late directive for a failure already dealt with
-        try:
-            instance._on_control(item)
-        except BaseException as exc:  # noqa: BLE001
-            return self._failed(instance, incarnation, None, exc)
-        return False
-
-    def _failed(
-        self,
-        instance: AgentActor,
-        incarnation: int,
-        envelope: Envelope | None,
-        exc: BaseException,
-    ) -> bool:
-        """Deal with a handler that raised; True if the incarnation ended."""
-        self.current = None
-        offices = self.system.dead_letter_office
-        if envelope is not None and envelope.future is not None:
-            body = type(envelope.body).__name__
-            error = AgentFailed(f"agent {self.name!r} failed handling {body}: {exc!r}", self.name)
-            error.__cause__ = exc
-            offices.record(envelope, DeadLetterReason.HANDLER_FAILED, repr(exc), error)
-            if isinstance(exc, Exception) and not self.options.restart_on_ask_error:
-                self.log.opt(exception=exc).info("ask handler raised; the asker got the error")
-                return False
-        elif envelope is not None and not self._keep_for_retry(envelope):
-            offices.record(envelope, DeadLetterReason.HANDLER_FAILED, repr(exc))
-        self.log.opt(exception=exc).error("{} {!r} failed: {!r}", self.kind, self.name, exc)
-        self._report(ChildFailed(self, incarnation, exc, envelope))
-        return self._park(instance, incarnation, exc, envelope)
-
-    def _keep_for_retry(self, envelope: Envelope) -> bool:
+    def keep_for_retry(self, envelope: Envelope) -> bool:
+        """Keep a failed told message for redelivery if ``retry_failed`` allows another try."""
         count = self._retry_count + 1 if envelope is self._retry_envelope else 1
         if count > self.options.retry_failed:
             self._retry_envelope = None
             return False
         self._retry_envelope, self._retry_count = envelope, count
         self._redeliver = envelope
-        self._attention = True
+        self.attention = True
         return True
 
-    def _park(
-        self,
-        instance: AgentActor,
-        incarnation: int,
-        error: BaseException,
-        envelope: Envelope | None,
-    ) -> bool:
-        """Wait for the supervisor's directive, reading only the control lane."""
-        self.state = CellState.SUSPENDED
-        stash: list[object] = []
-        try:
-            while True:
-                item = self.mailbox.get_control(_PARK_POLL)
-                if item is None:
-                    if self.mailbox.closed:
-                        return True
-                    continue
-                if type(item) is Resume:
-                    assert isinstance(item, Resume)
-                    if item.incarnation == incarnation:
-                        self.state = CellState.RUNNING
-                        return False
-                elif type(item) is Terminate:
-                    assert isinstance(item, Terminate)
-                    if item.incarnation == incarnation:
-                        cause = item.cause if item.cause is not None else error
-                        self._end(instance, restart=item.restart, cause=cause, envelope=envelope)
-                        return True
-                else:
-                    stash.append(item)
-        finally:
-            for item in stash:
-                self.mailbox.put_control(item)
+    def settle(self, handled: Envelope, incarnation: int) -> ExitReason | None:
+        """After a message, while ``attention`` is set: clear what is done, say if stopping."""
+        if handled is self._retry_envelope:
+            self._retry_envelope = None
+        if self.stop_reason is not None:
+            return self.stop_reason
+        self.attention = (
+            self._redeliver is not None
+            or self._retry_envelope is not None
+            or incarnation != self.incarnation
+        )
+        return None
 
-    def _end(
-        self,
-        instance: AgentActor,
-        *,
-        restart: bool,
-        cause: BaseException | None,
-        envelope: Envelope | None,
-    ) -> None:
-        self.state = CellState.RESTARTING if restart else CellState.STOPPED
-        try:
-            if restart:
-                instance.pre_restart(cause, envelope)
-            else:
-                instance.on_stop()
-        except BaseException as exc:  # noqa: BLE001 - the incarnation ends regardless
-            hook = "pre_restart" if restart else "on_stop"
-            self.log.opt(exception=exc).error("{} of {!r} raised", hook, self.name)
-
-    def _exit(self, instance: AgentActor, incarnation: int, reason: ExitReason) -> None:
-        self._end(instance, restart=False, cause=None, envelope=None)
-        self._report(ChildExited(self, incarnation, reason))
-
-    def _report(self, signal: ChildFailed | ChildExited) -> None:
+    def report(self, signal: ChildFailed | ChildExited) -> None:
+        """Tell the supervisor (or, at the top, the system) how an incarnation ended."""
         parent = self.parent
         if parent is None:
             self.system._top_level_exit(self, signal)

@@ -1,0 +1,282 @@
+"""An incarnation: one run of an agent, a fresh instance in a fresh thread.
+
+Each incarnation is one `pykka.ThreadingActor` instance running in its own thread and reading
+its slot's mailbox (`actors._cell.Cell` owns the mailbox, the name and the watchers; this
+module owns what happens inside the thread):
+
+1. construct the instance, run ``on_start`` (first start) or ``post_restart(cause)``, and tell
+   the starting supervisor, which waits, whether that worked;
+2. loop: take the next item (control lane first) and handle it;
+3. end in one of three ways:
+   - a supervisor's `Terminate` order: run ``pre_restart`` (restart) or ``on_stop``; exit;
+   - by itself (``self.stop()``, ``max_messages``): run ``on_stop``, report `ChildExited`;
+   - a failure: dead-letter (or keep for retry) the failing message, report `ChildFailed`
+     and *park*: wait, reading only the control lane, for `Resume` or `Terminate`. User
+     messages keep queueing meanwhile.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from actors import _local
+from actors._signals import Call, ChildExited, ChildFailed, Resume, Terminate
+from actors.envelope import Envelope
+from actors.errors import AgentFailed, StartFailed
+from actors.events import AgentCrashed, AgentRestarted, AgentStarted, DeadLetterReason, ExitReason
+
+if TYPE_CHECKING:
+    from actors._cell import Cell
+    from actors.agent import AgentActor
+    from actors.future import Future
+
+__all__ = ["Incarnation"]
+
+_PARK_POLL = 0.5  # seconds between checks of a closed mailbox while parked
+
+
+class Incarnation:
+    """The thread-side life of one instance of a slot's agent; see the module docstring."""
+
+    __slots__ = ("cell", "instance", "number")
+
+    def __init__(self, cell: Cell, number: int) -> None:
+        self.cell = cell
+        self.number = number
+        self.instance: AgentActor | None = None
+
+    def run(self, cause: BaseException | None, restarted: bool, ack: Future[None]) -> None:
+        """The thread's target: start, loop, end; ``ack`` tells the starter how the start went."""
+        from actors._cell import CellState
+
+        cell = self.cell
+        _local.state.cell = cell
+        cell.mailbox.consumer = threading.get_ident()
+        cell.current = None
+        try:
+            instance = self.instance = self._construct()
+            cell.instance = instance
+            if cause is None:
+                instance.on_start()
+            else:
+                instance.post_restart(cause)
+        except BaseException as exc:  # noqa: BLE001 - any start failure goes to the starter
+            cell.log.opt(exception=exc).error("{} {!r} failed to start", cell.kind, cell.name)
+            if not isinstance(exc, StartFailed):  # a child's failure was published by the child
+                cell.system._publish(
+                    AgentCrashed,
+                    name=cell.name,
+                    error=repr(exc),
+                    error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
+                )
+            cell.state = CellState.STOPPED
+            if self.instance is not None:
+                self.instance.actor_stopped.set()
+            self._forget_thread()
+            ack.fail(exc)
+            return
+        cell.state = CellState.RUNNING
+        if restarted:
+            cell.system._publish(AgentRestarted, name=cell.name, restarts=cell.restarts)
+        else:
+            cell.system._publish(
+                AgentStarted, name=cell.name, kind=cell.kind, restarts=cell.restarts
+            )
+        ack.resolve(None)
+        try:
+            self._loop(instance)
+        except BaseException as exc:  # noqa: BLE001 - a runtime bug: report it as a failure
+            cell.log.opt(exception=exc).critical("incarnation loop of {!r} died", cell.name)
+            cell.report(ChildFailed(cell, self.number, exc, None))
+        finally:
+            instance.actor_stopped.set()
+            instance._cancel_timers()
+            self._forget_thread()
+
+    def _forget_thread(self) -> None:
+        _local.state.cell = None
+        cell = self.cell
+        if self.number == cell.incarnation:  # not if a successor already runs (abandonment)
+            cell.current = None
+            cell.instance = None
+            if cell.mailbox.consumer == threading.get_ident():
+                cell.mailbox.consumer = None
+
+    def _construct(self) -> AgentActor:
+        from actors.agent import AgentActor
+
+        cell = self.cell
+        _local.state.constructing = cell
+        try:
+            instance = cell.factory()
+        finally:
+            _local.state.constructing = None
+        if not isinstance(instance, AgentActor) or instance._cell is not cell:
+            msg = (
+                f"the factory of {cell.name!r} returned {instance!r}; it must construct an "
+                "AgentActor subclass (and its __init__ must call super().__init__())"
+            )
+            raise TypeError(msg)
+        return instance
+
+    def _loop(self, instance: AgentActor) -> None:
+        """Take and handle items until the incarnation ends.
+
+        The hot path: one flag (``cell.attention``) stands for every rare condition (a message
+        kept for retry, a stop request, abandonment), so a plain message costs a `get`, a
+        dispatch and a few attribute reads.
+        """
+        cell = self.cell
+        number = self.number
+        get = cell.mailbox.get
+        receive = instance._receive
+        handlers = type(instance)._handlers
+        watch = cell.watch_counter
+        limit = cell.options.max_messages
+        while True:
+            if cell.attention:
+                if number != cell.incarnation:
+                    return  # abandoned by a timed-out stop: a successor owns the mailbox
+                item: object = cell.take_redelivery()
+                if item is None:
+                    item = get()
+            else:
+                item = get()
+            if type(item) is not Envelope:
+                if self._control(instance, item):
+                    return
+                continue
+            cell.current = item
+            try:
+                # A plain tell whose type has a handler: dispatch right here (the common
+                # case); anything else (asks, replies, deadlines, lookups) via _receive.
+                function = handlers.get(type(item.body))
+                if function is None or item.future or item.reply_to or item.deadline is not None:
+                    receive(item)
+                else:
+                    function(instance, item.body)
+            except BaseException as exc:  # noqa: BLE001 - the supervisor decides
+                if watch.active:  # a failure consumed the message too (guards must see loops)
+                    watch.tick()
+                if limit is not None:
+                    cell.handled += 1
+                if self._failed(instance, item, exc):
+                    return
+                continue
+            cell.current = None
+            if watch.active:
+                watch.tick()
+            if limit is not None:
+                cell.handled += 1
+                if cell.handled >= limit:
+                    cell.request_stop(cell.stop_reason or ExitReason.MAX_MESSAGES)
+            if cell.attention:
+                reason = cell.settle(item, number)
+                if reason is not None:
+                    self._exit(instance, reason)
+                    return
+
+    def _control(self, instance: AgentActor, item: object) -> bool:
+        """Handle one control item; True if the incarnation ended."""
+        kind = type(item)
+        if kind is Terminate:
+            assert isinstance(item, Terminate)
+            if item.incarnation != self.number:
+                return False  # meant for an incarnation that is already gone
+            self._end(instance, restart=item.restart, cause=item.cause, envelope=None)
+            return True
+        if kind is Call:
+            assert isinstance(item, Call)
+            try:
+                result = item.function(instance)
+            except Exception as exc:  # noqa: BLE001 - returned to the caller
+                item.future.fail(exc)
+                return False
+            except BaseException as exc:  # noqa: BLE001
+                item.future.fail(exc)
+                return self._failed(instance, None, exc)
+            item.future.resolve(result)
+            return False
+        if kind is Resume:
+            return False  # a late directive for a failure already dealt with
+        try:
+            instance._on_control(item)
+        except BaseException as exc:  # noqa: BLE001
+            return self._failed(instance, None, exc)
+        return False
+
+    def _failed(self, instance: AgentActor, envelope: Envelope | None, exc: BaseException) -> bool:
+        """Deal with a handler that raised; True if the incarnation ended."""
+        cell = self.cell
+        cell.current = None
+        office = cell.system.dead_letter_office
+        if envelope is not None and envelope.future is not None:
+            body = type(envelope.body).__name__
+            error = AgentFailed(f"agent {cell.name!r} failed handling {body}: {exc!r}", cell.name)
+            error.__cause__ = exc
+            office.record(envelope, DeadLetterReason.HANDLER_FAILED, repr(exc), error)
+            if isinstance(exc, Exception) and not cell.options.restart_on_ask_error:
+                cell.log.opt(exception=exc).info("ask handler raised; the asker got the error")
+                return False
+        elif envelope is not None and not cell.keep_for_retry(envelope):
+            office.record(envelope, DeadLetterReason.HANDLER_FAILED, repr(exc))
+        cell.log.opt(exception=exc).error("{} {!r} failed: {!r}", cell.kind, cell.name, exc)
+        cell.report(ChildFailed(cell, self.number, exc, envelope))
+        return self._park(instance, exc, envelope)
+
+    def _park(self, instance: AgentActor, error: BaseException, envelope: Envelope | None) -> bool:
+        """Wait for the supervisor's directive, reading only the control lane."""
+        from actors._cell import CellState
+
+        cell = self.cell
+        cell.state = CellState.SUSPENDED
+        stash: list[object] = []
+        try:
+            while True:
+                item = cell.mailbox.get_control(_PARK_POLL)
+                if item is None:
+                    if cell.mailbox.closed:
+                        return True
+                    continue
+                if type(item) is Resume:
+                    assert isinstance(item, Resume)
+                    if item.incarnation == self.number:
+                        cell.state = CellState.RUNNING
+                        return False
+                elif type(item) is Terminate:
+                    assert isinstance(item, Terminate)
+                    if item.incarnation == self.number:
+                        cause = item.cause if item.cause is not None else error
+                        self._end(instance, restart=item.restart, cause=cause, envelope=envelope)
+                        return True
+                else:
+                    stash.append(item)
+        finally:
+            for item in stash:
+                cell.mailbox.put_control(item)
+
+    def _end(
+        self,
+        instance: AgentActor,
+        *,
+        restart: bool,
+        cause: BaseException | None,
+        envelope: Envelope | None,
+    ) -> None:
+        from actors._cell import CellState
+
+        cell = self.cell
+        cell.state = CellState.RESTARTING if restart else CellState.STOPPED
+        try:
+            if restart:
+                instance.pre_restart(cause, envelope)
+            else:
+                instance.on_stop()
+        except BaseException as exc:  # noqa: BLE001 - the incarnation ends regardless
+            hook = "pre_restart" if restart else "on_stop"
+            cell.log.opt(exception=exc).error("{} of {!r} raised", hook, cell.name)
+
+    def _exit(self, instance: AgentActor, reason: ExitReason) -> None:
+        self._end(instance, restart=False, cause=None, envelope=None)
+        self.cell.report(ChildExited(self.cell, self.number, reason))

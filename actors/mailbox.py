@@ -96,7 +96,8 @@ class Mailbox:
             owner: the agent's name, for error messages.
             reject: called with every item the mailbox refuses or drops, and its reason.
         """
-        from actors._mailboxes import BoundedFifoQueue, FifoQueue, LaneQueue
+        from actors._lanes import LaneQueue
+        from actors._mailboxes import BoundedFifoQueue, FifoQueue
 
         if not self.priority:
             if self.capacity is None:

@@ -24,7 +24,8 @@ from actors import (
     Terminated,
     handler,
 )
-from actors._mailboxes import FifoQueue, LaneQueue, MailboxQueue, Reject
+from actors._lanes import LaneQueue
+from actors._mailboxes import FifoQueue, MailboxQueue, Reject
 from supervision import ChildSpec, SupervisorSpec
 from tests.messages import GATES, Block, Blocker, Note, Ping, Recorder, gate
 

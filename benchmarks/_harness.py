@@ -28,6 +28,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors import AgentActor, Message, handler
+
 perf_counter = time.perf_counter
 
 WAIT_TIMEOUT = 30.0  # seconds any single wait may take before the benchmark gives up
@@ -211,6 +213,30 @@ class Counter:
         if not self.done.wait(WAIT_TIMEOUT):
             msg = f"{what}: only {self.count} of {self.target} messages handled in {WAIT_TIMEOUT}s"
             raise BenchmarkError(msg)
+
+
+class Tick(Message):
+    """The message every tell carries (one pre-built instance, shared by all)."""
+
+    n: int = 0
+
+
+class Sink(AgentActor):
+    """Counts `Tick`s (empty handler); answers an ask at once (with None)."""
+
+    def __init__(self, counter: Counter) -> None:
+        super().__init__()
+        self.counter = counter
+
+    def on_start(self) -> None:
+        self.counter.started()
+
+    @handler
+    def on_tick(self, msg: Tick) -> None:
+        c = self.counter
+        c.count += 1
+        if c.count == c.target:
+            c.finish()
 
 
 @dataclass
@@ -623,6 +649,13 @@ def _no_nan(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_no_nan(v) for v in value]
     return value
+
+
+def finish(report: Report, before: set[threading.Thread], as_json: bool) -> int:
+    """Check for leaked threads, then print the report; returns the exit status (always 0)."""
+    check_no_leaks(before, report)
+    report.emit(as_json)
+    return 0
 
 
 def check_no_leaks(before: set[threading.Thread], report: Report) -> None:

@@ -24,8 +24,10 @@ from _harness import (
     Measurement,
     Report,
     SendCase,
+    Sink,
+    Tick,
     available_placements,
-    check_no_leaks,
+    finish,
     info_ratio,
     latencies,
     measure_throughput,
@@ -39,35 +41,11 @@ from _harness import (
     unpin,
 )
 
-from actors import ActorSystem, AgentActor, Message, handler
-
-
-class Tick(Message):
-    """The message every send carries (one pre-built instance, shared by all)."""
-
-    n: int = 0
+from actors import ActorSystem, Message, handler
 
 
 class Gate(Message):
     """Parks the gated agents until the harness releases them (cost split only)."""
-
-
-class Sink(AgentActor):
-    """Counts `Tick`s; answers an ask at once (with None)."""
-
-    def __init__(self, counter: Counter) -> None:
-        super().__init__()
-        self.counter = counter
-
-    def on_start(self) -> None:
-        self.counter.started()
-
-    @handler
-    def on_tick(self, msg: Tick) -> None:
-        c = self.counter
-        c.count += 1
-        if c.count == c.target:
-            c.finish()
 
 
 class GatedSink(Sink):
@@ -335,9 +313,7 @@ def main() -> int:
         "on one CPU and the actors on another; rounds rotate which case goes first and a "
         "short warm-up round is not recorded",
     ]
-    check_no_leaks(before, report)
-    report.emit(args.json)
-    return 0
+    return finish(report, before, args.json)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,10 @@ from _harness import (
     Measurement,
     Report,
     SendCase,
+    Sink,
+    Tick,
     available_placements,
-    check_no_leaks,
+    finish,
     measure_throughput,
     parse_args,
     place,
@@ -34,39 +36,7 @@ from _harness import (
     unpin,
 )
 
-from actors import (
-    ActorSystem,
-    AgentActor,
-    Mailbox,
-    Message,
-    Overflow,
-    SendPolicy,
-    SendRule,
-    handler,
-)
-
-
-class Tick(Message):
-    n: int = 0
-
-
-class Sink(AgentActor):
-    """Counts `Tick`s (empty handler)."""
-
-    def __init__(self, counter: Counter) -> None:
-        super().__init__()
-        self.counter = counter
-
-    def on_start(self) -> None:
-        self.counter.started()
-
-    @handler
-    def on_tick(self, msg: Tick) -> None:
-        c = self.counter
-        c.count += 1
-        if c.count == c.target:
-            c.finish()
-
+from actors import ActorSystem, Mailbox, Overflow, SendPolicy, SendRule
 
 DEFAULT = "default Mailbox()"
 PRIORITY = "Mailbox(priority=True)"
@@ -139,9 +109,7 @@ def main() -> int:
         "producer on one CPU and the agents on another; rounds rotate which case goes "
         "first and a short warm-up round is not recorded",
     ]
-    check_no_leaks(before, report)
-    report.emit(args.json)
-    return 0
+    return finish(report, before, args.json)
 
 
 if __name__ == "__main__":

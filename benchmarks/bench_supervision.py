@@ -27,8 +27,10 @@ from _harness import (
     Counter,
     Measurement,
     Report,
+    Sink,
+    Tick,
     available_placements,
-    check_no_leaks,
+    finish,
     info_ratio,
     measure_throughput,
     parse_args,
@@ -42,12 +44,8 @@ from _harness import (
     value_target,
 )
 
-from actors import ActorSystem, AgentActor, Message, handler
+from actors import ActorSystem, Message, handler
 from supervision import ChildSpec, Directive, RestartPolicy, SupervisorSpec
-
-
-class Tick(Message):
-    n: int = 0
 
 
 class Fail(Message):
@@ -70,27 +68,16 @@ class Marks:
         self.probed = threading.Event()
 
 
-class Worker(AgentActor):
-    """Counts `Tick`s (empty handler); fails on `Fail`; stamps `Probe`."""
+class Worker(Sink):
+    """A `Sink` (counts `Tick`s, empty handler) that fails on `Fail` and stamps `Probe`."""
 
     def __init__(self, counter: Counter, marks: Marks) -> None:
-        super().__init__()
-        self.counter = counter
+        super().__init__(counter)
         self.marks = marks
-
-    def on_start(self) -> None:
-        self.counter.started()
 
     def post_restart(self, error: BaseException) -> None:
         self.marks.t_started = perf_counter()
         super().post_restart(error)
-
-    @handler
-    def on_tick(self, msg: Tick) -> None:
-        c = self.counter
-        c.count += 1
-        if c.count == c.target:
-            c.finish()
 
     @handler
     def on_fail(self, msg: Fail) -> None:
@@ -307,9 +294,7 @@ def main() -> int:
         "placements: os = unpinned, same-cpu = every thread on one CPU, cross-cpu = the "
         "producer on one CPU and the agents on another (throughput only)",
     ]
-    check_no_leaks(before, report)
-    report.emit(args.json)
-    return 0
+    return finish(report, before, args.json)
 
 
 if __name__ == "__main__":

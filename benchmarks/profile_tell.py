@@ -24,13 +24,12 @@ import pstats
 import threading
 import time
 
-from _harness import WAIT_TIMEOUT, BenchmarkError, perf_counter, silence_logs
+from _harness import WAIT_TIMEOUT, BenchmarkError, Tick, perf_counter, silence_logs
 
 from actors import (
     ActorSystem,
     AgentActor,
     Mailbox,
-    Message,
     Overflow,
     SendPolicy,
     SendRule,
@@ -42,10 +41,6 @@ MAILBOXES = {
     "priority": Mailbox(priority=True),
     "bounded": Mailbox(capacity=1000, overflow=Overflow.BLOCK),
 }
-
-
-class Tick(Message):
-    n: int = 0
 
 
 class ProfiledSink(AgentActor):

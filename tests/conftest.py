@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from actors import ActorSystem, ManualClock
+from tests.helpers import open_every_gate
 
 THREAD_GRACE = 5.0  # seconds a finished test's threads get to end before it counts as a leak
 
@@ -34,6 +35,17 @@ def system() -> Iterator[ActorSystem]:
     with ActorSystem("test") as sys_:
         yield sys_
         assert sys_.shutdown(timeout=10.0), "system did not shut down cleanly"
+
+
+@pytest.fixture
+def gates_opened(system: ActorSystem) -> Iterator[None]:
+    """Opens every gate after the test, before ``system`` shuts down.
+
+    A failing test must not leave an agent parked (the shutdown would wait for it). Modules
+    whose agents park on gates use it with ``pytest.mark.usefixtures("gates_opened")``.
+    """
+    yield
+    open_every_gate()
 
 
 @pytest.fixture

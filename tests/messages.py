@@ -32,6 +32,39 @@ class Block(Message):
     key: str
 
 
+class Gate(Message):
+    """The receiving agent parks until the test releases it."""
+
+
+class Crashable(AgentActor):
+    """Answers Ping with its restart count; a Boom makes its handler raise RuntimeError."""
+
+    @handler
+    def on_ping(self, msg: Ping) -> int:
+        return self.context.restarts
+
+    @handler
+    def on_boom(self, msg: Boom) -> None:
+        raise RuntimeError(msg.reason)
+
+
+class Counting(AgentActor):
+    """Answers Ping with how many Pings this instance handled; a Boom makes it raise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    @handler
+    def on_ping(self, msg: Ping) -> int:
+        self.count += 1
+        return self.count
+
+    @handler
+    def on_boom(self, msg: Boom) -> None:
+        raise RuntimeError(msg.reason)
+
+
 class Recorder(AgentActor):
     """Records what it handles (by agent name) in a shared list; answers Ping with Pong."""
 

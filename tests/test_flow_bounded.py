@@ -19,15 +19,10 @@ from actors import (
     Priority,
     handler,
 )
-from tests.messages import GATES, Block, Blocker, Note, Ping, Pong, gate
+from tests.helpers import park, tell_from_a_thread, texts
+from tests.messages import Block, Blocker, Note, Ping, Pong, gate
 
-
-@pytest.fixture(autouse=True)
-def _open_every_gate_after_the_test(system):
-    """A failing test must not leave an agent parked (the shutdown would wait for it)."""
-    yield
-    for event in list(GATES.values()):
-        event.set()
+pytestmark = pytest.mark.usefixtures("gates_opened")
 
 
 class Tally(Blocker):
@@ -48,17 +43,6 @@ def settle(ref, handled: threading.Semaphore, notes: int) -> None:
     for _ in range(notes):
         assert handled.acquire(timeout=5), "the agent did not handle the expected notes"
     ref.ask(Ping(n=0), timeout=5)
-
-
-def park(ref, key: str) -> threading.Event:
-    entered, release = gate(key)
-    ref.tell(Block(key=key))
-    assert entered.wait(5), "the agent never took the Block message"
-    return release
-
-
-def texts(seen: list) -> list[str]:
-    return [m.text for _, m in seen if isinstance(m, Note)]
 
 
 def full_letters(system) -> list[Message]:
@@ -131,15 +115,7 @@ def test_block_lets_a_waiting_sender_in_as_soon_as_the_agent_takes_a_message(sys
     ref, release_first, _ = bounded(system, "patient", seen, capacity=1, block_timeout=30.0)
     second_entered, release_second = gate("patient-2")
     assert ref.tell(Block(key="patient-2")) == 1  # fills the only place
-    told: list[int] = []
-    done = threading.Event()
-
-    def send_late() -> None:
-        told.append(ref.tell(Note(text="late")))
-        done.set()
-
-    sender = threading.Thread(target=send_late, name="test-sender")
-    sender.start()
+    sender, done, told = tell_from_a_thread(ref, "late")
     assert not done.wait(0.2), "a tell to a full BLOCK mailbox must wait for room"
 
     release_first.set()

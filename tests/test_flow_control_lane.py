@@ -27,7 +27,10 @@ from actors import (
 from actors._lanes import LaneQueue
 from actors._mailboxes import FifoQueue, MailboxQueue, Reject
 from supervision import ChildSpec, SupervisorSpec
-from tests.messages import GATES, Block, Blocker, Note, Ping, Recorder, gate
+from tests.helpers import park, tell_from_a_thread
+from tests.messages import Blocker, Note, Ping, Recorder
+
+pytestmark = pytest.mark.usefixtures("gates_opened")
 
 QUEUED = 100_000
 HANDFUL = 5
@@ -120,20 +123,17 @@ def in_thread(action: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
     return thread, result
 
 
-@pytest.fixture(autouse=True)
-def _open_every_gate_after_the_test(system):
-    """A failing test must not leave an agent parked (the shutdown would wait for it)."""
-    yield
-    for event in list(GATES.values()):
-        event.set()
-
-
-def park(ref, key: str) -> threading.Event:
-    """Park the agent on a gate; returns the event that releases it."""
-    entered, release = gate(key)
-    ref.tell(Block(key=key))
-    assert entered.wait(5), "the agent never took the Block message"
-    return release
+def order_past_the_gate(
+    order: str, action: Callable[[], Any], queued: threading.Event, release: threading.Event
+) -> list[Any]:
+    """Run ``action``, an order to a parked agent, in a new thread; release the agent once the
+    order is in its control lane. Returns the list that gets what ``action`` returned.
+    """
+    thread, result = in_thread(action)
+    assert queued.wait(10), f"the {order} order never reached the control lane"
+    release.set()
+    thread.join(30)
+    return result
 
 
 def notes(seen: list) -> list[Note]:
@@ -152,10 +152,7 @@ def test_a_stop_overtakes_a_hundred_thousand_queued_messages(system, kind):
         ref.tell(note)
     assert ref.mailbox_size() == QUEUED
 
-    stopper, stopped = in_thread(lambda: ref.stop(timeout=30))
-    assert ordered.wait(10), "the stop order never reached the control lane"
-    release.set()
-    stopper.join(30)
+    stopped = order_past_the_gate("stop", lambda: ref.stop(timeout=30), ordered, release)
 
     assert stopped == [True]
     assert not ref.is_alive()
@@ -175,10 +172,9 @@ def test_a_supervisors_stop_child_overtakes_a_hundred_thousand_queued_messages(s
     for i in range(QUEUED):
         ref.tell(Note(text=str(i)))
 
-    stopper, stopped = in_thread(lambda: crew.stop_child(name, timeout=30))
-    assert ordered.wait(10), "the stop order never reached the control lane"
-    release.set()
-    stopper.join(30)
+    stopped = order_past_the_gate(
+        "stop", lambda: crew.stop_child(name, timeout=30), ordered, release
+    )
 
     assert stopped == [True]
     assert not ref.is_alive()
@@ -199,10 +195,9 @@ def test_a_restart_order_overtakes_queued_messages_which_the_next_incarnation_ha
     for i in range(1000):
         ref.tell(Note(text=str(i)))
 
-    restarter, restarted = in_thread(lambda: keepers.restart_child(name, timeout=30))
-    assert ordered.wait(10), "the restart order never reached the control lane"
-    release.set()
-    restarter.join(30)
+    restarted = order_past_the_gate(
+        "restart", lambda: keepers.restart_child(name, timeout=30), ordered, release
+    )
     assert restarted == [True]
     ref.ask(Ping(n=0), timeout=10)  # queued behind every note
 
@@ -263,15 +258,7 @@ def test_stopping_an_agent_releases_a_sender_blocked_on_its_full_mailbox(system)
     )
     release = park(ref, name)
     assert ref.tell(Note(text="fill")) == 1
-    done = threading.Event()
-    told: list[int] = []
-
-    def send_late() -> None:
-        told.append(ref.tell(Note(text="late")))
-        done.set()
-
-    sender = threading.Thread(target=send_late, name="test-sender")
-    sender.start()
+    sender, done, told = tell_from_a_thread(ref, "late")
     assert not done.wait(0.2), "a tell to a full BLOCK mailbox must wait for room"
 
     stopper, stopped = in_thread(lambda: ref.stop(timeout=30))

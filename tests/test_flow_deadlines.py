@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from actors import AgentActor, AskTimeout, DeadLetterReason, Mailbox, Priority, handler
-from tests.messages import GATES, Block, Blocker, Note, Ping, Pong, gate
+from tests.helpers import open_every_gate, park
+from tests.messages import Blocker, Note, Ping, Pong
 
 
 @pytest.fixture(autouse=True)
 def _open_every_gate_after_the_test(manual_system):
     yield
-    for event in list(GATES.values()):
-        event.set()
-
-
-def park(ref, key: str) -> threading.Event:
-    entered, release = gate(key)
-    ref.tell(Block(key=key))
-    assert entered.wait(5), "the agent never took the Block message"
-    return release
+    open_every_gate()
 
 
 class DeadlineReader(AgentActor):

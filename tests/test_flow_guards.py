@@ -21,15 +21,9 @@ from actors import (
     handler,
 )
 from supervision import Backoff, ChildSpec, EscalationError, RestartPolicy
-from tests.messages import GATES, Block, Blocker, Boom, Note, Ping, Recorder, gate
+from tests.messages import Block, Blocker, Boom, Note, Ping, Recorder, gate
 
-
-@pytest.fixture(autouse=True)
-def _open_every_gate_after_the_test(system):
-    """A failing test must not leave an agent parked (the shutdown would wait for it)."""
-    yield
-    for event in list(GATES.values()):
-        event.set()
+pytestmark = pytest.mark.usefixtures("gates_opened")
 
 
 class Rally(AgentActor):

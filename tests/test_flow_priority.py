@@ -11,7 +11,10 @@ import pytest
 
 from actors import InvalidConfig, Mailbox, Message, Priority, handler
 from supervision import ChildSpec
-from tests.messages import GATES, Block, Blocker, Note, Ping, Pong, gate
+from tests.helpers import park, texts
+from tests.messages import Blocker, Note, Ping, Pong
+
+pytestmark = pytest.mark.usefixtures("gates_opened")
 
 SENDERS = 6
 PER_SENDER = 400
@@ -42,25 +45,6 @@ class Sorter(Blocker):
 
 class DeclaredPriority(Blocker):
     mailbox = Mailbox(priority=True)
-
-
-@pytest.fixture(autouse=True)
-def _open_every_gate_after_the_test(system):
-    """A failing test must not leave an agent parked (the shutdown would wait for it)."""
-    yield
-    for event in list(GATES.values()):
-        event.set()
-
-
-def park(ref, key: str) -> threading.Event:
-    entered, release = gate(key)
-    ref.tell(Block(key=key))
-    assert entered.wait(5), "the agent never took the Block message"
-    return release
-
-
-def texts(seen: list) -> list[str]:
-    return [m.text for _, m in seen if isinstance(m, Note)]
 
 
 def send_one_of_each_level(ref) -> None:

@@ -13,8 +13,8 @@ import threading
 
 import pytest
 
-from actors import AgentActor, AgentFailed, AgentRestarted, InvalidConfig, Message, Timer, handler
-from tests.messages import Boom, Note, Ping
+from actors import AgentFailed, AgentRestarted, InvalidConfig, Message, Timer, handler
+from tests.messages import Boom, Crashable, Note, Ping
 
 
 class Arm(Message):
@@ -26,7 +26,7 @@ class Arm(Message):
     to: str | None = None
 
 
-class Ticker(AgentActor):
+class Ticker(Crashable):
     """Schedules notes on request and puts (name, text) of every note it handles in a queue."""
 
     def __init__(self, arrivals: queue.Queue) -> None:
@@ -43,14 +43,6 @@ class Ticker(AgentActor):
     @handler
     def on_note(self, msg: Note) -> None:
         self.arrivals.put((self.name, msg.text))
-
-    @handler
-    def on_ping(self, msg: Ping) -> int:
-        return self.context.restarts
-
-    @handler
-    def on_boom(self, msg: Boom) -> None:
-        raise RuntimeError(msg.reason)
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from actors import (
     ActorSystem,
@@ -29,45 +27,8 @@ from supervision import (
     RestartPolicy,
     SupervisorSpec,
 )
-from tests.messages import Boom, Ping, Pong, Recorder
-
-WAIT = 10.0  # seconds any single wait may take before the test fails
-
-
-class Journal:
-    """A thread-safe list that a test can wait on (a condition variable, never a sleep)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._items: list[Any] = []
-
-    def add(self, item: Any) -> None:
-        with self._cond:
-            self._items.append(item)
-            self._cond.notify_all()
-
-    def items(self) -> list[Any]:
-        with self._cond:
-            return list(self._items)
-
-    def clear(self) -> None:
-        with self._cond:
-            self._items.clear()
-
-    def wait_for(self, predicate: Callable[[list[Any]], bool], timeout: float = WAIT) -> list[Any]:
-        with self._cond:
-            if not self._cond.wait_for(lambda: predicate(self._items), timeout):
-                pytest.fail(f"timed out after {timeout}s waiting; journal holds {self._items!r}")
-            return list(self._items)
-
-    def wait_len(self, count: int, timeout: float = WAIT) -> list[Any]:
-        return self.wait_for(lambda items: len(items) >= count, timeout)
-
-
-def record_events(system: ActorSystem, *types: type) -> Journal:
-    journal = Journal()
-    system.events.subscribe(journal.add, *types)
-    return journal
+from tests.helpers import WAIT, Journal, record_events
+from tests.messages import Boom, Crashable, Gate, Ping, Pong, Recorder
 
 
 @contextlib.contextmanager
@@ -85,7 +46,7 @@ def fatal_system(
         assert system.shutdown(timeout=WAIT), "system did not shut down cleanly"
 
 
-class Worker(AgentActor):
+class Worker(Crashable):
     """Fails on Boom (RuntimeError); answers Ping with its restart count."""
 
     def __init__(self, journal: Journal | None = None) -> None:
@@ -99,14 +60,6 @@ class Worker(AgentActor):
     def on_stop(self) -> None:
         if self.journal is not None:
             self.journal.add(("on_stop", self.name))
-
-    @handler
-    def on_ping(self, msg: Ping) -> int:
-        return self.context.restarts
-
-    @handler
-    def on_boom(self, msg: Boom) -> None:
-        raise RuntimeError(msg.reason)
 
 
 def one_worker_tree(system: ActorSystem, **policy: Any):
@@ -209,7 +162,7 @@ def test_a_zero_budget_escalates_on_the_first_failure_without_restarting(clock):
 # -- failed restarts ------------------------------------------------------------------------------
 
 
-class BadRestart(AgentActor):
+class BadRestart(Crashable):
     """Starts fine the first time; every later start raises in on_start (via post_restart)."""
 
     def __init__(self, journal: Journal, fail_times: int = 1_000) -> None:
@@ -222,14 +175,6 @@ class BadRestart(AgentActor):
         self.journal.add(restarts)
         if 0 < restarts <= self.fail_times:
             raise ValueError(f"cannot restart (attempt {restarts})")
-
-    @handler
-    def on_ping(self, msg: Ping) -> int:
-        return self.context.restarts
-
-    @handler
-    def on_boom(self, msg: Boom) -> None:
-        raise RuntimeError(msg.reason)
 
 
 def test_a_failing_on_start_during_a_restart_is_charged_and_escalates_once_the_budget_is_used(
@@ -440,10 +385,6 @@ def test_a_transient_sub_supervisor_that_escalates_is_restarted_by_its_parent(sy
     assert journal.items() == [("on_start", "w", 0), ("on_stop", "w"), ("on_start", "w", 1)]
     assert ref.ask(Ping(), timeout=WAIT) == 1
     assert system.failure is None
-
-
-class Gate(Message):
-    """The receiving agent parks until the test releases it."""
 
 
 class Numbered(Message):

@@ -4,67 +4,25 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from actors import (
     ActorSystem,
-    AgentActor,
     AgentCrashed,
     AgentFailed,
     AgentRestarted,
     AgentStopped,
     AgentUnavailable,
     DeadLetterReason,
+    ManualClock,
     Message,
     handler,
 )
 from supervision import STOP, Backoff, ChildSpec, RestartPolicy, SupervisorSpec
-from tests.messages import Boom, Ping
-
-WAIT = 10.0  # seconds any single wait may take before the test fails
-
-
-class Journal:
-    """A thread-safe list that a test can wait on (a condition variable, never a sleep)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._items: list[Any] = []
-
-    def add(self, item: Any) -> None:
-        with self._cond:
-            self._items.append(item)
-            self._cond.notify_all()
-
-    def items(self) -> list[Any]:
-        with self._cond:
-            return list(self._items)
-
-    def clear(self) -> None:
-        with self._cond:
-            self._items.clear()
-
-    def wait_for(self, predicate: Callable[[list[Any]], bool], timeout: float = WAIT) -> list[Any]:
-        with self._cond:
-            if not self._cond.wait_for(lambda: predicate(self._items), timeout):
-                pytest.fail(f"timed out after {timeout}s waiting; journal holds {self._items!r}")
-            return list(self._items)
-
-    def wait_len(self, count: int, timeout: float = WAIT) -> list[Any]:
-        return self.wait_for(lambda items: len(items) >= count, timeout)
-
-
-def record_events(system: ActorSystem, *types: type) -> Journal:
-    journal = Journal()
-    system.events.subscribe(journal.add, *types)
-    return journal
-
-
-class Gate(Message):
-    """The receiving agent parks until the test sets ``Queue.release``."""
+from tests.helpers import WAIT, Journal, record_events
+from tests.messages import Boom, Counting, Gate, Ping
 
 
 class Item(Message):
@@ -78,14 +36,13 @@ class Flaky(Message):
     failures: int
 
 
-class Queue(AgentActor):
+class Queue(Counting):
     """Records (n, restarts) for every Item; can be parked on a gate; fails on Boom and Flaky."""
 
     def __init__(self, journal: Journal, gate: dict[str, threading.Event] | None = None) -> None:
         super().__init__()
         self.journal = journal
         self.gate = gate or {}
-        self.count = 0
 
     @handler
     def on_gate(self, msg: Gate) -> None:
@@ -95,15 +52,6 @@ class Queue(AgentActor):
     @handler
     def on_item(self, msg: Item) -> None:
         self.journal.add((msg.n, self.context.restarts))
-
-    @handler
-    def on_ping(self, msg: Ping) -> int:
-        self.count += 1
-        return self.count
-
-    @handler
-    def on_boom(self, msg: Boom) -> None:
-        raise RuntimeError(msg.reason)
 
     @handler
     def on_flaky(self, msg: Flaky) -> str:
@@ -173,9 +121,9 @@ def test_keep_mailbox_false_dead_letters_the_queue_on_restart(system):
     assert journal.wait_len(1) == [(99, 1)]
 
 
-def test_retry_failed_redelivers_the_failing_message_to_the_next_incarnation(system):
+def retried_job(system: ActorSystem, failures: int) -> list:
+    """Start ``q`` (retry_failed=2), tell it a Flaky job and Item(n=1); the first 4 entries."""
     journal = Journal()
-    restarted = record_events(system, AgentRestarted)
     system.start_tree(
         SupervisorSpec(
             "sup",
@@ -183,27 +131,22 @@ def test_retry_failed_redelivers_the_failing_message_to_the_next_incarnation(sys
             policy=RestartPolicy(max_restarts=10, within=60.0),
         )
     )
-    system.tell("q", Flaky(key="job", failures=2))
+    system.tell("q", Flaky(key="job", failures=failures))
     system.tell("q", Item(n=1))
-    entries = journal.wait_len(4)
+    return journal.wait_len(4)
+
+
+def test_retry_failed_redelivers_the_failing_message_to_the_next_incarnation(system):
+    restarted = record_events(system, AgentRestarted)
+    entries = retried_job(system, failures=2)
     assert entries == [("attempt", "job", 0), ("attempt", "job", 1), ("attempt", "job", 2), (1, 2)]
     assert len(restarted.items()) == 2
     assert system.dead_letters() == []
 
 
 def test_retry_failed_gives_up_after_n_redeliveries_and_dead_letters_the_message(system):
-    journal = Journal()
     restarted = record_events(system, AgentRestarted)
-    system.start_tree(
-        SupervisorSpec(
-            "sup",
-            [ChildSpec(Queue, journal, name="q", retry_failed=2)],
-            policy=RestartPolicy(max_restarts=10, within=60.0),
-        )
-    )
-    system.tell("q", Flaky(key="job", failures=100))
-    system.tell("q", Item(n=1))
-    entries = journal.wait_len(4)
+    entries = retried_job(system, failures=100)
     assert entries == [("attempt", "job", 0), ("attempt", "job", 1), ("attempt", "job", 2), (1, 3)]
     assert len(restarted.items()) == 3
     [letter] = system.dead_letters()
@@ -299,6 +242,24 @@ def fail_into_backoff(system: ActorSystem, sup, crashes: Journal, count: int) ->
     sup.children(timeout=WAIT)  # queued behind the failure report: runs once it was handled
 
 
+def backing_off(system: ActorSystem, **backoff: Any) -> tuple[Any, Journal, Journal]:
+    """A `backoff_tree` whose ``q`` failed once; returns (sup, crashes, restarted)."""
+    crashes = record_events(system, AgentCrashed)
+    restarted = record_events(system, AgentRestarted)
+    sup = backoff_tree(system, Journal(), **backoff)
+    fail_into_backoff(system, sup, crashes, 1)
+    return sup, crashes, restarted
+
+
+def advance_and_settle(system: ActorSystem, sup, clock: ManualClock, seconds: float) -> None:
+    """Advance ``clock``, then wait until the timer thread and the supervisor have acted on it."""
+    passed = threading.Event()
+    system.timers.call_later(seconds, passed.set)
+    clock.advance(seconds)
+    assert passed.wait(WAIT)  # the timer thread has acted on the clock's new reading
+    sup.children(timeout=WAIT)
+
+
 def test_messages_sent_during_a_backoff_are_handled_afterwards_in_order(manual_system, clock):
     system = manual_system
     journal = Journal()
@@ -317,19 +278,11 @@ def test_messages_sent_during_a_backoff_are_handled_afterwards_in_order(manual_s
 
 def test_the_second_consecutive_restart_waits_twice_as_long(manual_system, clock):
     system = manual_system
-    journal = Journal()
-    crashes = record_events(system, AgentCrashed)
-    restarted = record_events(system, AgentRestarted)
-    sup = backoff_tree(system, journal)
-    fail_into_backoff(system, sup, crashes, 1)
+    sup, crashes, restarted = backing_off(system)
     clock.advance(1.0)
     restarted.wait_len(1)
     fail_into_backoff(system, sup, crashes, 2)
-    one_second = threading.Event()
-    system.timers.call_later(1.0, one_second.set)
-    clock.advance(1.0)
-    assert one_second.wait(WAIT)  # the timer thread has acted on the clock's new reading
-    sup.children(timeout=WAIT)
+    advance_and_settle(system, sup, clock, 1.0)
     assert system.tree().find("q").state == "restarting", "2 s of backoff, only 1 s passed"
     clock.advance(1.0)
     restarted.wait_len(2)
@@ -338,11 +291,7 @@ def test_the_second_consecutive_restart_waits_twice_as_long(manual_system, clock
 
 def test_the_backoff_starts_again_from_min_after_a_quiet_period(manual_system, clock):
     system = manual_system
-    journal = Journal()
-    crashes = record_events(system, AgentCrashed)
-    restarted = record_events(system, AgentRestarted)
-    sup = backoff_tree(system, journal, reset_after=30.0)
-    fail_into_backoff(system, sup, crashes, 1)
+    sup, crashes, restarted = backing_off(system, reset_after=30.0)
     clock.advance(1.0)
     restarted.wait_len(1)
     clock.advance(30.0)
@@ -356,19 +305,13 @@ def test_the_backoff_does_not_reset_before_the_child_has_run_reset_after_seconds
     manual_system, clock
 ):
     system = manual_system
-    crashes = record_events(system, AgentCrashed)
-    restarted = record_events(system, AgentRestarted)
-    sup = backoff_tree(system, Journal(), min=10.0, max=100.0, reset_after=30.0)
-    fail_into_backoff(system, sup, crashes, 1)  # at 1000: first restart after 10 s
+    # at 1000: first restart after 10 s
+    sup, crashes, restarted = backing_off(system, min=10.0, max=100.0, reset_after=30.0)
     clock.advance(10.0)
     restarted.wait_len(1)  # running again since 1010
     clock.advance(25.0)  # 1035: it ran 25 s, less than reset_after
     fail_into_backoff(system, sup, crashes, 2)
-    ten_seconds = threading.Event()
-    system.timers.call_later(10.0, ten_seconds.set)
-    clock.advance(10.0)
-    assert ten_seconds.wait(WAIT)
-    sup.children(timeout=WAIT)
+    advance_and_settle(system, sup, clock, 10.0)
     assert system.tree().find("q").state == "restarting", (
         "the second consecutive restart must wait 20 s: the child had not run 30 s"
     )
@@ -378,11 +321,7 @@ def test_the_backoff_does_not_reset_before_the_child_has_run_reset_after_seconds
 
 def test_stopping_a_child_during_its_backoff_cancels_the_restart(manual_system, clock):
     system = manual_system
-    journal = Journal()
-    crashes = record_events(system, AgentCrashed)
-    restarted = record_events(system, AgentRestarted)
-    sup = backoff_tree(system, journal)
-    fail_into_backoff(system, sup, crashes, 1)
+    sup, _, restarted = backing_off(system)
     assert sup.stop_child("q", timeout=WAIT) is True
     later = threading.Event()
     system.timers.call_later(2.0, later.set)  # due after the cancelled restart would have been

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -32,56 +30,15 @@ from supervision import (
     Strategy,
     SupervisorSpec,
 )
-from tests.messages import Boom, Note, Ping
-
-WAIT = 10.0  # seconds any single wait may take before the test fails
-
-
-class Journal:
-    """A thread-safe list that a test can wait on (a condition variable, never a sleep)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._items: list[Any] = []
-
-    def add(self, item: Any) -> None:
-        with self._cond:
-            self._items.append(item)
-            self._cond.notify_all()
-
-    def items(self) -> list[Any]:
-        with self._cond:
-            return list(self._items)
-
-    def clear(self) -> None:
-        with self._cond:
-            self._items.clear()
-
-    def wait_for(self, predicate: Callable[[list[Any]], bool], timeout: float = WAIT) -> list[Any]:
-        with self._cond:
-            if not self._cond.wait_for(lambda: predicate(self._items), timeout):
-                pytest.fail(f"timed out after {timeout}s waiting; journal holds {self._items!r}")
-            return list(self._items)
-
-    def wait_len(self, count: int, timeout: float = WAIT) -> list[Any]:
-        return self.wait_for(lambda items: len(items) >= count, timeout)
-
-
-def record_events(system: ActorSystem, *types: type) -> Journal:
-    journal = Journal()
-    system.events.subscribe(journal.add, *types)
-    return journal
+from tests.helpers import WAIT, Journal, Watch, Watcher, record_events
+from tests.messages import Boom, Counting, Crashable, Note, Ping
 
 
 class Quit(Message):
     """The receiving agent calls ``self.stop()``."""
 
 
-class Watch(Message):
-    name: str
-
-
-class Lifecycle(AgentActor):
+class Lifecycle(Crashable):
     """Records each lifecycle hook as ``"<name>.<hook>"``; answers Ping with its restart count."""
 
     def __init__(self, journal: Journal) -> None:
@@ -103,36 +60,12 @@ class Lifecycle(AgentActor):
         super().post_restart(error)
 
     @handler
-    def on_ping(self, msg: Ping) -> int:
-        return self.context.restarts
-
-    @handler
     def on_note(self, msg: Note) -> None:
         self.journal.add((self.name, msg.text, self.context.restarts))
 
     @handler
-    def on_boom(self, msg: Boom) -> None:
-        raise RuntimeError(msg.reason)
-
-    @handler
     def on_quit(self, msg: Quit) -> None:
         self.stop()
-
-
-class Watcher(AgentActor):
-    """Watches whoever a Watch names; records every Terminated it gets."""
-
-    def __init__(self, journal: Journal) -> None:
-        super().__init__()
-        self.journal = journal
-
-    @handler
-    def on_watch(self, msg: Watch) -> None:
-        self.watch(msg.name)
-
-    @handler
-    def on_terminated(self, msg: Terminated) -> None:
-        self.journal.add(msg)
 
 
 def three_children(system: ActorSystem, journal: Journal, strategy: Strategy):
@@ -348,18 +281,12 @@ def test_a_permanent_childs_normal_exits_are_charged_to_the_budget(system):
 # -- directives -----------------------------------------------------------------------------------
 
 
-class Counter(AgentActor):
-    """Counts Pings in its instance state; fails on Boom."""
+class Counter(Counting):
+    """Counts Pings in its instance state; records the reason of a Boom, then fails."""
 
     def __init__(self, journal: Journal) -> None:
         super().__init__()
         self.journal = journal
-        self.count = 0
-
-    @handler
-    def on_ping(self, msg: Ping) -> int:
-        self.count += 1
-        return self.count
 
     @handler
     def on_boom(self, msg: Boom) -> None:

@@ -10,14 +10,12 @@ import pytest
 
 from actors import (
     ActorSystem,
-    AgentActor,
     AgentRef,
     AgentRestarted,
     AgentStopped,
     ExitReason,
     InvalidConfig,
     Mailbox,
-    Message,
     StartFailed,
     Terminated,
     UnknownAddress,
@@ -32,56 +30,11 @@ from supervision import (
     SupervisorRef,
     SupervisorSpec,
 )
-from tests.messages import Boom, Note, Ping
-
-WAIT = 10.0  # seconds any single wait may take before the test fails
-
-
-class Journal:
-    """A thread-safe list that a test can wait on (a condition variable, never a sleep)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._items: list[Any] = []
-
-    def add(self, item: Any) -> None:
-        with self._cond:
-            self._items.append(item)
-            self._cond.notify_all()
-
-    def items(self) -> list[Any]:
-        with self._cond:
-            return list(self._items)
-
-    def clear(self) -> None:
-        with self._cond:
-            self._items.clear()
-
-    def wait_for(self, predicate: Callable[[list[Any]], bool], timeout: float = WAIT) -> list[Any]:
-        with self._cond:
-            if not self._cond.wait_for(lambda: predicate(self._items), timeout):
-                pytest.fail(f"timed out after {timeout}s waiting; journal holds {self._items!r}")
-            return list(self._items)
-
-    def wait_len(self, count: int, timeout: float = WAIT) -> list[Any]:
-        return self.wait_for(lambda items: len(items) >= count, timeout)
+from tests.helpers import WAIT, Journal, Watch, Watcher, record_events
+from tests.messages import Boom, Crashable, Gate, Note, Ping
 
 
-def record_events(system: ActorSystem, *types: type) -> Journal:
-    journal = Journal()
-    system.events.subscribe(journal.add, *types)
-    return journal
-
-
-class Watch(Message):
-    name: str
-
-
-class Gate(Message):
-    """The receiving agent parks until the test releases it."""
-
-
-class Member(AgentActor):
+class Member(Crashable):
     """Records on_start / on_stop as ``"<name>.<hook>"``; fails to start if told to."""
 
     def __init__(self, journal: Journal, *, broken: bool = False) -> None:
@@ -96,30 +49,6 @@ class Member(AgentActor):
 
     def on_stop(self) -> None:
         self.journal.add(f"{self.name}.on_stop")
-
-    @handler
-    def on_ping(self, msg: Ping) -> int:
-        return self.context.restarts
-
-    @handler
-    def on_boom(self, msg: Boom) -> None:
-        raise RuntimeError(msg.reason)
-
-
-class Watcher(AgentActor):
-    """Watches whoever a Watch names; records every Terminated it gets."""
-
-    def __init__(self, journal: Journal) -> None:
-        super().__init__()
-        self.journal = journal
-
-    @handler
-    def on_watch(self, msg: Watch) -> None:
-        self.watch(msg.name)
-
-    @handler
-    def on_terminated(self, msg: Terminated) -> None:
-        self.journal.add(msg)
 
 
 class Parked(Member):

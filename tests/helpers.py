@@ -1,0 +1,111 @@
+"""Helpers shared by the tests: a waitable journal, event recording, gates, a death-watcher."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from actors import ActorSystem, AgentActor, Message, Terminated, handler
+from tests.messages import GATES, Block, Note, gate
+
+WAIT = 10.0  # seconds any single wait may take before the test fails
+
+
+class Journal:
+    """A thread-safe list that a test can wait on (a condition variable, never a sleep)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._items: list[Any] = []
+
+    def add(self, item: Any) -> None:
+        with self._cond:
+            self._items.append(item)
+            self._cond.notify_all()
+
+    def items(self) -> list[Any]:
+        with self._cond:
+            return list(self._items)
+
+    def clear(self) -> None:
+        with self._cond:
+            self._items.clear()
+
+    def wait_for(self, predicate: Callable[[list[Any]], bool], timeout: float = WAIT) -> list[Any]:
+        with self._cond:
+            if not self._cond.wait_for(lambda: predicate(self._items), timeout):
+                pytest.fail(f"timed out after {timeout}s waiting; journal holds {self._items!r}")
+            return list(self._items)
+
+    def wait_len(self, count: int, timeout: float = WAIT) -> list[Any]:
+        return self.wait_for(lambda items: len(items) >= count, timeout)
+
+
+def record_events(system: ActorSystem, *types: type) -> Journal:
+    journal = Journal()
+    system.events.subscribe(journal.add, *types)
+    return journal
+
+
+# -- gates (see tests.messages.gate) --------------------------------------------------------------
+
+
+def open_every_gate() -> None:
+    """Release every agent parked on a gate (a failing test must not leave one parked)."""
+    for event in list(GATES.values()):
+        event.set()
+
+
+def park(ref, key: str) -> threading.Event:
+    """Park the agent on a gate; returns the event that releases it."""
+    entered, release = gate(key)
+    ref.tell(Block(key=key))
+    assert entered.wait(5), "the agent never took the Block message"
+    return release
+
+
+def texts(seen: list) -> list[str]:
+    return [m.text for _, m in seen if isinstance(m, Note)]
+
+
+def tell_from_a_thread(ref, text: str) -> tuple[threading.Thread, threading.Event, list[int]]:
+    """Tell ``ref`` Note(text) from a new thread (a full BLOCK mailbox makes that tell wait).
+
+    Returns the thread, an event set once the tell returned, and a list that gets its result.
+    """
+    told: list[int] = []
+    done = threading.Event()
+
+    def send() -> None:
+        told.append(ref.tell(Note(text=text)))
+        done.set()
+
+    sender = threading.Thread(target=send, name="test-sender")
+    sender.start()
+    return sender, done, told
+
+
+# -- death watch ----------------------------------------------------------------------------------
+
+
+class Watch(Message):
+    name: str
+
+
+class Watcher(AgentActor):
+    """Watches whoever a Watch names; records every Terminated it gets."""
+
+    def __init__(self, journal: Journal) -> None:
+        super().__init__()
+        self.journal = journal
+
+    @handler
+    def on_watch(self, msg: Watch) -> None:
+        self.watch(msg.name)
+
+    @handler
+    def on_terminated(self, msg: Terminated) -> None:
+        self.journal.add(msg)

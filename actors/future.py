@@ -49,10 +49,11 @@ class Future(pykka.Future[T]):
     Args:
         timeout: seconds after creation after which ``get()`` without a timeout gives up and
             raises `AskTimeout`; None waits as long as the caller's own timeout says.
-        what: a short description ("ask to coder-1") used in the timeout's message.
+        what: whom the reply is expected from (an address, a description), named in the
+            timeout's message; formatted only if it is needed.
     """
 
-    def __init__(self, *, timeout: float | None = None, what: str = "the future") -> None:
+    def __init__(self, *, timeout: float | None = None, what: object = "the future") -> None:
         super().__init__()
         self._lock = threading.Lock()
         self._value: Any = _PENDING
@@ -65,7 +66,7 @@ class Future(pykka.Future[T]):
 
     def __repr__(self) -> str:
         state = "pending" if self._value is _PENDING else "done"
-        return f"<actors.Future {self._what} {state}>"
+        return f"<actors.Future from {self._what} {state}>"
 
     # -- completing (the replying side) -------------------------------------------------------
 
@@ -199,7 +200,7 @@ class Future(pykka.Future[T]):
                 return
             if self._waiters is not None:
                 self._waiters.remove(waiter)
-        msg = f"no reply from {self._what} within {shown:g}s"
+        msg = f"no reply from {self._what!s} within {shown:g}s"
         raise AskTimeout(msg, shown)
 
     # -- asyncio ----------------------------------------------------------------------------

@@ -288,18 +288,21 @@ class Router:
         if correlation_id is None and current is not None:
             correlation_id = current.correlation_id
         deadline = None if timeout is None else self._system.clock.time() + timeout
-        future: Future[Any] = Future(timeout=timeout, what=f"ask to {address}")
-        envelope = Envelope(
+        future: Future[Any] = Future(timeout=timeout, what=address)
+        envelope = make_envelope(
             body,
             address,
-            sender=None if sender is None else sender.name,
-            kind=kind,
-            priority=priority,
-            causation_id=None if current is None else current.id,
-            deadline=deadline,
-            future=future,
+            None if sender is None else sender.name,
+            kind,
+            priority,
+            correlation_id,
+            None if current is None else current.id,
+            None,
+            deadline,
+            future,
         )
-        envelope.correlation_id = correlation_id if correlation_id is not None else envelope.id
+        if correlation_id is None:
+            envelope.correlation_id = envelope.id  # an ask starts a conversation
         if target is not None:
             cell = target if target.alive else None
             reason = DeadLetterReason.STOPPED

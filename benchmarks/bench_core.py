@@ -14,6 +14,9 @@ Run: ``python benchmarks/bench_core.py [--quick] [--json] [--rounds N]``.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -155,6 +158,8 @@ def add_targets(
 ) -> None:
     """The goals of issue 2, per placement, and the informational ratios."""
     for placement in placements:
+        if placement not in tells:
+            continue
         note = OS_NOTE if placement == "os" else ""
         t = tells[placement]
         report.targets.append(
@@ -218,7 +223,58 @@ def add_targets(
     ]
 
 
+def ask_child(which: str, n: int) -> int:
+    """In a fresh process, unpinned: time ``n`` sequential asks and print p50/p99 as JSON."""
+    silence_logs()
+    msg = Tick(n=1)
+    if which == "pykka":
+        counter = Counter()
+        counter.arm(-1)
+        actor = PykkaSink.start(counter)
+        samples = latencies(lambda: actor.ask(msg, timeout=5.0), n)
+        actor.stop()
+    else:
+        with ActorSystem("fresh") as system:
+            counter = Counter()
+            counter.arm(-1)
+            ref = system.spawn(Sink, counter, name="sink")
+            samples = latencies(lambda: ref.ask(msg, timeout=5.0), n)
+    print(json.dumps({"p50": percentile(samples, 50) * 1e6, "p99": percentile(samples, 99) * 1e6}))
+    return 0
+
+
+def measure_fresh_asks(
+    report: Report, n: int, rounds: int
+) -> tuple[dict[str, Measurement], dict[str, Measurement]]:
+    """Asks in fresh processes, unpinned: what a new application sees, placement left to the OS.
+
+    In the long-lived benchmark process the OS's placement of each thread sticks to what
+    earlier rounds did, so ``[os]`` ask rows can favour either side for a whole run.
+    """
+    p50: dict[str, Measurement] = {}
+    p99: dict[str, Measurement] = {}
+    cases = [(PYKKA_ASK, "pykka"), (REF_ASK, "regiment")]
+    for label, _ in cases:
+        p50[label] = report.add(Measurement(f"ask p50 [fresh] {label}", "us", False))
+        p99[label] = report.add(Measurement(f"ask p99 [fresh] {label}", "us", False))
+    for r in range(rounds):
+        for label, which in rotated(cases, r):
+            done = subprocess.run(
+                [sys.executable, __file__, "--ask-child", which, str(n)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=True,
+            )
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            p50[label].samples.append(result["p50"])
+            p99[label].samples.append(result["p99"])
+    return p50, p99
+
+
 def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "--ask-child":
+        return ask_child(sys.argv[2], int(sys.argv[3]))
     args = parse_args(__doc__.splitlines()[0])
     silence_logs()
     n_tell = 5_000 if args.quick else 100_000
@@ -299,8 +355,9 @@ def main() -> int:
     finally:
         unpin()
         pykka.ActorRegistry.stop_all()
+    ask50["fresh"], ask99["fresh"] = measure_fresh_asks(report, n_ask, rounds)
 
-    add_targets(report, placements, tells=tells, ask50=ask50, ask99=ask99, split=split)
+    add_targets(report, (*placements, "fresh"), tells=tells, ask50=ask50, ask99=ask99, split=split)
     report.notes += [
         "tell = first send to the handler counting the last message (one producer thread, "
         "one agent, empty counting handler, one shared pre-built message)",
@@ -312,6 +369,9 @@ def main() -> int:
         "placements: os = unpinned, same-cpu = every thread on one CPU, cross-cpu = senders "
         "on one CPU and the actors on another; rounds rotate which case goes first and a "
         "short warm-up round is not recorded",
+        "fresh = asks timed in a new, unpinned process per round and side (what a new "
+        "application sees; in the long-lived process the OS's placement sticks to what "
+        "earlier rounds did, so [os] ask rows can favour either side for a whole run)",
     ]
     return finish(report, before, args.json)
 

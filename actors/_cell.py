@@ -344,18 +344,16 @@ class Cell:
         self.attention = True
         return True
 
-    def settle(self, handled: Envelope, incarnation: int) -> ExitReason | None:
-        """After a message, while ``attention`` is set: clear what is done, say if stopping."""
+    def settle(self, handled: Envelope, incarnation: int) -> None:
+        """After a message, while ``attention`` is set: clear what is done, keep what is not."""
         if handled is self._retry_envelope:
             self._retry_envelope = None
-        if self.stop_reason is not None:
-            return self.stop_reason
         self.attention = (
-            self._redeliver is not None
+            self.stop_reason is not None
+            or self._redeliver is not None
             or self._retry_envelope is not None
             or incarnation != self.incarnation
         )
-        return None
 
     def report(self, signal: ChildFailed | ChildExited) -> None:
         """Tell the supervisor (or, at the top, the system) how an incarnation ended."""

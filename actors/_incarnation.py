@@ -138,6 +138,9 @@ class Incarnation:
             if cell.attention:
                 if number != cell.incarnation:
                     return  # abandoned by a timed-out stop: a successor owns the mailbox
+                if cell.stop_reason is not None:  # self.stop(), even from on_start
+                    self._exit(instance, cell.stop_reason)
+                    return
                 item: object = cell.take_redelivery()
                 if item is None:
                     item = get()
@@ -172,10 +175,7 @@ class Incarnation:
                 if cell.handled >= limit:
                     cell.request_stop(cell.stop_reason or ExitReason.MAX_MESSAGES)
             if cell.attention:
-                reason = cell.settle(item, number)
-                if reason is not None:
-                    self._exit(instance, reason)
-                    return
+                cell.settle(item, number)
 
     def _control(self, instance: AgentActor, item: object) -> bool:
         """Handle one control item; True if the incarnation ended."""

@@ -18,7 +18,7 @@ from actors import (
     UnknownAddress,
     handler,
 )
-from supervision import InvalidTree
+from supervision import ChildSpec, InvalidTree, Restart
 from tests.messages import Note, Ping, Pong, Recorder
 
 
@@ -225,3 +225,20 @@ def test_calling_ones_own_supervisor_from_on_start_fails_fast_instead_of_deadloc
         system.spawn(Spawner, name="spawner")
     assert time.monotonic() - started < 4, "must not wait for the start timeout"
     assert "on_start" in str(info.value.__cause__)
+
+
+def test_an_agent_that_stops_itself_in_on_start_stops_without_a_message(system):
+    import threading
+
+    from actors import AgentStopped as Stopped
+
+    stopped = threading.Event()
+    system.events.subscribe(lambda e: stopped.set(), Stopped)
+
+    class OneShot(AgentActor):
+        def on_start(self) -> None:
+            self.stop()
+
+    ref = system.spawn(ChildSpec(OneShot, name="one-shot", restart=Restart.TRANSIENT))
+    assert stopped.wait(5), "the agent kept running until a message arrived"
+    assert not ref.is_alive()

@@ -151,25 +151,9 @@ class Router:
         cell = (
             target if target is not None else self._table.names.get(to) if type(to) is str else None
         )
-        if cell is not None:  # the common case: a plain name (or a ref's own slot)
-            envelope = make_envelope(
-                body,
-                cell.address,
-                sender_name,
-                kind,
-                priority,
-                correlation_id,
-                causation_id,
-                back,
-                deadline,
-                None,
-            )
-            if self.policy is not None:
-                self.policy.check(envelope, (cell,), sender, self._system)
-            return 1 if cell.mailbox.put(envelope) else 0
         envelope = make_envelope(
             body,
-            parse_address(to),
+            parse_address(to) if cell is None else cell.address,
             sender_name,
             kind,
             priority,
@@ -179,7 +163,11 @@ class Router:
             deadline,
             None,
         )
-        return self._deliver(envelope, sender)
+        if cell is None:
+            return self._deliver(envelope, sender)  # a role, a broadcast, or an unknown name
+        if self.policy is not None:  # the common case: a plain name (or a ref's own slot)
+            self.policy.check(envelope, (cell,), sender, self._system)
+        return 1 if cell.mailbox.put(envelope) else 0
 
     def post(self, cell: Cell, body: Message, sender: Cell | None) -> int:
         """`tell` with every default, to a known slot: the path of ``AgentRef.tell(msg)``.

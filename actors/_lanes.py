@@ -9,8 +9,9 @@ import queue
 import threading
 from typing import TYPE_CHECKING, Any
 
-from actors._mailboxes import Reject, _Bounded
+from actors._mailboxes import Reject, _Bounded, _ControlLane, drain
 from actors.mailbox import Overflow
+from actors.messages import Priority
 
 if TYPE_CHECKING:
     from actors.envelope import Envelope
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
 __all__ = ["LaneQueue"]
 
 
-class LaneQueue(_Bounded):
-    """Priority and/or bounded queue: one `SimpleQueue` per level and a queue of tokens.
+class LaneQueue(_Bounded, _ControlLane):
+    """Priority queue, bounded or not: one `SimpleQueue` per level and a queue of tokens.
 
     Every put adds the item to its lane, then one token; the consumer waits on the tokens, then
     takes from the most urgent non-empty lane (control first). An item can leave without its
@@ -52,7 +53,6 @@ class LaneQueue(_Bounded):
         owner: str,
         reject: Reject,
         *,
-        levels: int,
         capacity: int | None,
         overflow: Overflow,
         block_timeout: float,
@@ -65,7 +65,7 @@ class LaneQueue(_Bounded):
         self.consumer: int | None = None
         self._reject = reject
         self._lanes: tuple[queue.SimpleQueue[Envelope], ...] = tuple(
-            queue.SimpleQueue() for _ in range(levels)
+            queue.SimpleQueue() for _ in Priority
         )
         self._control: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._tokens: queue.SimpleQueue[None] = queue.SimpleQueue()
@@ -82,8 +82,7 @@ class LaneQueue(_Bounded):
         """
         if self.capacity is not None:
             return self._bounded_put(envelope)
-        lanes = self._lanes
-        (lanes[envelope.priority] if len(lanes) > 1 else lanes[0]).put(envelope)
+        self._lanes[envelope.priority].put(envelope)
         self._tokens.put(None)
         if self.closed:
             self._drain(control=False, reason="stopped")
@@ -91,8 +90,7 @@ class LaneQueue(_Bounded):
         return True
 
     def _enqueue(self, envelope: Envelope) -> None:
-        lanes = self._lanes
-        (lanes[envelope.priority] if len(lanes) > 1 else lanes[0]).put(envelope)
+        self._lanes[envelope.priority].put(envelope)
         self._tokens.put(None)
 
     def _pop_oldest(self) -> Envelope | None:
@@ -138,19 +136,9 @@ class LaneQueue(_Bounded):
                     return item
             # a token whose item already left (taken early, dropped or drained): skip it
 
-    def get_control(self, timeout: float) -> object | None:
-        """Wait up to ``timeout`` seconds for a control item."""
-        try:
-            return self._control.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
     def qsize(self) -> int:
         """Queued user messages."""
-        lanes = self._lanes
-        if len(lanes) == 1:
-            return lanes[0].qsize()
-        return sum(lane.qsize() for lane in lanes)
+        return sum(lane.qsize() for lane in self._lanes)
 
     def close(self) -> None:
         """Close, wake blocked senders, and reject everything queued."""
@@ -166,19 +154,10 @@ class LaneQueue(_Bounded):
         return count
 
     def _drain(self, *, control: bool, reason: str) -> int:
-        items: list[Any] = []
-        for lane in self._lanes:
-            while True:
-                try:
-                    items.append(lane.get_nowait())
-                except queue.Empty:
-                    break
+        items: list[Any] = [item for lane in self._lanes for item in drain(lane)]
         count = len(items)
-        while control:
-            try:
-                items.append(self._control.get_nowait())
-            except queue.Empty:
-                break
+        if control:
+            items.extend(drain(self._control))
         for item in items:
             self._reject(item, reason)
         return count

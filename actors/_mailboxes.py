@@ -1,7 +1,7 @@
 """The mailbox queues behind `actors.Mailbox` settings.
 
-Both kinds have one consumer (the agent's current incarnation) and any number of producers.
-Both keep a control lane that `get` empties before the user lane, and `get_control` that waits
+Every kind has one consumer (the agent's current incarnation) and any number of producers.
+Each keeps a control lane that `get` empties before the user lane, and `get_control` that waits
 for control items only (used while an agent waits for its supervisor's decision).
 
 - `FifoQueue` (the default) is built on two `queue.SimpleQueue`s, which are implemented in C:
@@ -78,6 +78,31 @@ class MailboxQueue(Protocol):
         ...
 
 
+def drain(source: queue.SimpleQueue[Any]) -> list[Any]:
+    """Take everything queued in ``source`` now, oldest first, without blocking."""
+    items = []
+    while True:
+        try:
+            items.append(source.get_nowait())
+        except queue.Empty:
+            return items
+
+
+class _ControlLane:
+    """The control lane every queue has: a `SimpleQueue` read before the user messages."""
+
+    __slots__ = ()
+
+    _control: queue.SimpleQueue[object]
+
+    def get_control(self, timeout: float) -> object | None:
+        """Wait up to ``timeout`` seconds for a control item."""
+        try:
+            return self._control.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+
 class _Wake:
     __slots__ = ()
 
@@ -88,7 +113,7 @@ class _Wake:
 _WAKE = _Wake()
 
 
-class FifoQueue:
+class FifoQueue(_ControlLane):
     """Unbounded FIFO on `queue.SimpleQueue`; priorities are ignored."""
 
     __slots__ = ("_control", "_lock", "_q", "_reject", "_wakes", "closed", "consumer", "owner")
@@ -140,13 +165,6 @@ class FifoQueue:
                 continue
             return item
 
-    def get_control(self, timeout: float) -> object | None:
-        """Wait up to ``timeout`` seconds for a control item."""
-        try:
-            return self._control.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
     def qsize(self) -> int:
         """Queued user messages."""
         return max(0, self._q.qsize() - self._wakes)
@@ -156,11 +174,7 @@ class FifoQueue:
         with self._lock:
             self.closed = True
         self._drain_user("stopped")
-        while True:
-            try:
-                item = self._control.get_nowait()
-            except queue.Empty:
-                return
+        for item in drain(self._control):
             self._reject(item, "stopped")
 
     def discard(self, reason: str) -> int:

@@ -112,7 +112,6 @@ class Mailbox:
         return LaneQueue(
             owner,
             reject,
-            levels=4,
             capacity=self.capacity,
             overflow=self.overflow,
             block_timeout=self.block_timeout,

@@ -24,8 +24,7 @@ from actors import (
     Terminated,
     handler,
 )
-from actors._lanes import LaneQueue
-from actors._mailboxes import FifoQueue, MailboxQueue, Reject
+from actors._mailboxes import MailboxQueue, Reject
 from supervision import ChildSpec, SupervisorSpec
 from tests.helpers import park, tell_from_a_thread
 from tests.messages import Blocker, Note, Ping, Recorder
@@ -39,25 +38,21 @@ CONTROL_QUEUED: dict[str, threading.Event] = {}  # agent name -> set once a cont
 LAST_NOTE = threading.Event()  # a Watcher handled Note(text="last")
 
 
-class _Signals:
-    __slots__ = ()
+class _SignallingQueue:
+    """Wraps the queue `Mailbox.build` made, telling the test when a control item is queued."""
 
-    owner: str
+    def __init__(self, real: Any) -> None:
+        self._real = real
 
     def put_control(self, item: object) -> bool:
-        queued: bool = super().put_control(item)  # type: ignore[misc]
-        event = CONTROL_QUEUED.get(self.owner)
+        queued: bool = self._real.put_control(item)
+        event = CONTROL_QUEUED.get(self._real.owner)
         if event is not None:
             event.set()
         return queued
 
-
-class _SignallingFifo(_Signals, FifoQueue):
-    __slots__ = ()
-
-
-class _SignallingLanes(_Signals, LaneQueue):
-    __slots__ = ()
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
 
 
 class SignallingMailbox(Mailbox):
@@ -66,16 +61,7 @@ class SignallingMailbox(Mailbox):
     __slots__ = ()
 
     def build(self, owner: str, reject: Reject) -> MailboxQueue:
-        if self.capacity is None and not self.priority:
-            return _SignallingFifo(owner, reject)
-        return _SignallingLanes(
-            owner,
-            reject,
-            levels=4 if self.priority else 1,
-            capacity=self.capacity,
-            overflow=self.overflow,
-            block_timeout=self.block_timeout,
-        )
+        return _SignallingQueue(Mailbox.build(self, owner, reject))  # type: ignore[return-value]
 
 
 MAILBOXES = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import threading
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,8 @@ from loguru import logger
 
 from actors import _local
 from actors._incarnation import Incarnation
-from actors._signals import Call, ChildExited, ChildFailed, Resume, Terminate
+from actors._mailboxes import CLOSED
+from actors._signals import Call, ChildExited, ChildFailed, Nudge, Resume, Terminate
 from actors.address import Direct
 from actors.envelope import Envelope
 from actors.errors import (
@@ -118,12 +120,14 @@ class Cell:
         self._lock = threading.Lock()
         self._watchers: set[Cell] = set()
         self._watching: set[Cell] = set()
-        self.attention = False  # something rare needs the loop's notice (see _loop)
-        self._redeliver: Envelope | None = None
+        self.runner: Incarnation | None = None  # the incarnation self.thread runs
+        self.waiting_for: Cell | None = None  # the child this supervisor is stopping or starting
+        # Envelopes the next incarnation takes before its mailbox: one kept for a retry, or
+        # one an abandoned incarnation took off the queue and handed back unhandled.
+        self._front: deque[Envelope] = deque()
         self._retry_envelope: Envelope | None = None
         self._retry_count = 0
         self._ref: AgentRef | None = None
-        self._thread_incarnation = 0  # the incarnation self.thread runs
         self.watch_counter = system._watch  # run_until's message counter
 
     def __repr__(self) -> str:
@@ -163,10 +167,14 @@ class Cell:
         if self.state is CellState.CLOSED:
             msg = f"{self.kind} {self.name!r} is closed and cannot be started"
             raise SystemStopped(msg)
-        previous = self.thread
-        if previous is not None and previous is not threading.current_thread():
+        previous, runner = self.thread, self.runner
+        if (
+            previous is not None
+            and previous is not threading.current_thread()
+            and not (runner is not None and runner.abandoned)  # that one ends by itself
+        ):
             previous.join(self.options.shutdown_timeout)  # it has been told to end, or has ended
-            if previous.is_alive() and self.incarnation == self._thread_incarnation:
+            if previous.is_alive():
                 msg = f"{self.kind} {self.name!r} is still running; terminate it before starting it"
                 raise RuntimeError(msg)
         restarted = self.incarnation > 0
@@ -175,15 +183,17 @@ class Cell:
             if not self.options.keep_mailbox:
                 self.mailbox.discard(DeadLetterReason.RESTART_DISCARDED.value)
         self.incarnation += 1
-        incarnation = self._thread_incarnation = self.incarnation
         self.state = CellState.STARTING
         self.stop_reason = None
-        self.attention = self._redeliver is not None or self._retry_envelope is not None
+        runner = self.runner = Incarnation(self, self.incarnation, bool(self._front))
         ack: Future[None] = Future(what=f"start of {self.name!r}")
+        starter = _local.state.cell  # a supervisor: calls from this child must not wait for it
+        if starter is not None:
+            starter.waiting_for = self
         thread = threading.Thread(
-            target=Incarnation(self, incarnation).run,
+            target=runner.run,
             args=(cause, restarted, ack),
-            name=f"regiment:{self.system.name}/{self.name}#{incarnation}",
+            name=f"regiment:{self.system.name}/{self.name}#{runner.number}",
             daemon=self.system.daemon,
         )
         self.thread = thread
@@ -203,6 +213,9 @@ class Cell:
             thread.join(timeout)
             msg = f"{self.kind} {self.name!r} failed to start: {exc!r}"
             raise StartFailed(msg, self.name) from exc
+        finally:
+            if starter is not None:
+                starter.waiting_for = None
 
     def terminate(self, *, restart: bool, cause: BaseException | None, timeout: float) -> bool:
         """End the current incarnation after its current message, and wait for its thread.
@@ -219,7 +232,14 @@ class Cell:
         self.mailbox.put_control(Terminate(self.incarnation, restart, cause))
         if thread is threading.current_thread():
             return True
-        thread.join(timeout)
+        stopper = _local.state.cell
+        if stopper is not None:
+            stopper.waiting_for = self
+        try:
+            thread.join(timeout)
+        finally:
+            if stopper is not None:
+                stopper.waiting_for = None
         if thread.is_alive():
             self.log.error(
                 "{} {!r} did not stop within {:g}s; abandoning its thread",
@@ -227,10 +247,21 @@ class Cell:
                 self.name,
                 timeout,
             )
-            self.incarnation += 1  # orders for the abandoned incarnation no longer match
-            self.attention = True
+            self.abandon()
             return False
         return True
+
+    def abandon(self) -> None:
+        """Give up on the current incarnation: it ends as soon as it gets control back.
+
+        It never handles another message: what it still takes off the mailbox it hands back
+        (`hand_back`) to whichever incarnation comes next.
+        """
+        runner = self.runner
+        if runner is not None:
+            runner.abandoned = True
+            runner.attention = True
+        self.incarnation += 1  # orders and reports of the abandoned incarnation no longer match
 
     def resume(self) -> None:
         """Let a suspended incarnation go on with the same instance."""
@@ -249,23 +280,27 @@ class Cell:
             watching, self._watching = self._watching, set()
         if self.registered:
             self.system._unregister(self)
-        kept, self._redeliver = self._redeliver, None
-        if kept is not None:  # held for retry_failed, and the slot closed instead
-            self.system.dead_letter_office.record(
-                kept, DeadLetterReason.HANDLER_FAILED, "kept for a retry, but the agent stopped"
-            )
-        self.mailbox.close()
+        kept, self._front = list(self._front), deque()
+        if kept:  # held for a retry (or handed back), and the slot closed instead
+            self.system.dead_letter_office.record_many(kept, DeadLetterReason.HANDLER_FAILED)
+        shutdown = reason is ExitReason.SHUTDOWN
+        self.mailbox.close(DeadLetterReason.SHUTDOWN.value if shutdown else "stopped")
         for watcher in watchers:
             watcher.notify_terminated(self.name, reason)
         for target in watching:
             target.remove_watcher(self)
-        self.log.info("{} {!r} stopped ({})", self.kind, self.name, reason.value)
+        # At shutdown every agent stops: one line each would drown the log of a big system.
+        self.log.log(
+            "DEBUG" if shutdown else "INFO", "{} {!r} stopped ({})", self.kind, self.name, reason.value
+        )
         self.system._publish(AgentStopped, name=self.name, reason=reason)
 
     def request_stop(self, reason: ExitReason) -> None:
         """Stop for good after the current message (called from the agent's own thread)."""
         self.stop_reason = reason
-        self.attention = True
+        runner = self.runner
+        if runner is not None:
+            runner.attention = True
 
     def subtree(self) -> list[Cell]:
         """The slot and every slot below it, parents before children, in start order."""
@@ -290,10 +325,11 @@ class Cell:
         caller = _local.state.cell
         if caller is self and self.instance is not None:
             return function(self.instance)
-        if caller is not None and caller.parent is self and caller.state is CellState.STARTING:
+        if caller is not None and self.waiting_for is caller:
+            doing = "on_start" if caller.state is CellState.STARTING else "stop"
             msg = (
-                f"{caller.name!r} called its own supervisor {self.name!r} from on_start, but "
-                f"{self.name!r} is waiting for that on_start to finish; do it from a handler"
+                f"{caller.name!r} called its own supervisor {self.name!r} during its {doing}, "
+                f"but {self.name!r} is waiting for that {doing} to finish; do it from a handler"
             )
             raise RegimentError(msg)
         future: Future[Any] = Future(what=what)
@@ -328,10 +364,14 @@ class Cell:
 
     # -- used by the incarnation's thread ------------------------------------------------
 
-    def take_redelivery(self) -> Envelope | None:
-        """The message kept for a retry, if any (it is handed out once)."""
-        item, self._redeliver = self._redeliver, None
-        return item
+    def has_front(self) -> bool:
+        """True if an envelope waits to be handled before the mailbox."""
+        return bool(self._front)
+
+    def take_front(self) -> Envelope | None:
+        """The envelope to handle before the mailbox (kept for a retry, or handed back)."""
+        front = self._front
+        return front.popleft() if front else None
 
     def keep_for_retry(self, envelope: Envelope) -> bool:
         """Keep a failed told message for redelivery if ``retry_failed`` allows another try."""
@@ -340,20 +380,32 @@ class Cell:
             self._retry_envelope = None
             return False
         self._retry_envelope, self._retry_count = envelope, count
-        self._redeliver = envelope
-        self.attention = True
+        self._front.appendleft(envelope)
         return True
 
-    def settle(self, handled: Envelope, incarnation: int) -> None:
-        """After a message, while ``attention`` is set: clear what is done, keep what is not."""
-        if handled is self._retry_envelope:
+    def hand_back(self, item: object) -> None:
+        """Return an item an abandoned incarnation took off the mailbox, unhandled.
+
+        A user message goes to the front of the queue for the next incarnation; a control
+        item goes back in the control lane. The current consumer is woken to look.
+        """
+        if item is CLOSED:
+            return  # sticky: the mailbox keeps handing it out
+        if type(item) is Envelope:
+            self._front.appendleft(item)
+            runner = self.runner
+            if runner is not None:
+                runner.attention = True
+        elif not self.mailbox.put_control(item):
+            self._reject([item], "stopped")
+            return
+        self.mailbox.put_control(Nudge())
+
+    def retrying(self, envelope: Envelope) -> bool:
+        """True while ``envelope`` is the message kept for a retry; forget it once handled."""
+        if envelope is self._retry_envelope:
             self._retry_envelope = None
-        self.attention = (
-            self.stop_reason is not None
-            or self._redeliver is not None
-            or self._retry_envelope is not None
-            or incarnation != self.incarnation
-        )
+        return self.stop_reason is not None or bool(self._front)
 
     def report(self, signal: ChildFailed | ChildExited) -> None:
         """Tell the supervisor (or, at the top, the system) how an incarnation ended."""
@@ -363,10 +415,15 @@ class Cell:
         elif not parent.mailbox.put_control(signal):
             self.log.warning("supervisor of {!r} is gone; {} not delivered", self.name, signal)
 
-    def _reject(self, item: Any, reason: str) -> None:
-        """Mailbox callback: ``item`` was refused, dropped or left behind at close."""
-        if type(item) is Envelope:
-            why = DeadLetterReason(reason)
+    def _reject(self, items: list[Any], reason: str) -> None:
+        """Mailbox callback: ``items`` were refused, dropped or left behind at close."""
+        why = DeadLetterReason(reason)
+        office = self.system.dead_letter_office
+        envelopes = [item for item in items if type(item) is Envelope]
+        if len(envelopes) > 1:
+            office.record_many(envelopes, why)
+        elif envelopes:
+            item = envelopes[0]
             error: RegimentError | None = None
             if why is DeadLetterReason.MAILBOX_FULL:
                 capacity = self.mailbox.capacity or 0
@@ -375,7 +432,8 @@ class Cell:
             elif why in (DeadLetterReason.STOPPED, DeadLetterReason.RESTART_DISCARDED):
                 msg = f"{self.kind} {self.name!r} dropped {type(item.body).__name__} ({reason})"
                 error = AgentUnavailable(msg, self.name, item)
-            self.system.dead_letter_office.record(item, why, None, error)
-        elif type(item) is Call:
-            msg = f"{self.kind} {self.name!r} stopped before answering"
-            item.future.fail(AgentUnavailable(msg, self.name))
+            office.record(item, why, None, error)
+        for item in items:
+            if type(item) is Call:
+                msg = f"{self.kind} {self.name!r} stopped before answering"
+                item.future.fail(AgentUnavailable(msg, self.name))

@@ -7,12 +7,18 @@ module owns what happens inside the thread):
 1. construct the instance, run ``on_start`` (first start) or ``post_restart(cause)``, and tell
    the starting supervisor, which waits, whether that worked;
 2. loop: take the next item (control lane first) and handle it;
-3. end in one of three ways:
+3. end in one of four ways:
    - a supervisor's `Terminate` order: run ``pre_restart`` (restart) or ``on_stop``; exit;
+   - its mailbox closed (the slot was closed while it ran): run ``on_stop``; exit;
    - by itself (``self.stop()``, ``max_messages``): run ``on_stop``, report `ChildExited`;
    - a failure: dead-letter (or keep for retry) the failing message, report `ChildFailed`
      and *park*: wait, reading only the control lane, for `Resume` or `Terminate`. User
      messages keep queueing meanwhile.
+
+An incarnation that did not stop in time is *abandoned* (`Cell.abandon`): its own flags say so
+(a successor never resets them), and from then on it never handles another message. Whatever
+it still takes off the mailbox, it hands back to the slot (`Cell.hand_back`) and ends. So one
+mailbox never has two consumers handling its messages at once.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ import threading
 from typing import TYPE_CHECKING
 
 from actors import _local
-from actors._signals import Call, ChildExited, ChildFailed, Resume, Terminate
+from actors._mailboxes import CLOSED
+from actors._signals import Call, ChildExited, ChildFailed, Nudge, Resume, Terminate
 from actors.envelope import Envelope
 from actors.errors import AgentFailed, StartFailed
 from actors.events import AgentCrashed, AgentRestarted, AgentStarted, DeadLetterReason, ExitReason
@@ -39,12 +46,16 @@ _PARK_POLL = 0.5  # seconds between checks of a closed mailbox while parked
 class Incarnation:
     """The thread-side life of one instance of a slot's agent; see the module docstring."""
 
-    __slots__ = ("cell", "instance", "number")
+    __slots__ = ("abandoned", "attention", "cell", "instance", "number")
 
-    def __init__(self, cell: Cell, number: int) -> None:
+    def __init__(self, cell: Cell, number: int, attention: bool) -> None:
         self.cell = cell
         self.number = number
         self.instance: AgentActor | None = None
+        # One flag for every rare condition the loop must notice (a message kept for retry or
+        # handed back, a stop request, abandonment); it belongs to this incarnation alone.
+        self.attention = attention
+        self.abandoned = False
 
     def run(self, cause: BaseException | None, restarted: bool, ack: Future[None]) -> None:
         """The thread's target: start, loop, end; ``ack`` tells the starter how the start went."""
@@ -97,7 +108,7 @@ class Incarnation:
     def _forget_thread(self) -> None:
         _local.state.cell = None
         cell = self.cell
-        if self.number == cell.incarnation:  # not if a successor already runs (abandonment)
+        if not self.abandoned:  # an abandoned one leaves the slot to its successor
             cell.current = None
             cell.instance = None
             if cell.mailbox.consumer == threading.get_ident():
@@ -123,29 +134,31 @@ class Incarnation:
     def _loop(self, instance: AgentActor) -> None:
         """Take and handle items until the incarnation ends.
 
-        The hot path: one flag (``cell.attention``) stands for every rare condition (a message
-        kept for retry, a stop request, abandonment), so a plain message costs a `get`, a
-        dispatch and a few attribute reads.
+        The hot path: one flag (``self.attention``) stands for every rare condition (a message
+        kept for retry or handed back, a stop request, abandonment), so a plain message costs a
+        `get`, a dispatch and a few attribute reads.
         """
         cell = self.cell
-        number = self.number
         get = cell.mailbox.get
         receive = instance._receive
         handlers = type(instance)._handlers
         watch = cell.watch_counter
         limit = cell.options.max_messages
         while True:
-            if cell.attention:
-                if number != cell.incarnation:
-                    return  # abandoned by a timed-out stop: a successor owns the mailbox
+            if self.attention:
+                if self.abandoned:
+                    return
                 if cell.stop_reason is not None:  # self.stop(), even from on_start
                     self._exit(instance, cell.stop_reason)
                     return
-                item: object = cell.take_redelivery()
+                item: object = cell.take_front()
                 if item is None:
                     item = get()
             else:
                 item = get()
+            if self.abandoned:  # taken after a successor took over: it is not ours to handle
+                cell.hand_back(item)
+                return
             if type(item) is not Envelope:
                 if self._control(instance, item):
                     return
@@ -160,6 +173,8 @@ class Incarnation:
                 else:
                     function(instance, item.body)
             except BaseException as exc:  # noqa: BLE001 - the supervisor decides
+                if self.abandoned:
+                    return  # its successor owns the slot now; the failure is logged by nobody
                 if watch.active:  # a failure consumed the message too (guards must see loops)
                     watch.tick()
                 if limit is not None:
@@ -167,6 +182,10 @@ class Incarnation:
                 if self._failed(instance, item, exc):
                     return
                 continue
+            if self.attention:
+                if self.abandoned:
+                    return  # the slot's state belongs to the successor now
+                self.attention = cell.retrying(item)
             cell.current = None
             if watch.active:
                 watch.tick()
@@ -174,8 +193,6 @@ class Incarnation:
                 cell.handled += 1
                 if cell.handled >= limit:
                     cell.request_stop(cell.stop_reason or ExitReason.MAX_MESSAGES)
-            if cell.attention:
-                cell.settle(item, number)
 
     def _control(self, instance: AgentActor, item: object) -> bool:
         """Handle one control item; True if the incarnation ended."""
@@ -186,6 +203,12 @@ class Incarnation:
                 return False  # meant for an incarnation that is already gone
             self._end(instance, restart=item.restart, cause=item.cause, envelope=None)
             return True
+        if item is CLOSED:  # the slot was closed while this incarnation ran
+            self._end(instance, restart=False, cause=None, envelope=None)
+            return True
+        if kind is Nudge:
+            self.attention = True  # something was handed back: look at the slot
+            return False
         if kind is Call:
             assert isinstance(item, Call)
             try:
@@ -236,9 +259,11 @@ class Incarnation:
             while True:
                 item = cell.mailbox.get_control(_PARK_POLL)
                 if item is None:
-                    if cell.mailbox.closed:
+                    if cell.mailbox.closed or self.abandoned:
                         return True
                     continue
+                if item is CLOSED:
+                    return True
                 if type(item) is Resume:
                     assert isinstance(item, Resume)
                     if item.incarnation == self.number:

@@ -9,7 +9,7 @@ import queue
 import threading
 from typing import TYPE_CHECKING, Any
 
-from actors._mailboxes import Reject, _Bounded, _ControlLane, drain
+from actors._mailboxes import CLOSED, Reject, _Bounded, _ControlLane, drain
 from actors.mailbox import Overflow
 from actors.messages import Priority
 
@@ -42,6 +42,7 @@ class LaneQueue(_Bounded, _ControlLane):
         "_tokens",
         "block_timeout",
         "capacity",
+        "close_reason",
         "closed",
         "consumer",
         "overflow",
@@ -62,6 +63,7 @@ class LaneQueue(_Bounded, _ControlLane):
         self.overflow = overflow
         self.block_timeout = block_timeout
         self.closed = False
+        self.close_reason = "stopped"
         self.consumer: int | None = None
         self._reject = reject
         self._lanes: tuple[queue.SimpleQueue[Envelope], ...] = tuple(
@@ -82,10 +84,13 @@ class LaneQueue(_Bounded, _ControlLane):
         """
         if self.capacity is not None:
             return self._bounded_put(envelope)
+        if self.closed:
+            self._reject([envelope], self.close_reason)
+            return False
         self._lanes[envelope.priority].put(envelope)
         self._tokens.put(None)
         if self.closed:
-            self._drain(control=False, reason="stopped")
+            self._drain(control=False, reason=self.close_reason)
             return False
         return True
 
@@ -118,9 +123,13 @@ class LaneQueue(_Bounded, _ControlLane):
         while True:
             if not control.empty():
                 try:
-                    return control.get_nowait()
+                    item = control.get_nowait()
                 except queue.Empty:  # pragma: no cover - single consumer
                     pass
+                else:
+                    if item is CLOSED:
+                        self._reclose()
+                    return item
             tokens.get()
             if not control.empty():
                 continue
@@ -140,12 +149,21 @@ class LaneQueue(_Bounded, _ControlLane):
         """Queued user messages."""
         return sum(lane.qsize() for lane in self._lanes)
 
-    def close(self) -> None:
-        """Close, wake blocked senders, and reject everything queued."""
+    def close(self, reason: str = "stopped") -> None:
+        """Close, wake blocked senders, reject everything queued, wake the consumer to end."""
         with self._plock:
+            if self.closed:
+                return
+            self.close_reason = reason
             self.closed = True
             self._not_full.notify_all()
-        self._drain(control=True, reason="stopped")
+        self._drain(control=True, reason=reason)
+        self._reclose()
+
+    def _reclose(self) -> None:
+        """Put `CLOSED` back (and wake a consumer): every consumer must see it."""
+        self._control.put(CLOSED)
+        self._tokens.put(None)
 
     def discard(self, reason: str) -> int:
         """Reject every queued user message with ``reason``."""
@@ -158,6 +176,6 @@ class LaneQueue(_Bounded, _ControlLane):
         count = len(items)
         if control:
             items.extend(drain(self._control))
-        for item in items:
-            self._reject(item, reason)
+        if items:
+            self._reject(items, reason)
         return count

@@ -39,6 +39,11 @@ class Resume:
 
 
 @dataclass(frozen=True, slots=True)
+class Nudge:
+    """Wake the consumer so that it looks at its slot again (an item was handed back to it)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Call:
     """Run ``function(instance)`` in the actor's thread and complete ``future`` with the result.
 

@@ -21,6 +21,7 @@ from actors.errors import (
     MailboxFull,
     PolicyViolation,
     RegimentError,
+    SystemStopped,
     UnhandledMessage,
     UnknownAddress,
 )
@@ -49,6 +50,8 @@ def error_for(envelope: Envelope, reason: DeadLetterReason, detail: str | None) 
         return PolicyViolation(text, envelope.sender, to, reason.value, envelope)
     if reason is DeadLetterReason.UNHANDLED:
         return UnhandledMessage(text, to, type(envelope.body), envelope)
+    if reason is DeadLetterReason.SHUTDOWN:
+        return SystemStopped(text)
     if reason is DeadLetterReason.EXPIRED:
         deadline = envelope.deadline
         timeout = None if deadline is None else max(0.0, deadline - envelope.created_at)
@@ -111,16 +114,61 @@ class DeadLetterOffice:
             else:
                 self._suppressed += 1
         if suppressed:
-            logger.warning("{} more dead letters were not logged", suppressed)
+            logger.bind(system=self._system).warning(
+                "{} more dead letters in system {!r} were not logged", suppressed, self._system
+            )
         if log:
-            logger.warning(
-                "dead letter ({}): {!r}{}", reason.value, envelope, f": {detail}" if detail else ""
+            logger.bind(
+                system=self._system,
+                msg_id=envelope.id,
+                correlation_id=envelope.correlation_id,
+                causation_id=envelope.causation_id,
+            ).warning(
+                "dead letter ({}) in system {!r}: {!r}{}",
+                reason.value,
+                self._system,
+                envelope,
+                f": {detail}" if detail else "",
             )
         future = envelope.future
         if future is not None and not future.done():
             future.fail(error if error is not None else error_for(envelope, reason, detail))
         self._events.publish(letter)
         return letter
+
+    def record_many(self, envelopes: list[Envelope], reason: DeadLetterReason) -> None:
+        """Record a batch of envelopes for one ``reason`` (a queue dropped at once).
+
+        Same effect as `record` for each, at a fraction of the cost: one lock, one log line,
+        and events built only if someone subscribed to `DeadLetter`.
+        """
+        if not envelopes:
+            return
+        now = time.time()
+        letters = [
+            DeadLetter.model_construct(
+                system=self._system, at=now, envelope=envelope, reason=reason, detail=None
+            )
+            for envelope in envelopes[-self._ring.maxlen :]  # type: ignore[misc]
+        ]
+        with self._lock:
+            self._ring.extend(letters)
+            self._counts[reason] += len(envelopes)
+        first = envelopes[0]
+        logger.bind(system=self._system).warning(
+            "{} dead letters ({}), the first: {!r}", len(envelopes), reason.value, first
+        )
+        for envelope in envelopes:
+            future = envelope.future
+            if future is not None and not future.done():
+                future.fail(error_for(envelope, reason, None))
+        if self._events.wants(DeadLetter):
+            for envelope in envelopes:
+                self._events.publish(
+                    DeadLetter.model_construct(
+                        system=self._system, at=now, envelope=envelope, reason=reason, detail=None
+                    )
+                )
 
     def letters(self) -> list[DeadLetter]:
         """The most recent dead letters, oldest first."""

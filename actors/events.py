@@ -64,6 +64,7 @@ class DeadLetterReason(enum.StrEnum):
     RESTART_DISCARDED = "restart_discarded"  # keep_mailbox=False dropped it on a restart
     POLICY_DENIED = "policy_denied"  # the send policy does not allow this sender/target
     RATE_LIMITED = "rate_limited"  # the sender exceeded its rate limit
+    SHUTDOWN = "shutdown"  # still queued when its system stopped (asks fail with SystemStopped)
 
 
 class ExitReason(enum.StrEnum):
@@ -233,7 +234,7 @@ class EventStream:
             if isinstance(event, sub.types):
                 try:
                     sub.callback(event)
-                except Exception:  # noqa: BLE001 - a tap must never break the publisher
+                except BaseException:  # noqa: BLE001 - even a SystemExit from a tap must not break it
                     logger.opt(exception=True).error(
                         "event subscriber {!r} raised on {}; detached",
                         sub.callback,

@@ -148,7 +148,7 @@ class RunWatch:
         finally:
             self.active = False
         if shutdown:
-            self._system.shutdown()
+            self._system.shutdown(drain=0.0)  # cut the run off: no draining
         return report
 
     def _handled(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from actors import _local
+from actors._timeouts import check_timeout
 from actors.messages import Kind, Message, Priority
 
 if TYPE_CHECKING:
@@ -75,6 +76,8 @@ class AgentRef:
         Raises:
             InvalidMessage: if ``message`` is not an `actors.Message`.
             PolicyViolation, MailboxFull: if a send policy or a bounded mailbox refuses it.
+            SystemStopped: if its system is shut down (or shutting down) and the caller is
+                not one of its agents.
         """
         cell = self._cell
         system = cell.system
@@ -105,7 +108,10 @@ class AgentRef:
         Raises:
             AgentUnavailable: at once, if the agent has stopped for good.
             AskToSelf: if called by the agent itself from inside a handler.
+            SystemStopped: if its system is shut down (or shutting down).
+            InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
+        check_timeout(timeout)
         cell = self._cell
         return cell.system.router.ask(
             cell.name,
@@ -134,8 +140,10 @@ class AgentRef:
             AskTimeout: if no reply came in time.
             AgentFailed: if the handler raised (the original error is ``__cause__``).
             UnknownAddress, AskToSelf, UnhandledMessage, AgentUnavailable: as their names say.
+            SystemStopped: if its system is shut down (or shutting down).
+            InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
-        wait = self._cell.system.ask_timeout if timeout is None else timeout
+        wait = self._cell.system.ask_timeout if timeout is None else check_timeout(timeout)
         return self.ask_future(message, timeout=wait, priority=priority).get(timeout=wait)
 
     async def ask_async(
@@ -149,9 +157,9 @@ class AgentRef:
 
         Raises:
             AskTimeout: if no reply came within ``timeout`` (default: the system's).
-            AgentFailed, UnknownAddress, ...: as for `ask`.
+            AgentFailed, UnknownAddress, SystemStopped, ...: as for `ask`.
         """
-        wait = self._cell.system.ask_timeout if timeout is None else timeout
+        wait = self._cell.system.ask_timeout if timeout is None else check_timeout(timeout)
         future = self.ask_future(message, timeout=wait, priority=priority)
         return await future.wait_async(wait)
 
@@ -159,6 +167,11 @@ class AgentRef:
         """Stop the agent for good (after its current message) and wait until it has.
 
         Returns:
-            True once stopped (also if it was already gone); False if it did not stop in time.
+            True once stopped (also if it was already gone); False if it did not stop within
+            ``timeout`` (its supervisor goes on stopping it: it stops once its current handler
+            returns).
+
+        Raises:
+            InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
         return self._cell.system._stop_cell(self._cell, timeout)

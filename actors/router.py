@@ -2,10 +2,14 @@
 
 Two halves, as in ``shared/design.md`` section 1:
 
-- **Writes** (register, unregister) are handled by the router's own actor (`RegistryActor`,
-  one thread per system), one at a time; each publishes a new immutable `RouteTable`.
-- **Sends** run in the sender's own thread: read the current table (one attribute read),
-  resolve the address, build one envelope, put it in the mailbox(es). No thread hop.
+- **Writes** (register, unregister) run in the caller's thread under the router's writer lock,
+  one at a time. Each costs O(1) amortized, however many agents the system holds: names live
+  in a dict, and the holders of each role (and the broadcast list) in append-only arrays
+  (`_Holders`) whose removed slots are skipped and compacted away once they are half the array.
+- **Sends** run in the sender's own thread and never take a lock: read the name dict or a
+  holders array (one attribute read), resolve the address, build one envelope, put it in the
+  mailbox(es). No thread hop. A compaction builds a new array and swaps it in, so a sender
+  that already read the old one keeps iterating a list nobody changes any more.
 
 `Router.tell` and `Router.ask` are that seam: agents, `AgentRef`s and the system all send
 through them, so a transport to other processes can later be plugged in here without touching
@@ -21,17 +25,24 @@ are never broadcast to. Whatever cannot be delivered becomes a dead letter.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from actors.address import AddressLike, Broadcast, Direct, Role, parse_address
-from actors.agent import AgentActor
 from actors.deadletters import error_for
 from actors.envelope import Envelope, make_envelope
 from actors.envelope import _id_counter as _ids
-from actors.errors import AskToSelf, DuplicateName, InvalidAddress, InvalidMessage, MailboxFull
+from actors.errors import (
+    AskToSelf,
+    DuplicateName,
+    InvalidAddress,
+    InvalidMessage,
+    MailboxFull,
+    SystemStopped,
+)
 from actors.events import DeadLetterReason
 from actors.future import Future
 from actors.messages import Kind, Message, Priority
@@ -42,69 +53,127 @@ if TYPE_CHECKING:
     from actors.send_policy import SendPolicy
     from actors.system import ActorSystem
 
-__all__ = ["RegistryActor", "RouteTable", "Router"]
+__all__ = ["RouteTable", "Router"]
+
+_COMPACT_MIN = 32  # removed slots an array may hold before it is worth compacting
 
 
-@dataclass(frozen=True, slots=True)
+class _Holders:
+    """An append-only array of slots: the holders of one role, or every agent.
+
+    Written only under the router's writer lock. ``items`` is never shortened in place:
+    removed slots stay (a closed slot is not ``alive`` and readers skip it) until they are half
+    the array, when a compacted copy replaces it. So every operation is O(1) amortized and a
+    reader iterates whatever list it read, without a lock.
+    """
+
+    __slots__ = ("dead", "items")
+
+    def __init__(self) -> None:
+        self.items: list[Cell] = []
+        self.dead = 0
+
+    def add(self, cell: Cell) -> None:
+        self.items.append(cell)
+
+    def remove(self) -> None:
+        """Count one slot of the array as removed (it is closed); compact when worth it."""
+        self.dead += 1
+        if self.dead > _COMPACT_MIN and self.dead * 2 > len(self.items):
+            self.items = [cell for cell in self.items if cell.alive]
+            self.dead = 0
+
+    def live(self) -> tuple[Cell, ...]:
+        return tuple(cell for cell in self.items if cell.alive)
+
+
 class RouteTable:
-    """An immutable snapshot of a system's addresses."""
+    """A read-only view of a system's addresses; it follows registrations as they happen."""
 
-    names: Mapping[str, Cell]  # every registered slot: agents and supervisors
-    roles: Mapping[str, tuple[Cell, ...]]  # role -> holders, in registration order
-    agents: tuple[Cell, ...]  # broadcast targets: every agent, in registration order
-    version: int
+    __slots__ = ("_router",)
 
+    def __init__(self, router: Router) -> None:
+        self._router = router
 
-_EMPTY = RouteTable(names={}, roles={}, agents=(), version=0)
+    @property
+    def names(self) -> Mapping[str, Cell]:
+        """Every registered slot by name: agents and supervisors."""
+        return self._router._names_view
 
+    @property
+    def agents(self) -> tuple[Cell, ...]:
+        """Every live agent (the broadcast targets), in registration order."""
+        return self._router._agents.live()
 
-def _with(table: RouteTable, added: list[Cell], removed: set[Cell]) -> RouteTable:
-    names = {name: cell for name, cell in table.names.items() if cell not in removed}
-    names.update((cell.name, cell) for cell in added)
-    agents = tuple(c for c in table.agents if c not in removed) + tuple(
-        c for c in added if c.kind == "agent"
-    )
-    roles: dict[str, tuple[Cell, ...]] = {}
-    for cell in agents:
-        for role in sorted(cell.roles):
-            roles[role] = (*roles.get(role, ()), cell)
-    return RouteTable(names=names, roles=roles, agents=agents, version=table.version + 1)
+    def holders(self, role: str) -> tuple[Cell, ...]:
+        """The live holders of ``role``, in registration order."""
+        holders = self._router._roles.get(role)
+        return () if holders is None else holders.live()
 
 
 class Router:
     """Resolves addresses and delivers envelopes; see the module docstring.
 
-    Thread-safe: `tell` and `ask` may be called from any thread.
+    Thread-safe: every method may be called from any thread.
     """
 
     def __init__(self, system: ActorSystem) -> None:
         self._system = system
-        self._table = _EMPTY
+        self._write = threading.Lock()
+        self._names: dict[str, Cell] = {}
+        self._names_view = MappingProxyType(self._names)
+        self._agents = _Holders()
+        self._roles: dict[str, _Holders] = {}
         self._round_robin: dict[str, Iterator[int]] = {}
+        self._table = RouteTable(self)
         self.policy: SendPolicy | None = None
+        self.open = True  # False once the system shuts down: outside senders are refused
 
     @property
     def table(self) -> RouteTable:
-        """The current snapshot."""
+        """A read-only view of the addresses."""
         return self._table
 
-    # -- writes: only ever called in the registry actor's thread -----------------------------
+    # -- writes: any thread, one at a time ------------------------------------------------------
 
-    def _add(self, cells: list[Cell]) -> None:
-        table = self._table
-        seen: set[str] = set()
-        for cell in cells:
-            if cell.name in table.names or cell.name in seen:
-                msg = f"the name {cell.name!r} is already taken in system {self._system.name!r}"
-                raise DuplicateName(msg, cell.name)
-            seen.add(cell.name)
-        self._table = _with(table, cells, set())
+    def register(self, cells: list[Cell]) -> None:
+        """Register ``cells`` (a new subtree) all at once, or none of them.
 
-    def _remove(self, cells: list[Cell]) -> None:
-        table = self._table
-        gone = {cell for cell in cells if table.names.get(cell.name) is cell}
-        if gone:
-            self._table = _with(table, [], gone)
+        Raises:
+            DuplicateName: if a name is taken (nothing is registered then).
+        """
+        with self._write:
+            names = self._names
+            seen: set[str] = set()
+            for cell in cells:
+                if cell.name in names or cell.name in seen:
+                    msg = f"the name {cell.name!r} is already taken in system {self._system.name!r}"
+                    raise DuplicateName(msg, cell.name)
+                seen.add(cell.name)
+            for cell in cells:
+                names[cell.name] = cell
+                if cell.kind != "agent":
+                    continue
+                self._agents.add(cell)
+                for role in cell.roles:
+                    holders = self._roles.get(role)
+                    if holders is None:
+                        holders = self._roles[role] = _Holders()
+                    holders.add(cell)
+
+    def unregister(self, cells: list[Cell]) -> None:
+        """Remove ``cells`` (already closed) from the table; unknown ones are ignored."""
+        with self._write:
+            names = self._names
+            for cell in cells:
+                if names.get(cell.name) is not cell:
+                    continue
+                del names[cell.name]
+                if cell.kind != "agent":
+                    continue
+                self._agents.remove()
+                for role in cell.roles:
+                    self._roles[role].remove()
 
     # -- sends: any thread ---------------------------------------------------------------------
 
@@ -135,6 +204,8 @@ class Router:
         """
         if type(body) not in _messages:
             _not_a_message(body)
+        if sender is None and not self.open:
+            self._refuse()
         if priority.__class__ is not Priority:
             priority = Priority.parse(priority)
         if sender is not None:
@@ -149,7 +220,7 @@ class Router:
             sender_name = None
         back = None if reply_to is None else parse_address(reply_to)
         cell = (
-            target if target is not None else self._table.names.get(to) if type(to) is str else None
+            target if target is not None else self._names.get(to) if type(to) is str else None
         )
         envelope = make_envelope(
             body,
@@ -177,6 +248,8 @@ class Router:
         """
         if type(body) not in _messages:
             _not_a_message(body)
+        if sender is None and not self.open:
+            self._refuse()
         # make_envelope, inlined: this is the most frequent call in the framework.
         envelope = _new(Envelope)
         envelope._id = next(_ids)
@@ -204,21 +277,21 @@ class Router:
     def _deliver(self, envelope: Envelope, sender: Cell | None) -> int:
         """Resolve the envelope's address and put it in every recipient's mailbox."""
         address = envelope.to
-        table = self._table
         if isinstance(address, Direct):
-            cell = table.names.get(address.name)
+            cell = self._names.get(address.name)
             if cell is None:
                 self._undeliverable(envelope, DeadLetterReason.UNKNOWN_ADDRESS)
                 return 0
             recipients: tuple[Cell, ...] = (cell,)
         elif isinstance(address, Role):
-            picked = self._pick(table, address.role, None)
+            picked = self._pick(address.role, None)
             if picked is None:
                 self._undeliverable(envelope, DeadLetterReason.NO_ROLE_MEMBER)
                 return 0
             recipients = (picked,)
         else:
-            pool = table.agents if address.role is None else table.roles.get(address.role, ())
+            holders = self._agents if address.role is None else self._roles.get(address.role)
+            pool = () if holders is None else holders.items
             recipients = tuple(
                 c for c in pool if c.alive and (address.include_self or c is not sender)
             )
@@ -268,10 +341,11 @@ class Router:
         """
         if type(body) not in _messages:
             _not_a_message(body)
+        if sender is None and not self.open:
+            self._refuse()
         if priority.__class__ is not Priority:
             priority = Priority.parse(priority)
         address = parse_address(to)
-        table = self._table
         current = sender.current if sender is not None else None
         if correlation_id is None and current is not None:
             correlation_id = current.correlation_id
@@ -295,10 +369,10 @@ class Router:
             cell = target if target.alive else None
             reason = DeadLetterReason.STOPPED
         elif isinstance(address, Direct):
-            cell = table.names.get(address.name)
+            cell = self._names.get(address.name)
             reason = DeadLetterReason.UNKNOWN_ADDRESS
         elif isinstance(address, Role):
-            cell = self._pick(table, address.role, sender)
+            cell = self._pick(address.role, sender)
             reason = DeadLetterReason.NO_ROLE_MEMBER
         else:
             msg = f"cannot ask {address!s}: an ask needs exactly one recipient (use a name or role)"
@@ -315,19 +389,22 @@ class Router:
         cell.mailbox.put(envelope)
         return future
 
-    def _pick(self, table: RouteTable, role: str, avoid: Cell | None) -> Cell | None:
+    def _pick(self, role: str, avoid: Cell | None) -> Cell | None:
         """Round-robin over the live holders of ``role``, skipping ``avoid`` if others exist."""
-        holders = table.roles.get(role)
-        if not holders:
+        holders = self._roles.get(role)
+        if holders is None:
+            return None
+        items = holders.items
+        count = len(items)
+        if not count:
             return None
         counter = self._round_robin.get(role)
         if counter is None:
             counter = self._round_robin.setdefault(role, itertools.count())
         start = next(counter)
-        count = len(holders)
         fallback = None
         for step in range(count):
-            cell = holders[(start + step) % count]
+            cell = items[(start + step) % count]
             if not cell.alive:
                 continue
             if cell is avoid:
@@ -335,6 +412,10 @@ class Router:
                 continue
             return cell
         return fallback
+
+    def _refuse(self) -> None:
+        msg = f"system {self._system.name!r} is shut down; it takes no new messages from outside"
+        raise SystemStopped(msg)
 
     def _undeliverable(
         self, envelope: Envelope, reason: DeadLetterReason, detail: str | None = None
@@ -357,11 +438,3 @@ def _not_a_message(body: object) -> None:
         f"got {type(body).__name__}: {body!r}"
     )
     raise InvalidMessage(msg, body)
-
-
-class RegistryActor(AgentActor):
-    """The router's actor: the one thread that writes a system's address table.
-
-    Registrations and unregistrations reach it as calls in its control lane
-    (``Cell.call``) and run one at a time, each publishing a new `RouteTable`.
-    """

@@ -24,7 +24,7 @@ tree in order, then calls ``on_fatal(cause)``. The embedding application sees th
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -33,18 +33,19 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from actors import _local, _logsetup
-from actors._cell import Cell, CellOptions
+from actors._cell import Cell, CellOptions, CellState
 from actors._signals import ChildExited, ChildFailed
 from actors.address import AddressLike, Broadcast, validate_name
 from actors.agent import AgentActor
 from actors.clock import Clock, SystemClock
 from actors.deadletters import DeadLetterOffice
-from actors.errors import AgentUnavailable, InvalidConfig, SystemStopped, UnknownAddress
+from actors._timeouts import check_timeout
+from actors.errors import AgentUnavailable, AskTimeout, InvalidConfig, SystemStopped, UnknownAddress
 from actors.events import DeadLetter, Event, EventStream, ExitReason, SystemFailed
 from actors.guards import RunReport, RunWatch
 from actors.mailbox import Mailbox
 from actors.messages import Kind, Message, Priority
-from actors.router import RegistryActor, Router
+from actors.router import Router
 from actors.timers import TimerService
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class ActorSystem:
         from supervision.supervisor import Supervisor
 
         validate_name(name, "system name")
-        if not ask_timeout > 0:
+        if not check_timeout(ask_timeout, "ask_timeout"):
             msg = f"ask_timeout must be > 0, got {ask_timeout!r}"
             raise InvalidConfig(msg)
         _logsetup.route_pykka_logging()
@@ -104,27 +105,16 @@ class ActorSystem:
         self.router = Router(self)
         self.router.policy = policy
         self.timers = TimerService(self)
-        self.closing = False
+        self.closing = False  # the tree is being stopped
+        self._shutting_down = False  # shutdown was called: outside work is refused
         self._on_fatal = on_fatal
         self._failure: BaseException | None = None
         self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
+        self._threads: dict[threading.Thread, None] = {}  # every thread started, pruned lazily
+        self._prune_at = 64
         self._stopped = threading.Event()
-        self._shutdown_lock = threading.Lock()
         self._clean = True
         self._watch = RunWatch(self)
-        self._registry = Cell(
-            self,
-            "router",
-            kind="router",
-            roles=frozenset(),
-            factory=RegistryActor,
-            mailbox=Mailbox(),
-            parent=None,
-            options=CellOptions(),
-            registered=False,
-        )
-        self._registry.start()
         root_spec = SupervisorSpec("root", policy=root_policy)
         self._root = Cell(
             self,
@@ -207,8 +197,8 @@ class ActorSystem:
     def _root_ref(self) -> SupervisorRef:
         from supervision.ref import SupervisorRef
 
-        if self.closing:
-            msg = f"system {self.name!r} is shut down"
+        if self.closing or (self._shutting_down and _local.sender_in(self) is None):
+            msg = f"system {self.name!r} is shut down; it starts no new agents"
             raise SystemStopped(msg)
         return SupervisorRef(self._root)
 
@@ -254,7 +244,10 @@ class ActorSystem:
 
         Raises:
             UnknownAddress: at once, if nobody has the name or holds the role.
+            SystemStopped: if the system is shut down (or shutting down).
+            InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
+        check_timeout(timeout)
         return self.router.ask(
             to, message, _local.sender_in(self), timeout=timeout, priority=priority
         )
@@ -274,8 +267,10 @@ class ActorSystem:
             AgentFailed: at once, if the handler raised (the original is ``__cause__``).
             AskTimeout: if no reply came within ``timeout`` (default ``ask_timeout``).
             AskToSelf: if an agent asks itself from inside a handler.
+            SystemStopped: if the system is shut down (or shutting down).
+            InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
-        wait = self.ask_timeout if timeout is None else timeout
+        wait = self.ask_timeout if timeout is None else check_timeout(timeout)
         return self.ask_future(to, message, timeout=wait, priority=priority).get(timeout=wait)
 
     async def ask_async(
@@ -289,9 +284,9 @@ class ActorSystem:
         """`ask` for coroutines: suspends the coroutine, never blocks the event loop.
 
         Raises:
-            AskTimeout, AgentFailed, UnknownAddress, ...: as for `ask`.
+            AskTimeout, AgentFailed, UnknownAddress, SystemStopped, ...: as for `ask`.
         """
-        wait = self.ask_timeout if timeout is None else timeout
+        wait = self.ask_timeout if timeout is None else check_timeout(timeout)
         future = self.ask_future(to, message, timeout=wait, priority=priority)
         return await future.wait_async(wait)
 
@@ -391,50 +386,135 @@ class ActorSystem:
 
         Returns:
             True if it stopped within ``timeout`` seconds.
+
+        Raises:
+            InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
-        return self._stopped.wait(timeout)
+        return self._stopped.wait(check_timeout(timeout))
 
     # -- stopping -----------------------------------------------------------------------------
 
-    def shutdown(self, timeout: float = 30.0) -> bool:
-        """Stop every agent, the timers and the router, and join every thread the system started.
+    def shutdown(self, timeout: float = 30.0, *, drain: float = 10.0) -> bool:
+        """Stop the system gracefully, and join every thread it started.
 
-        Agents stop in reverse start order, tree by tree.
-        Idempotent. Called from inside one of the system's own agents, it starts the shutdown
-        in a separate thread and returns False at once (an agent cannot join its own thread).
+        1. From now on, sends, asks and spawns from outside the system's own agents raise
+           `SystemStopped` (its agents may still message each other).
+        2. Wait up to ``drain`` seconds (at most half of ``timeout``: the rest is for the stop)
+           until the system is quiescent: every running agent's mailbox empty and no handler
+           running. ``drain=0`` skips this.
+        3. Stop the tree in order (reverse start order, tree by tree; each agent finishes its
+           current message and runs ``on_stop``). Whatever is still queued then is
+           dead-lettered with reason ``shutdown``, and pending asks fail with `SystemStopped`.
+        4. Stop the timers, call ``on_fatal`` if the system failed, join every thread.
+
+        The whole call takes at most about ``timeout`` seconds (the drain included). A handler
+        still running then is abandoned, not killed (Python cannot kill a thread): its thread
+        and every other thread of the system end on their own as soon as it returns, so the
+        process can still exit. Leaving a ``with ActorSystem(...)`` block calls this with the
+        defaults. Idempotent: a later call returns the first one's result at once; a call made
+        while another runs waits for it (up to its own ``timeout``). Called from inside one of
+        the system's own agents, it starts the shutdown in a separate thread and returns False
+        at once (an agent cannot join its own thread).
+
+        Args:
+            timeout: seconds the whole shutdown may take.
+            drain: seconds to wait for queued work to finish before stopping (within
+                ``timeout``).
 
         Returns:
             True if everything stopped within ``timeout``; False otherwise (the threads that
             did not stop are logged at ERROR).
+
+        Raises:
+            InvalidConfig: for a negative, NaN or infinite ``timeout`` or ``drain``.
         """
+        check_timeout(timeout, "timeout")
+        check_timeout(drain, "drain")
+        deadline = time.monotonic() + timeout
         current = _local.state.cell
         if current is not None and current.system is self:
-            self._start_thread(self.shutdown, "shutdown", (timeout,))
+            if self._claim_shutdown():
+                self._start_thread(self._run_shutdown, "shutdown", (deadline, drain))
             return False
-        deadline = time.monotonic() + timeout
-        with self._shutdown_lock:
-            if not self._stopped.is_set():
-                self.closing = True
-                self._watch.stop()
-                self._root.terminate(restart=False, cause=None, timeout=timeout)
-                self._root.close_subtree(ExitReason.SHUTDOWN)
-                self.timers.close(_remaining(deadline))
-                self._registry.terminate(restart=False, cause=None, timeout=_remaining(deadline))
-                self._registry.close(ExitReason.SHUTDOWN)
-                self._notify_fatal()
-                stuck = self._join_all(deadline)
-                self._clean = not stuck
-                if stuck:
-                    logger.bind(system=self.name).error(
-                        "system {!r}: threads did not stop within {:g}s: {}",
-                        self.name,
-                        timeout,
-                        stuck,
-                    )
-                self._stopped.set()
-            else:
-                self._join_all(deadline)
+        if self._claim_shutdown():
+            self._run_shutdown(deadline, drain)
             return self._clean
+        if self._stopped.is_set():
+            return self._clean
+        if not self._stopped.wait(_remaining(deadline)):
+            return False  # another shutdown is still under way
+        self._join_all(deadline)  # the thread that ran it (the fatal-failure thread, say)
+        return self._clean
+
+    async def shutdown_async(self, timeout: float = 30.0, *, drain: float = 10.0) -> bool:
+        """`shutdown` for asyncio services (lifespan hooks): never blocks the event loop.
+
+        Runs the shutdown in a worker thread and suspends the calling coroutine meanwhile.
+
+        Returns:
+            As `shutdown`.
+
+        Raises:
+            InvalidConfig: as `shutdown`.
+        """
+        check_timeout(timeout, "timeout")
+        check_timeout(drain, "drain")
+        return await asyncio.to_thread(self.shutdown, timeout, drain=drain)
+
+    def _claim_shutdown(self) -> bool:
+        """True for the one caller that runs the shutdown; refuses outside work from then on."""
+        with self._lock:
+            if self._shutting_down:
+                return False
+            self._shutting_down = True
+            self.router.open = False
+            return True
+
+    def _run_shutdown(self, deadline: float, drain: float) -> None:
+        """The shutdown itself; runs once, in whichever thread claimed it."""
+        try:
+            now = time.monotonic()
+            self._drain(min(now + drain, now + (deadline - now) / 2))  # half is for the stop
+            self.closing = True
+            self._watch.stop()
+            self._root.terminate(restart=False, cause=None, timeout=_remaining(deadline))
+            self._root.close_subtree(ExitReason.SHUTDOWN)
+            self.timers.close(_remaining(deadline))
+            self._notify_fatal()
+            stuck = self._join_all(deadline)
+            self._clean = not stuck
+            if stuck:
+                logger.bind(system=self.name).error(
+                    "system {!r}: threads did not stop in time (they end when their handler "
+                    "returns): {}",
+                    self.name,
+                    stuck,
+                )
+        finally:
+            self._stopped.set()
+
+    def _drain(self, deadline: float) -> None:
+        """Wait until no running agent has queued work or a handler running (or the deadline)."""
+        pause = 0.001
+        quiet = 0
+        while quiet < 2:  # twice in a row: a message between a get and its handler is missed once
+            if time.monotonic() >= deadline:
+                return
+            if self._busy():
+                quiet = 0
+                time.sleep(min(pause, _remaining(deadline)))
+                pause = min(pause * 2, 0.05)
+            else:
+                quiet += 1
+
+    def _busy(self) -> bool:
+        """True if some agent that will go on working has a message queued or in hand."""
+        for cell in self.router._agents.items:
+            if cell.state in _WORKING and (
+                cell.current is not None or cell.mailbox.qsize() or cell.has_front()
+            ):
+                return True
+        return False
 
     def _join_all(self, deadline: float) -> list[str]:
         me = threading.current_thread()
@@ -449,9 +529,12 @@ class ActorSystem:
 
     def _track(self, thread: threading.Thread) -> None:
         with self._lock:
-            if len(self._threads) > 64:
-                self._threads = [t for t in self._threads if t.is_alive()]
-            self._threads.append(thread)
+            threads = self._threads
+            threads[thread] = None
+            if len(threads) >= self._prune_at:  # amortized O(1): the set at least doubled
+                for done in [t for t in threads if t.ident is not None and not t.is_alive()]:
+                    del threads[done]
+                self._prune_at = max(64, 2 * len(threads))
 
     def _start_thread(
         self, target: Callable[..., object], what: str, args: tuple[Any, ...]
@@ -463,40 +546,37 @@ class ActorSystem:
         thread.start()
 
     def _register(self, cells: list[Cell]) -> None:
-        self._registry.call(lambda _: self.router._add(cells), self.ask_timeout, "registration")
+        self.router.register(cells)
 
     def _unregister(self, cell: Cell) -> None:
-        try:
-            self._registry.call(
-                lambda _: self.router._remove([cell]), self.ask_timeout, "unregistration"
-            )
-        except (
-            AgentUnavailable
-        ):  # the registry itself is gone (late in shutdown): nobody else writes
-            self.router._remove([cell])
+        self.router.unregister([cell])
 
     def _publish(self, event_type: type[Event], **fields: Any) -> None:
         if self.events.wants(event_type):
             self.events.publish(event_type(system=self.name, **fields))
 
     def _top_level_exit(self, cell: Cell, signal: ChildFailed | ChildExited) -> None:
-        """The root supervisor (or the registry) failed or exited: the system cannot go on."""
+        """The root supervisor failed or exited: the system cannot go on."""
         if isinstance(signal, ChildFailed):
             cause: BaseException = signal.error
         else:
             cause = RuntimeError(f"{cell.kind} {cell.name!r} exited ({signal.reason.value})")
         with self._lock:
-            if self._failure is not None or self.closing:
+            if self._failure is not None or self._shutting_down:
                 return
             self._failure = cause
-        logger.bind(system=self.name).opt(exception=cause).critical(
-            "system {!r} failed: {!r}; stopping it", self.name, cause
+        log = logger.bind(system=self.name)
+        log.critical(
+            "system {!r} failed; stopping it. Cause chain (outermost first):\n{}",
+            self.name,
+            _cause_chain(cause),
         )
+        log.opt(exception=cause).debug("system {!r}: the fatal failure's traceback", self.name)
         self._publish(SystemFailed, cause=repr(cause))
         self._start_thread(self._fatal, "fatal", (cause,))
 
     def _fatal(self, cause: BaseException) -> None:
-        self.shutdown()
+        self.shutdown(drain=0.0)
 
     def _notify_fatal(self) -> None:
         """Call ``on_fatal`` once, after the tree stopped and before `wait` returns."""
@@ -507,11 +587,12 @@ class ActorSystem:
             return
         try:
             callback(cause)
-        except Exception:  # noqa: BLE001 - the callback must not hide the failure
+        except BaseException:  # noqa: BLE001 - even sys.exit() must not leave the system unstopped
             logger.opt(exception=True).error("on_fatal callback raised")
 
     def _stop_cell(self, cell: Cell, timeout: float) -> bool:
         """Stop an agent for good through its supervisor (used by `AgentRef.stop`)."""
+        check_timeout(timeout)
         if not cell.alive:
             return True
         if _local.state.cell is cell:
@@ -520,9 +601,29 @@ class ActorSystem:
         parent = cell.parent
         if parent is None:
             return False
-        with contextlib.suppress(AgentUnavailable):  # the supervisor itself is gone
+        try:
             parent.call(lambda sup: sup.stop_child(cell.name), timeout, f"stop of {cell.name!r}")
+        except AgentUnavailable:  # the supervisor itself is gone
+            pass
+        except AskTimeout:
+            return False  # still stopping: its supervisor goes on waiting for it
         return not cell.alive
+
+
+# States whose queued messages a drain waits for (not RESTARTING: a backoff may take hours).
+_WORKING = frozenset({CellState.STARTING, CellState.RUNNING, CellState.SUSPENDED})
+
+
+def _cause_chain(error: BaseException, limit: int = 8) -> str:
+    """The error and its causes, one short line each (the tracebacks go to DEBUG)."""
+    lines: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen and len(lines) < limit:
+        seen.add(id(current))
+        lines.append(f"  {'<- ' if lines else ''}{type(current).__name__}: {current}")
+        current = current.__cause__ or current.__context__
+    return "\n".join(lines)
 
 
 def _remaining(deadline: float) -> float:

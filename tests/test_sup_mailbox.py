@@ -343,4 +343,4 @@ def test_shutting_down_during_a_backoff_does_not_wait_for_it(clock):
     finally:
         assert system.shutdown(timeout=WAIT), "shutdown must not wait for the backoff"
     assert system.wait(0)
-    assert [d.reason for d in system.dead_letters()][-1] is DeadLetterReason.STOPPED
+    assert [d.reason for d in system.dead_letters()][-1] is DeadLetterReason.SHUTDOWN

@@ -152,7 +152,8 @@ def test_shutdown_is_idempotent_and_refuses_new_work_afterwards():
     assert system.shutdown()
     with pytest.raises(SystemStopped):
         system.spawn(Recorder, name="b")
-    assert system.tell("a", Note()) == 0
+    with pytest.raises(SystemStopped):
+        system.tell("a", Note())
 
 
 def test_an_agent_can_shut_its_own_system_down():

@@ -290,9 +290,8 @@ class Cell:
         for target in watching:
             target.remove_watcher(self)
         # At shutdown every agent stops: one line each would drown the log of a big system.
-        self.log.log(
-            "DEBUG" if shutdown else "INFO", "{} {!r} stopped ({})", self.kind, self.name, reason.value
-        )
+        level = "DEBUG" if shutdown else "INFO"
+        self.log.log(level, "{} {!r} stopped ({})", self.kind, self.name, reason.value)
         self.system._publish(AgentStopped, name=self.name, reason=reason)
 
     def request_stop(self, reason: ExitReason) -> None:

@@ -87,6 +87,11 @@ class Incarnation:
             self._forget_thread()
             ack.fail(exc)
             return
+        if self.abandoned:  # its start outlived the start timeout: the slot moved on
+            self._end(instance, restart=False, cause=None, envelope=None)
+            instance.actor_stopped.set()
+            self._forget_thread()
+            return
         cell.state = CellState.RUNNING
         if restarted:
             cell.system._publish(AgentRestarted, name=cell.name, restarts=cell.restarts)
@@ -234,17 +239,30 @@ class Incarnation:
         cell = self.cell
         cell.current = None
         office = cell.system.dead_letter_office
+        log = cell.log
+        if envelope is not None:  # the runtime's lines about a message carry its ids
+            log = log.bind(
+                msg_id=envelope.id,
+                correlation_id=envelope.correlation_id,
+                causation_id=envelope.causation_id,
+            )
+        # One log line per failure: the dead letter it leaves is recorded without its own.
         if envelope is not None and envelope.future is not None:
             body = type(envelope.body).__name__
             error = AgentFailed(f"agent {cell.name!r} failed handling {body}: {exc!r}", cell.name)
             error.__cause__ = exc
-            office.record(envelope, DeadLetterReason.HANDLER_FAILED, repr(exc), error)
+            office.record(envelope, DeadLetterReason.HANDLER_FAILED, repr(exc), error, log=False)
             if isinstance(exc, Exception) and not cell.options.restart_on_ask_error:
-                cell.log.opt(exception=exc).info("ask handler raised; the asker got the error")
+                log.opt(exception=exc).info(
+                    "{} {!r} raised handling an ask ({}); the asker got the error",
+                    cell.kind,
+                    cell.name,
+                    body,
+                )
                 return False
         elif envelope is not None and not cell.keep_for_retry(envelope):
-            office.record(envelope, DeadLetterReason.HANDLER_FAILED, repr(exc))
-        cell.log.opt(exception=exc).error("{} {!r} failed: {!r}", cell.kind, cell.name, exc)
+            office.record(envelope, DeadLetterReason.HANDLER_FAILED, repr(exc), log=False)
+        log.opt(exception=exc).error("{} {!r} failed: {!r}", cell.kind, cell.name, exc)
         cell.report(ChildFailed(cell, self.number, exc, envelope))
         return self._park(instance, exc, envelope)
 
@@ -292,7 +310,8 @@ class Incarnation:
         from actors._cell import CellState
 
         cell = self.cell
-        cell.state = CellState.RESTARTING if restart else CellState.STOPPED
+        if not self.abandoned:  # the slot's state belongs to the successor otherwise
+            cell.state = CellState.RESTARTING if restart else CellState.STOPPED
         try:
             if restart:
                 instance.pre_restart(cause, envelope)

@@ -84,6 +84,8 @@ class DeadLetterOffice:
         reason: DeadLetterReason,
         detail: str | None = None,
         error: BaseException | None = None,
+        *,
+        log: bool = True,
     ) -> DeadLetter:
         """Record ``envelope`` as undeliverable for ``reason`` and fail its ask, if any.
 
@@ -91,6 +93,7 @@ class DeadLetterOffice:
             envelope: the message concerned.
             reason: why it was not handled.
             detail: a short human-readable explanation.
+            log: False when the caller logs the failure itself (one line per failure).
             error: the error to fail an ask with; derived from ``reason`` when None.
 
         Returns:
@@ -108,11 +111,12 @@ class DeadLetterOffice:
                 self._window, self._logged = now, 0
             else:
                 suppressed = 0
-            log = self._logged < _LOG_BURST
             if log:
-                self._logged += 1
-            else:
-                self._suppressed += 1
+                log = self._logged < _LOG_BURST
+                if log:
+                    self._logged += 1
+                else:
+                    self._suppressed += 1
         if suppressed:
             logger.bind(system=self._system).warning(
                 "{} more dead letters in system {!r} were not logged", suppressed, self._system
@@ -145,30 +149,31 @@ class DeadLetterOffice:
         if not envelopes:
             return
         now = time.time()
+        publish = self._events.wants(DeadLetter)
+        kept = envelopes if publish else envelopes[-(self._ring.maxlen or 1) :]
         letters = [
             DeadLetter.model_construct(
                 system=self._system, at=now, envelope=envelope, reason=reason, detail=None
             )
-            for envelope in envelopes[-self._ring.maxlen :]  # type: ignore[misc]
+            for envelope in kept
         ]
         with self._lock:
             self._ring.extend(letters)
             self._counts[reason] += len(envelopes)
-        first = envelopes[0]
         logger.bind(system=self._system).warning(
-            "{} dead letters ({}), the first: {!r}", len(envelopes), reason.value, first
+            "{} dead letters ({}) in system {!r}; the first: {!r}",
+            len(envelopes),
+            reason.value,
+            self._system,
+            envelopes[0],
         )
         for envelope in envelopes:
             future = envelope.future
             if future is not None and not future.done():
                 future.fail(error_for(envelope, reason, None))
-        if self._events.wants(DeadLetter):
-            for envelope in envelopes:
-                self._events.publish(
-                    DeadLetter.model_construct(
-                        system=self._system, at=now, envelope=envelope, reason=reason, detail=None
-                    )
-                )
+        if publish:
+            for letter in letters:
+                self._events.publish(letter)
 
     def letters(self) -> list[DeadLetter]:
         """The most recent dead letters, oldest first."""

@@ -219,9 +219,7 @@ class Router:
         else:
             sender_name = None
         back = None if reply_to is None else parse_address(reply_to)
-        cell = (
-            target if target is not None else self._names.get(to) if type(to) is str else None
-        )
+        cell = target if target is not None else self._names.get(to) if type(to) is str else None
         envelope = make_envelope(
             body,
             parse_address(to) if cell is None else cell.address,

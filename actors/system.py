@@ -35,13 +35,20 @@ from loguru import logger
 from actors import _local, _logsetup
 from actors._cell import Cell, CellOptions, CellState
 from actors._signals import ChildExited, ChildFailed
+from actors._timeouts import check_timeout
 from actors.address import AddressLike, Broadcast, validate_name
 from actors.agent import AgentActor
 from actors.clock import Clock, SystemClock
 from actors.deadletters import DeadLetterOffice
-from actors._timeouts import check_timeout
 from actors.errors import AgentUnavailable, AskTimeout, InvalidConfig, SystemStopped, UnknownAddress
-from actors.events import DeadLetter, Event, EventStream, ExitReason, SystemFailed
+from actors.events import (
+    DeadLetter,
+    DeadLetterReason,
+    Event,
+    EventStream,
+    ExitReason,
+    SystemFailed,
+)
 from actors.guards import RunReport, RunWatch
 from actors.mailbox import Mailbox
 from actors.messages import Kind, Message, Priority
@@ -112,6 +119,7 @@ class ActorSystem:
         self._lock = threading.Lock()
         self._threads: dict[threading.Thread, None] = {}  # every thread started, pruned lazily
         self._prune_at = 64
+        self._helpers: set[threading.Thread] = set()  # the threads that run a shutdown
         self._stopped = threading.Event()
         self._clean = True
         self._watch = RunWatch(self)
@@ -477,11 +485,16 @@ class ActorSystem:
             self._drain(min(now + drain, now + (deadline - now) / 2))  # half is for the stop
             self.closing = True
             self._watch.stop()
+            # What is queued now will never be handled: every agent stops after its current
+            # message. Say so at once (asks fail with SystemStopped), not when each one stops.
+            for cell in self._root.subtree():
+                if cell.kind == "agent":
+                    cell.mailbox.discard(DeadLetterReason.SHUTDOWN.value)
             self._root.terminate(restart=False, cause=None, timeout=_remaining(deadline))
             self._root.close_subtree(ExitReason.SHUTDOWN)
             self.timers.close(_remaining(deadline))
             self._notify_fatal()
-            stuck = self._join_all(deadline)
+            stuck = self._join_all(deadline, skip=self._helpers)
             self._clean = not stuck
             if stuck:
                 logger.bind(system=self.name).error(
@@ -492,6 +505,8 @@ class ActorSystem:
                 )
         finally:
             self._stopped.set()
+        # The fatal-failure thread may be waiting for this shutdown: join it only now.
+        self._join_all(deadline)
 
     def _drain(self, deadline: float) -> None:
         """Wait until no running agent has queued work or a handler running (or the deadline)."""
@@ -516,14 +531,13 @@ class ActorSystem:
                 return True
         return False
 
-    def _join_all(self, deadline: float) -> list[str]:
+    def _join_all(self, deadline: float, skip: set[threading.Thread] | None = None) -> list[str]:
         me = threading.current_thread()
         with self._lock:
-            threads = list(self._threads)
+            threads = [t for t in self._threads if t is not me and not (skip and t in skip)]
         for thread in threads:
-            if thread is not me:
-                thread.join(_remaining(deadline))
-        return [t.name for t in threads if t.is_alive() and t is not me]
+            thread.join(_remaining(deadline))
+        return [t.name for t in threads if t.is_alive()]
 
     # -- runtime hooks (used by cells, supervisors, timers) -----------------------------------
 
@@ -542,6 +556,7 @@ class ActorSystem:
         thread = threading.Thread(
             target=target, args=args, name=f"regiment:{self.name}/{what}", daemon=self.daemon
         )
+        self._helpers.add(thread)  # they run the shutdown, or wait for it: joined last
         self._track(thread)
         thread.start()
 

@@ -4,6 +4,8 @@ An envelope is created for every send, so it is a plain ``__slots__`` class, not
 model: building one costs about as much as a tuple of its fields. It round-trips through JSON
 (`Envelope.to_json` / `Envelope.from_json`) with a ``type`` discriminator naming the body's
 registered `Message` class; bad JSON raises `InvalidEnvelope` naming the offending field.
+A `Broadcast` that includes its sender adds ``"include_self": true`` (for ``to``) or
+``"reply_to_include_self": true`` (for ``reply_to``): the address string cannot carry the flag.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from actors.address import Address, parse_address, validate_name
+from actors.address import Address, Broadcast, parse_address, validate_name
 from actors.errors import InvalidAddress, InvalidEnvelope
 from actors.messages import Kind, Message, Priority, message_type
 
@@ -54,6 +56,16 @@ class Envelope:
         created_at: wall-clock creation time, seconds since the epoch.
         deadline: wall-clock time after which it is skipped and dead-lettered, or None.
         future: the asker's reply future (never serialised), or None for a tell.
+
+    Two envelopes are equal when every serialised field is: ``to`` and ``reply_to`` are
+    compared as addresses (so ``Broadcast(include_self=True)`` differs from ``Broadcast()``),
+    the body by its type and JSON form; ``future`` is ignored.
+
+    In JSON, ``to`` and ``reply_to`` are address strings (``"coder-1"``, ``"role:coder"``,
+    ``"*"``, ``"*:coder"``). A string cannot say whether a broadcast includes its sender, so
+    `to_dict` adds ``"include_self": true`` when ``to`` is a `Broadcast` with the flag set, and
+    ``"reply_to_include_self": true`` when ``reply_to`` is; the keys are absent otherwise, so
+    the common case is unchanged and readers that predate them still accept the envelope.
     """
 
     __slots__ = (
@@ -117,13 +129,22 @@ class Envelope:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Envelope):
             return NotImplemented
-        return self.to_dict() == other.to_dict()
+        # Addresses compare as dataclasses (include_self included), not by whatever their
+        # JSON encoding happens to keep.
+        return (
+            self.to == other.to
+            and self.reply_to == other.reply_to
+            and self.to_dict() == other.to_dict()
+        )
 
     __hash__ = None  # type: ignore[assignment]  # mutable metadata: not hashable
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready form (the reply future is left out)."""
-        return {
+        """Return the JSON-ready form (the reply future is left out).
+
+        ``include_self`` / ``reply_to_include_self`` appear only when true (see the class).
+        """
+        data = {
             "id": self.id,
             "type": type(self.body).type_name,
             "sender": self.sender,
@@ -137,6 +158,11 @@ class Envelope:
             "deadline": self.deadline,
             "body": self.body.model_dump(mode="json"),
         }
+        if _includes_self(self.to):
+            data["include_self"] = True
+        if _includes_self(self.reply_to):
+            data["reply_to_include_self"] = True
+        return data
 
     def to_json(self) -> str:
         """Serialise to JSON; the body's class is named by the ``type`` field."""
@@ -183,8 +209,8 @@ class Envelope:
         sender = _optional(data, "sender", str)
         if sender is not None:
             _checked(data, "sender", validate_name)
-        to = _address(data, "to", required=True)
-        reply_to = _address(data, "reply_to", required=False)
+        to = _address(data, "to", "include_self", required=True)
+        reply_to = _address(data, "reply_to", "reply_to_include_self", required=False)
         kind = _required(data, "kind", str)
         if not kind or len(kind) > 64:
             msg = f"invalid envelope field 'kind': {kind!r} must be 1-64 characters"
@@ -240,6 +266,10 @@ _new = object.__new__
 _time = time.time
 
 
+def _includes_self(address: Address | None) -> bool:
+    return type(address) is Broadcast and address.include_self
+
+
 def _kind(value: str) -> str:
     try:
         return Kind(value)
@@ -270,15 +300,28 @@ def _checked(data: dict[str, Any], field: str, check: Any) -> Any:
         raise InvalidEnvelope(msg, field) from exc
 
 
-def _address(data: dict[str, Any], field: str, *, required: bool) -> Address | None:
+def _address(data: dict[str, Any], field: str, flag: str, *, required: bool) -> Address | None:
     value = _required(data, field, str) if required else _optional(data, field, str)
+    include_self = data.get(flag, False)
+    if type(include_self) is not bool:
+        msg = f"invalid envelope field {flag!r}: expected true or false, got {include_self!r}"
+        raise InvalidEnvelope(msg, flag)
     if value is None:
+        if include_self:
+            msg = f"invalid envelope field {flag!r}: set, but {field!r} is null"
+            raise InvalidEnvelope(msg, flag)
         return None
     try:
-        return parse_address(value)
+        address = parse_address(value)
     except InvalidAddress as exc:
         msg = f"invalid envelope field {field!r}: {exc}"
         raise InvalidEnvelope(msg, field) from exc
+    if not include_self:
+        return address
+    if type(address) is not Broadcast:
+        msg = f"invalid envelope field {flag!r}: only a broadcast can include itself, not {value!r}"
+        raise InvalidEnvelope(msg, flag)
+    return Broadcast(address.role, include_self=True)
 
 
 def _number(data: dict[str, Any], field: str, *, required: bool) -> float | None:

@@ -3,20 +3,38 @@
 An envelope is created for every send, so it is a plain ``__slots__`` class, not a pydantic
 model: building one costs about as much as a tuple of its fields. It round-trips through JSON
 (`Envelope.to_json` / `Envelope.from_json`) with a ``type`` discriminator naming the body's
-registered `Message` class; bad JSON raises `InvalidEnvelope` naming the offending field.
+registered `Message` class.
+
+Decoding is meant for untrusted input: `Envelope.from_json` and `Envelope.from_dict` raise
+`InvalidEnvelope` and nothing else (its ``field`` names the offending field, ``"<json>"`` when
+the text is not a JSON object). The rules, field by field:
+
+- ``id``: a string of 1-128 characters (`new_id` writes 17); ``correlation_id`` and
+  ``causation_id``: null or the same;
+- ``type``: the name of a registered `Message` class; ``body``: a JSON object that the class
+  validates (an error raised by the class's own validators is reported on ``"body"``);
+- ``sender``: null or a valid name; ``to``: an address string, ``reply_to``: null or one;
+- ``include_self`` / ``reply_to_include_self``: optional booleans, written only when true, and
+  only for a `Broadcast` in ``to`` / ``reply_to`` (the address string cannot carry the flag);
+- ``kind``: a string of 1-64 characters; ``priority``: a `Priority` name or value;
+- ``created_at``: a finite number; ``deadline``: null or a finite number (no booleans, no
+  NaN or infinities, no integer too large for a float).
+
+Unknown keys are ignored, so newer writers can add fields.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from pydantic import ValidationError
 
-from actors.address import Address, parse_address, validate_name
+from actors.address import Address, Broadcast, parse_address, validate_name
 from actors.errors import InvalidAddress, InvalidEnvelope
 from actors.messages import Kind, Message, Priority, message_type
 
@@ -54,6 +72,16 @@ class Envelope:
         created_at: wall-clock creation time, seconds since the epoch.
         deadline: wall-clock time after which it is skipped and dead-lettered, or None.
         future: the asker's reply future (never serialised), or None for a tell.
+
+    Two envelopes are equal when every serialised field is: ``to`` and ``reply_to`` are
+    compared as addresses (so ``Broadcast(include_self=True)`` differs from ``Broadcast()``),
+    the body by its type and JSON form; ``future`` is ignored.
+
+    In JSON, ``to`` and ``reply_to`` are address strings (``"coder-1"``, ``"role:coder"``,
+    ``"*"``, ``"*:coder"``). A string cannot say whether a broadcast includes its sender, so
+    `to_dict` adds ``"include_self": true`` when ``to`` is a `Broadcast` with the flag set, and
+    ``"reply_to_include_self": true`` when ``reply_to`` is; the keys are absent otherwise, so
+    the common case is unchanged and readers that predate them still accept the envelope.
     """
 
     __slots__ = (
@@ -117,13 +145,22 @@ class Envelope:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Envelope):
             return NotImplemented
-        return self.to_dict() == other.to_dict()
+        # Addresses compare as dataclasses (include_self included), not by whatever their
+        # JSON encoding happens to keep.
+        return (
+            self.to == other.to
+            and self.reply_to == other.reply_to
+            and self.to_dict() == other.to_dict()
+        )
 
     __hash__ = None  # type: ignore[assignment]  # mutable metadata: not hashable
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready form (the reply future is left out)."""
-        return {
+        """Return the JSON-ready form (the reply future is left out).
+
+        ``include_self`` / ``reply_to_include_self`` appear only when true (see the class).
+        """
+        data = {
             "id": self.id,
             "type": type(self.body).type_name,
             "sender": self.sender,
@@ -137,6 +174,11 @@ class Envelope:
             "deadline": self.deadline,
             "body": self.body.model_dump(mode="json"),
         }
+        if _includes_self(self.to):
+            data["include_self"] = True
+        if _includes_self(self.reply_to):
+            data["reply_to_include_self"] = True
+        return data
 
     def to_json(self) -> str:
         """Serialise to JSON; the body's class is named by the ``type`` field."""
@@ -144,14 +186,26 @@ class Envelope:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Envelope:
-        """Rebuild an envelope from `to_json` output.
+        """Rebuild an envelope from `to_json` output; safe on untrusted text.
+
+        Args:
+            text: the JSON document, as text or as UTF-8 (or UTF-16/32) bytes.
+
+        Returns:
+            A new envelope, without a reply future.
 
         Raises:
-            InvalidEnvelope: on malformed JSON (field ``"<json>"``), an unknown ``type``, or a
-                bad field; ``field`` names it (``"body.title"`` for a field of the body).
+            InvalidEnvelope: and nothing else, for any input that is not a valid envelope (the
+                rules are in the module docstring). ``field`` is ``"<json>"`` for text that is
+                not JSON (undecodable bytes, bad syntax, nesting too deep for the parser) or
+                not a JSON object, else the offending field (``"body.title"`` for a field of
+                the body).
         """
         try:
             data = json.loads(text)
+        except RecursionError as exc:
+            msg = "invalid envelope: malformed JSON (nested too deeply)"
+            raise InvalidEnvelope(msg, "<json>") from exc
         except (ValueError, TypeError) as exc:
             msg = f"invalid envelope: malformed JSON ({exc})"
             raise InvalidEnvelope(msg, "<json>") from exc
@@ -159,50 +213,52 @@ class Envelope:
 
     @classmethod
     def from_dict(cls, data: object) -> Envelope:
-        """Rebuild an envelope from `to_dict` output.
+        """Rebuild an envelope from `to_dict` output (or any decoded JSON value).
+
+        Args:
+            data: the decoded JSON document.
+
+        Returns:
+            A new envelope, without a reply future.
 
         Raises:
             InvalidEnvelope: as for `from_json`.
         """
         if not isinstance(data, dict):
-            msg = f"invalid envelope: expected a JSON object, got {type(data).__name__}"
+            msg = f"invalid envelope: expected a JSON object, got {_show(data)}"
             raise InvalidEnvelope(msg, "<json>")
-        type_name = _required(data, "type", str)
+        envelope_id = _required_text(data, "id", _MAX_ID)
+        type_name = _required_text(data, "type", None)
         body_class = message_type(type_name)
         if body_class is None:
-            msg = f"invalid envelope field 'type': no message class registered as {type_name!r}"
+            msg = (
+                f"invalid envelope field 'type': no message class registered as {_show(type_name)}"
+            )
             raise InvalidEnvelope(msg, "type")
-        raw_body = data.get("body")
-        try:
-            body = body_class.model_validate(raw_body)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(part) for part in ("body", *error["loc"]))
-            msg = f"invalid envelope field {where!r}: {error['msg']}"
-            raise InvalidEnvelope(msg, where) from exc
-        sender = _optional(data, "sender", str)
+        body = _body(body_class, data.get("body"))
+        sender = _text(data, "sender", _MAX_NAME)
         if sender is not None:
-            _checked(data, "sender", validate_name)
-        to = _address(data, "to", required=True)
-        reply_to = _address(data, "reply_to", required=False)
-        kind = _required(data, "kind", str)
-        if not kind or len(kind) > 64:
-            msg = f"invalid envelope field 'kind': {kind!r} must be 1-64 characters"
-            raise InvalidEnvelope(msg, "kind")
-        priority = _checked(data, "priority", Priority.parse)
-        created_at = _number(data, "created_at", required=True)
-        assert to is not None  # required=True above
+            try:
+                validate_name(sender, "sender")
+            except InvalidAddress as exc:
+                msg = f"invalid envelope field 'sender': {exc}"
+                raise InvalidEnvelope(msg, "sender") from exc
+        to = _address(data, "to", "include_self", required=True)
+        kind = _required_text(data, "kind", _MAX_KIND)
+        created_at = _timestamp(data, "created_at")
+        if created_at is None:
+            raise InvalidEnvelope(_absent(data, "created_at"), "created_at")
         return cls(
             body,
             to,
             sender=sender,
             kind=_kind(kind),
-            priority=priority,
-            correlation_id=_optional(data, "correlation_id", str),
-            causation_id=_optional(data, "causation_id", str),
-            reply_to=reply_to,
-            deadline=_number(data, "deadline", required=False),
-            id=_required(data, "id", str),
+            priority=_priority(data.get("priority")),
+            correlation_id=_text(data, "correlation_id", _MAX_ID),
+            causation_id=_text(data, "causation_id", _MAX_ID),
+            reply_to=_address(data, "reply_to", "reply_to_include_self", required=False),
+            deadline=_timestamp(data, "deadline"),
+            id=envelope_id,
             created_at=created_at,
         )
 
@@ -240,6 +296,21 @@ _new = object.__new__
 _time = time.time
 
 
+# Length caps for decoded strings. Ids: new_id() writes 17 characters; 128 leaves room for
+# other id schemes (UUIDs, prefixed ids) while keeping a hostile document from storing
+# megabytes in every envelope. Names are slugs of at most 64 (actors.address); the longest
+# address string is "role:" plus a name.
+_MAX_ID = 128
+_MAX_KIND = 64
+_MAX_NAME = 64
+_MAX_ADDRESS = len("role:") + _MAX_NAME
+_SHOW_CHARS = 40
+
+
+def _includes_self(address: Address | None) -> bool:
+    return type(address) is Broadcast and address.include_self
+
+
 def _kind(value: str) -> str:
     try:
         return Kind(value)
@@ -247,45 +318,139 @@ def _kind(value: str) -> str:
         return value
 
 
-def _required(data: dict[str, Any], field: str, kind: type[Any]) -> Any:
-    if field not in data:
-        msg = f"invalid envelope field {field!r}: missing"
-        raise InvalidEnvelope(msg, field)
-    return _optional(data, field, kind)
+def _show(value: object) -> str:
+    """Describe a decoded value for an error message, safely and briefly.
+
+    ``repr`` is not safe on hostile data: it fails on integers of more than 4300 digits and on
+    deeply nested lists, and a megabyte string would end up in every log line.
+    """
+    if value is None or isinstance(value, bool | float):
+        return repr(value)
+    if isinstance(value, int):
+        bits = value.bit_length()
+        return repr(value) if bits <= 64 else f"an integer of {bits} bits"
+    if isinstance(value, str):
+        if len(value) <= _SHOW_CHARS:
+            return repr(value)
+        return f"{value[:_SHOW_CHARS]!r}... ({len(value)} characters)"
+    return f"a value of type {type(value).__name__}"
 
 
-def _optional(data: dict[str, Any], field: str, kind: type[Any]) -> Any:
+def _absent(data: dict[str, Any], field: str) -> str:
+    what = "null" if field in data else "missing"
+    return f"invalid envelope field {field!r}: {what}, but required"
+
+
+def _text(data: dict[str, Any], field: str, limit: int | None) -> str | None:
+    """Return the string ``data[field]`` (None if absent or null), checking its length."""
     value = data.get(field)
-    if value is not None and not isinstance(value, kind):
-        msg = f"invalid envelope field {field!r}: expected {kind.__name__}, got {value!r}"
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        msg = f"invalid envelope field {field!r}: expected a string, got {_show(value)}"
+        raise InvalidEnvelope(msg, field)
+    if not value or (limit is not None and len(value) > limit):
+        most = "" if limit is None else f" of at most {limit} characters"
+        msg = f"invalid envelope field {field!r}: expected a non-empty string{most}"
+        msg += f", got {_show(value)}"
         raise InvalidEnvelope(msg, field)
     return value
 
 
-def _checked(data: dict[str, Any], field: str, check: Any) -> Any:
-    try:
-        return check(data.get(field))
-    except (ValueError, TypeError) as exc:
-        msg = f"invalid envelope field {field!r}: {exc}"
-        raise InvalidEnvelope(msg, field) from exc
-
-
-def _address(data: dict[str, Any], field: str, *, required: bool) -> Address | None:
-    value = _required(data, field, str) if required else _optional(data, field, str)
+def _required_text(data: dict[str, Any], field: str, limit: int | None) -> str:
+    value = _text(data, field, limit)
     if value is None:
+        raise InvalidEnvelope(_absent(data, field), field)
+    return value
+
+
+def _body(body_class: type[Message], raw: object) -> Message:
+    """Validate the body; any error, even one pydantic does not wrap, is `InvalidEnvelope`."""
+    if not isinstance(raw, dict):
+        what = "missing" if raw is None else f"expected a JSON object, got {_show(raw)}"
+        msg = f"invalid envelope field 'body': {what}"
+        raise InvalidEnvelope(msg, "body")
+    try:
+        return body_class.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors()
+        loc = errors[0]["loc"] if errors else ()
+        where = ".".join(str(part) for part in ("body", *loc))
+        reason = errors[0]["msg"] if errors else "invalid"
+        msg = f"invalid envelope field {where!r}: {reason}"
+        raise InvalidEnvelope(msg, where) from exc
+    except Exception as exc:
+        # pydantic wraps only ValueError and AssertionError from a model's own validators; a
+        # TypeError, KeyError or RecursionError (nested bodies) would otherwise escape.
+        msg = (
+            f"invalid envelope field 'body': {body_class.__name__} validation raised "
+            f"{type(exc).__name__}"
+        )
+        raise InvalidEnvelope(msg, "body") from exc
+
+
+@overload
+def _address(
+    data: dict[str, Any], field: str, flag: str, *, required: Literal[True]
+) -> Address: ...
+@overload
+def _address(
+    data: dict[str, Any], field: str, flag: str, *, required: Literal[False]
+) -> Address | None: ...
+def _address(data: dict[str, Any], field: str, flag: str, *, required: bool) -> Address | None:
+    """Return the address in ``data[field]`` (None if absent or null) with its ``flag`` key."""
+    value = (
+        _required_text(data, field, _MAX_ADDRESS) if required else _text(data, field, _MAX_ADDRESS)
+    )
+    include_self = data.get(flag, False)
+    if type(include_self) is not bool:
+        msg = f"invalid envelope field {flag!r}: expected true or false, got {_show(include_self)}"
+        raise InvalidEnvelope(msg, flag)
+    if value is None:
+        if include_self:
+            msg = f"invalid envelope field {flag!r}: set, but {field!r} is null"
+            raise InvalidEnvelope(msg, flag)
         return None
     try:
-        return parse_address(value)
+        address = parse_address(value)
     except InvalidAddress as exc:
         msg = f"invalid envelope field {field!r}: {exc}"
         raise InvalidEnvelope(msg, field) from exc
+    if not include_self:
+        return address
+    if type(address) is not Broadcast:
+        msg = f"invalid envelope field {flag!r}: only a broadcast can include itself, not {value!r}"
+        raise InvalidEnvelope(msg, flag)
+    return Broadcast(address.role, include_self=True)
 
 
-def _number(data: dict[str, Any], field: str, *, required: bool) -> float | None:
-    value = _required(data, field, object) if required else data.get(field)
-    if value is None and not required:
+def _priority(value: object) -> Priority:
+    # Type and length first: Priority.parse's own message would repr() the hostile value.
+    if (isinstance(value, str) and len(value) <= len("critical")) or (
+        isinstance(value, int) and not isinstance(value, bool) and abs(value) <= len(Priority)
+    ):
+        try:
+            return Priority.parse(value)
+        except ValueError:
+            pass
+    names = ", ".join(member.name.lower() for member in Priority)
+    msg = f"invalid envelope field 'priority': expected one of {names}, got {_show(value)}"
+    raise InvalidEnvelope(msg, "priority")
+
+
+def _timestamp(data: dict[str, Any], field: str) -> float | None:
+    """Return ``data[field]`` as a finite float (None if absent or null)."""
+    value = data.get(field)
+    if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        msg = f"invalid envelope field {field!r}: expected a number, got {value!r}"
+        msg = f"invalid envelope field {field!r}: expected a number, got {_show(value)}"
         raise InvalidEnvelope(msg, field)
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond the float range
+        number = math.inf
+    if not math.isfinite(number):
+        msg = f"invalid envelope field {field!r}: expected a finite number, got {_show(value)}"
+        raise InvalidEnvelope(msg, field)
+    return number

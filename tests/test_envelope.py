@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from actors import Direct, Envelope, InvalidEnvelope, Kind, Message, Priority, Role
+from actors import Broadcast, Direct, Envelope, InvalidEnvelope, Kind, Message, Priority, Role
 from tests.messages import Ping
 
 
@@ -104,3 +104,63 @@ def test_messages_are_frozen():
     msg = Ping(n=1)
     with pytest.raises(ValidationError):
         msg.n = 2  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("role", [None, "coder"])
+def test_a_broadcast_keeps_include_self_through_json_for_both_values(role):
+    for include_self in (False, True):
+        address = Broadcast(role=role, include_self=include_self)
+        original = Envelope(Ping(n=1), address, reply_to=address)
+        copy = Envelope.from_json(original.to_json())
+        assert copy.to == address
+        assert copy.reply_to == address
+        assert copy == original
+
+
+@pytest.mark.parametrize("role", [None, "coder"])
+def test_include_self_is_an_extra_key_only_when_set(role):
+    plain = json.loads(Envelope(Ping(), Broadcast(role=role), reply_to=Broadcast()).to_json())
+    data = json.loads(
+        Envelope(
+            Ping(),
+            Broadcast(role=role, include_self=True),
+            reply_to=Broadcast(include_self=True),
+        ).to_json()
+    )
+    assert data["to"] == plain["to"] == ("*" if role is None else f"*:{role}")
+    assert data["reply_to"] == plain["reply_to"] == "*"
+    assert data["include_self"] is True
+    assert data["reply_to_include_self"] is True
+    assert "include_self" not in plain
+    assert "reply_to_include_self" not in plain
+
+
+def test_envelopes_differing_only_in_include_self_are_not_equal():
+    first = Envelope(Ping(), Broadcast(role="coder"), id="e-1", created_at=1.0)
+    second = Envelope(Ping(), Broadcast(role="coder", include_self=True), id="e-1", created_at=1.0)
+    third = Envelope(Ping(), Broadcast(role="coder"), id="e-1", created_at=1.0)
+    third.reply_to = Broadcast(include_self=True)
+    assert first != second
+    assert first != third
+    assert first == Envelope(Ping(), Broadcast(role="coder"), id="e-1", created_at=1.0)
+
+
+@pytest.mark.parametrize(
+    ("to", "reply_to", "flag", "value"),
+    [
+        ("a", None, "include_self", True),
+        ("role:coder", None, "include_self", True),
+        ("*", "a", "reply_to_include_self", True),
+        ("*", None, "reply_to_include_self", True),
+        ("*", "*", "include_self", 1),
+        ("*", "*", "reply_to_include_self", "true"),
+        ("*", "*", "include_self", None),
+    ],
+)
+def test_include_self_must_be_a_boolean_on_a_broadcast(to, reply_to, flag, value):
+    data = _valid()
+    data.update(to=to, reply_to=reply_to)
+    data[flag] = value
+    with pytest.raises(InvalidEnvelope) as info:
+        Envelope.from_json(json.dumps(data))
+    assert info.value.field == flag

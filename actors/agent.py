@@ -199,7 +199,11 @@ class AgentActor(pykka.ThreadingActor):
         current = cell.current
         if current is None:
             return cell.log
-        return cell.log.bind(msg_id=current.id, correlation_id=current.correlation_id)
+        return cell.log.bind(
+            msg_id=current.id,
+            correlation_id=current.correlation_id,
+            causation_id=current.causation_id,
+        )
 
     def send(
         self,
@@ -209,8 +213,13 @@ class AgentActor(pykka.ThreadingActor):
         priority: Priority = Priority.NORMAL,
         kind: str = Kind.EVENT,
         reply_to: AddressLike | None = None,
+        correlation_id: str | None = None,
     ) -> int:
         """Send ``message``; returns how many mailboxes took it (0 means dead-lettered).
+
+        It carries the conversation's correlation id (the one of the message being handled,
+        unless ``correlation_id`` names another) and, as causation id, the id of the message
+        being handled.
 
         Raises:
             InvalidMessage, InvalidAddress: for a bad message or address.
@@ -218,7 +227,13 @@ class AgentActor(pykka.ThreadingActor):
         """
         cell = self._running_cell()
         return cell.system.router.tell(
-            to, message, cell, kind=kind, priority=priority, reply_to=reply_to
+            to,
+            message,
+            cell,
+            kind=kind,
+            priority=priority,
+            reply_to=reply_to,
+            correlation_id=correlation_id,
         )
 
     def ask(
@@ -261,7 +276,12 @@ class AgentActor(pykka.ThreadingActor):
         self._answer(cell, current, message)
 
     def broadcast(
-        self, message: Message, role: str | None = None, *, include_self: bool = False
+        self,
+        message: Message,
+        role: str | None = None,
+        *,
+        include_self: bool = False,
+        correlation_id: str | None = None,
     ) -> int:
         """Send ``message`` to every live agent (holding ``role``, if given) but this one.
 
@@ -270,7 +290,7 @@ class AgentActor(pykka.ThreadingActor):
         """
         cell = self._running_cell()
         address = Broadcast(role=role, include_self=include_self)
-        return cell.system.router.tell(address, message, cell)
+        return cell.system.router.tell(address, message, cell, correlation_id=correlation_id)
 
     def watch(self, name: str) -> None:
         """Receive `Terminated(name, reason)` when the agent ``name`` stops for good.

@@ -85,10 +85,10 @@ class Envelope:
     """
 
     __slots__ = (
+        "_corr",
         "_id",
         "body",
         "causation_id",
-        "correlation_id",
         "created_at",
         "deadline",
         "future",
@@ -121,12 +121,24 @@ class Envelope:
         self.body = body
         self.kind = kind
         self.priority = priority
-        self.correlation_id = correlation_id
+        self._corr: str | int | None = correlation_id
         self.causation_id = causation_id
         self.reply_to = reply_to
         self.created_at = time.time() if created_at is None else created_at
         self.deadline = deadline
         self.future = future
+
+    @property
+    def correlation_id(self) -> str | None:
+        """Id shared by every envelope of one conversation (formatted on first use)."""
+        value = self._corr
+        if type(value) is int:
+            value = self._corr = _format_id(value)
+        return value  # type: ignore[return-value]  # int only until first formatted
+
+    @correlation_id.setter
+    def correlation_id(self, value: str | None) -> None:
+        self._corr = value
 
     @property
     def id(self) -> str:
@@ -269,21 +281,26 @@ def make_envelope(  # noqa: PLR0917 - positional on purpose: the hot path
     sender: str | None,
     kind: str,
     priority: Priority,
-    correlation_id: str | None,
+    correlation_id: str | int | None,
     causation_id: str | None,
     reply_to: Address | None,
     deadline: float | None,
     future: Future[Any] | None,
 ) -> Envelope:
-    """Build an envelope on the send path: positional, no defaults, about half the cost."""
+    """Build an envelope on the send path: positional, no defaults, about half the cost.
+
+    ``correlation_id`` None starts a conversation: the envelope's own id becomes its
+    correlation id. (An int is an unformatted id, as held by another envelope's ``_corr``.)
+    """
     envelope = _new(Envelope)
-    envelope._id = next(_id_counter)
+    envelope._id = seq = next(_id_counter)
     envelope.sender = sender
     envelope.to = to
     envelope.body = body
     envelope.kind = kind
     envelope.priority = priority
-    envelope.correlation_id = correlation_id
+    # A send that continues no conversation starts one: its own id (formatted lazily).
+    envelope._corr = seq if correlation_id is None else correlation_id
     envelope.causation_id = causation_id
     envelope.reply_to = reply_to
     envelope.created_at = _time()

@@ -67,8 +67,12 @@ class AgentRef:
         priority: Priority = Priority.NORMAL,
         kind: str = Kind.EVENT,
         reply_to: AddressLike | None = None,
+        correlation_id: str | None = None,
     ) -> int:
         """Send ``message`` without waiting; returns 1 if queued, 0 if dead-lettered.
+
+        ``correlation_id`` names the conversation it belongs to (default: the one being
+        handled, when called from inside an agent; else a new one).
 
         The ref delivers to its own agent only: once that agent has stopped for good, sends
         are dead-lettered (reason ``stopped``), even if another agent later takes the name.
@@ -84,10 +88,17 @@ class AgentRef:
         sender = _local.state.cell
         if sender is not None and sender.system is not system:
             sender = None  # an agent of another system: an outside caller here
-        if kind is _EVENT and priority is _NORMAL and reply_to is None:
+        if kind is _EVENT and priority is _NORMAL and reply_to is None and correlation_id is None:
             return system.router.post(cell, message, sender)
         return system.router.tell(
-            cell.name, message, sender, kind=kind, priority=priority, reply_to=reply_to, target=cell
+            cell.name,
+            message,
+            sender,
+            kind=kind,
+            priority=priority,
+            reply_to=reply_to,
+            correlation_id=correlation_id,
+            target=cell,
         )
 
     def ask_future(
@@ -96,6 +107,7 @@ class AgentRef:
         *,
         timeout: float | None = None,
         priority: Priority = Priority.NORMAL,
+        correlation_id: str | None = None,
     ) -> Future[Any]:
         """Send ``message`` and return the future of the reply at once.
 
@@ -104,6 +116,7 @@ class AgentRef:
             timeout: if given, the future gives up after this many seconds and the request is
                 dropped (dead letter ``expired``) if still queued then.
             priority: its priority (a priority mailbox acts on it).
+            correlation_id: the conversation it belongs to (default: as for `tell`).
 
         Raises:
             AgentUnavailable: at once, if the agent has stopped for good.
@@ -119,6 +132,7 @@ class AgentRef:
             _local.sender_in(cell.system),
             timeout=timeout,
             priority=priority,
+            correlation_id=correlation_id,
             target=cell,
         )
 
@@ -128,6 +142,7 @@ class AgentRef:
         *,
         timeout: float | None = None,
         priority: Priority = Priority.NORMAL,
+        correlation_id: str | None = None,
     ) -> Any:
         """Send ``message`` and wait for the reply.
 
@@ -135,6 +150,7 @@ class AgentRef:
             message: the request.
             timeout: seconds to wait; None uses the system's ``ask_timeout``.
             priority: its priority.
+            correlation_id: the conversation it belongs to (default: as for `tell`).
 
         Raises:
             AskTimeout: if no reply came in time.
@@ -144,7 +160,10 @@ class AgentRef:
             InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
         wait = self._cell.system.ask_timeout if timeout is None else check_timeout(timeout)
-        return self.ask_future(message, timeout=wait, priority=priority).get(timeout=wait)
+        future = self.ask_future(
+            message, timeout=wait, priority=priority, correlation_id=correlation_id
+        )
+        return future.get(timeout=wait)
 
     async def ask_async(
         self,
@@ -152,6 +171,7 @@ class AgentRef:
         *,
         timeout: float | None = None,
         priority: Priority = Priority.NORMAL,
+        correlation_id: str | None = None,
     ) -> Any:
         """Ask from a coroutine: suspends the coroutine, never blocks the event loop.
 
@@ -160,7 +180,9 @@ class AgentRef:
             AgentFailed, UnknownAddress, SystemStopped, ...: as for `ask`.
         """
         wait = self._cell.system.ask_timeout if timeout is None else check_timeout(timeout)
-        future = self.ask_future(message, timeout=wait, priority=priority)
+        future = self.ask_future(
+            message, timeout=wait, priority=priority, correlation_id=correlation_id
+        )
         return await future.wait_async(wait)
 
     def stop(self, timeout: float = 5.0) -> bool:

@@ -39,6 +39,7 @@ from actors.errors import (
     AskToSelf,
     DuplicateName,
     InvalidAddress,
+    InvalidEnvelope,
     InvalidMessage,
     MailboxFull,
     SystemStopped,
@@ -208,14 +209,17 @@ class Router:
             self._refuse()
         if priority.__class__ is not Priority:
             priority = Priority.parse(priority)
+        if correlation_id is not None:
+            _check_correlation(correlation_id)
+        corr: str | int | None = correlation_id
         if sender is not None:
             sender_name: str | None = sender.name
             current = sender.current
             if current is not None:
                 if causation_id is None:
                     causation_id = current.id
-                if correlation_id is None:
-                    correlation_id = current.correlation_id
+                if corr is None:
+                    corr = current._corr  # the conversation goes on (id formatted lazily)
         else:
             sender_name = None
         back = None if reply_to is None else parse_address(reply_to)
@@ -226,7 +230,7 @@ class Router:
             sender_name,
             kind,
             priority,
-            correlation_id,
+            corr,
             causation_id,
             back,
             deadline,
@@ -250,7 +254,7 @@ class Router:
             self._refuse()
         # make_envelope, inlined: this is the most frequent call in the framework.
         envelope = _new(Envelope)
-        envelope._id = next(_ids)
+        envelope._id = seq = next(_ids)
         envelope.to = cell.address
         envelope.body = body
         envelope.kind = _EVENT
@@ -262,11 +266,11 @@ class Router:
         current = None if sender is None else sender.current
         if current is None:
             envelope.sender = None if sender is None else sender.name
-            envelope.correlation_id = None
+            envelope._corr = seq  # a new conversation: its own id (formatted lazily)
             envelope.causation_id = None
         else:
             envelope.sender = sender.name  # type: ignore[union-attr]  # current implies sender
-            envelope.correlation_id = current.correlation_id
+            envelope._corr = current._corr
             envelope.causation_id = current.id
         if self.policy is not None:
             self.policy.check(envelope, (cell,), sender, self._system)
@@ -345,8 +349,11 @@ class Router:
             priority = Priority.parse(priority)
         address = parse_address(to)
         current = sender.current if sender is not None else None
-        if correlation_id is None and current is not None:
-            correlation_id = current.correlation_id
+        if correlation_id is not None:
+            _check_correlation(correlation_id)
+        corr: str | int | None = correlation_id
+        if corr is None and current is not None:
+            corr = current._corr
         deadline = None if timeout is None else self._system.clock.time() + timeout
         future: Future[Any] = Future(timeout=timeout, what=address)
         envelope = make_envelope(
@@ -355,14 +362,12 @@ class Router:
             None if sender is None else sender.name,
             kind,
             priority,
-            correlation_id,
+            corr,
             None if current is None else current.id,
             None,
             deadline,
             future,
         )
-        if correlation_id is None:
-            envelope.correlation_id = envelope.id  # an ask starts a conversation
         if target is not None:
             cell = target if target.alive else None
             reason = DeadLetterReason.STOPPED
@@ -425,6 +430,12 @@ _EVENT = Kind.EVENT
 _NORMAL = Priority.NORMAL
 _new = object.__new__
 _time = time.time
+
+
+def _check_correlation(value: object) -> None:
+    if type(value) is not str or not 0 < len(value) <= 128:
+        msg = f"correlation_id must be a string of 1-128 characters, got {value!r:.80}"
+        raise InvalidEnvelope(msg, "correlation_id")
 
 
 def _not_a_message(body: object) -> None:

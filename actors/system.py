@@ -220,10 +220,13 @@ class ActorSystem:
         priority: Priority = Priority.NORMAL,
         kind: str = Kind.EVENT,
         reply_to: AddressLike | None = None,
+        correlation_id: str | None = None,
     ) -> int:
         """Send ``message`` to a name, ``"role:<r>"``, ``"*"`` or ``"*:<r>"``.
 
         Never raises for routing failures: an unknown name or role is dead-lettered.
+        ``correlation_id`` names the conversation the message belongs to; without one, the
+        message starts a new conversation whose id every envelope it causes carries.
 
         Returns:
             How many mailboxes took it (0: it was dead-lettered).
@@ -231,14 +234,29 @@ class ActorSystem:
         Raises:
             InvalidMessage, InvalidAddress: for a bad message or address.
             PolicyViolation, MailboxFull: if a send policy or a bounded mailbox refuses it.
+            SystemStopped: if the system is shut down (or shutting down).
         """
         return self.router.tell(
-            to, message, _local.sender_in(self), kind=kind, priority=priority, reply_to=reply_to
+            to,
+            message,
+            _local.sender_in(self),
+            kind=kind,
+            priority=priority,
+            reply_to=reply_to,
+            correlation_id=correlation_id,
         )
 
-    def broadcast(self, message: Message, role: str | None = None) -> int:
-        """Send ``message`` to every live agent (holding ``role``, if given); returns how many."""
-        return self.router.tell(Broadcast(role=role), message, _local.sender_in(self))
+    def broadcast(
+        self, message: Message, role: str | None = None, *, correlation_id: str | None = None
+    ) -> int:
+        """Send ``message`` to every live agent (holding ``role``, if given); returns how many.
+
+        Raises:
+            SystemStopped: if the system is shut down (or shutting down).
+        """
+        return self.router.tell(
+            Broadcast(role=role), message, _local.sender_in(self), correlation_id=correlation_id
+        )
 
     def ask_future(
         self,
@@ -247,6 +265,7 @@ class ActorSystem:
         *,
         timeout: float | None = None,
         priority: Priority = Priority.NORMAL,
+        correlation_id: str | None = None,
     ) -> Future[Any]:
         """Send ``message`` to one agent (name or role) and return the future of the reply.
 
@@ -257,7 +276,12 @@ class ActorSystem:
         """
         check_timeout(timeout)
         return self.router.ask(
-            to, message, _local.sender_in(self), timeout=timeout, priority=priority
+            to,
+            message,
+            _local.sender_in(self),
+            timeout=timeout,
+            priority=priority,
+            correlation_id=correlation_id,
         )
 
     def ask(
@@ -267,6 +291,7 @@ class ActorSystem:
         *,
         timeout: float | None = None,
         priority: Priority = Priority.NORMAL,
+        correlation_id: str | None = None,
     ) -> Any:
         """Send ``message`` to one agent and wait for the reply.
 
@@ -279,7 +304,10 @@ class ActorSystem:
             InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
         wait = self.ask_timeout if timeout is None else check_timeout(timeout)
-        return self.ask_future(to, message, timeout=wait, priority=priority).get(timeout=wait)
+        future = self.ask_future(
+            to, message, timeout=wait, priority=priority, correlation_id=correlation_id
+        )
+        return future.get(timeout=wait)
 
     async def ask_async(
         self,
@@ -288,6 +316,7 @@ class ActorSystem:
         *,
         timeout: float | None = None,
         priority: Priority = Priority.NORMAL,
+        correlation_id: str | None = None,
     ) -> Any:
         """`ask` for coroutines: suspends the coroutine, never blocks the event loop.
 
@@ -295,7 +324,9 @@ class ActorSystem:
             AskTimeout, AgentFailed, UnknownAddress, SystemStopped, ...: as for `ask`.
         """
         wait = self.ask_timeout if timeout is None else check_timeout(timeout)
-        future = self.ask_future(to, message, timeout=wait, priority=priority)
+        future = self.ask_future(
+            to, message, timeout=wait, priority=priority, correlation_id=correlation_id
+        )
         return await future.wait_async(wait)
 
     # -- looking around ------------------------------------------------------------------------

@@ -1,0 +1,141 @@
+"""Correlation: one id traces a whole conversation; causation links each envelope to its cause."""
+
+from __future__ import annotations
+
+import pytest
+from loguru import logger
+
+from actors import AgentActor, Envelope, InvalidEnvelope, Message, handler
+from tests.helpers import WAIT, Journal
+from tests.messages import Boom, Crashable, Note, Ping
+
+
+class Hop(Message):
+    left: int
+
+
+class Chain(AgentActor):
+    """Records every envelope it handles; passes a Hop on to the next agent while left > 0."""
+
+    def __init__(self, journal: Journal, next_name: str) -> None:
+        super().__init__()
+        self.journal = journal
+        self.next_name = next_name
+
+    @handler
+    def on_hop(self, msg: Hop) -> None:
+        envelope = self.context.envelope
+        assert envelope is not None
+        self.journal.add(envelope)
+        if msg.left:
+            self.send(self.next_name, Hop(left=msg.left - 1))
+
+    @handler
+    def on_ping(self, msg: Ping) -> int:
+        envelope = self.context.envelope
+        assert envelope is not None
+        self.journal.add(envelope)
+        return msg.n
+
+
+def spawn_chain(system) -> Journal:
+    journal = Journal()
+    system.spawn(Chain, journal, "b", name="a")
+    system.spawn(Chain, journal, "c", name="b")
+    system.spawn(Chain, journal, "a", name="c")
+    return journal
+
+
+def assert_one_conversation(envelopes: list[Envelope], correlation: str | None = None) -> None:
+    first = envelopes[0]
+    expected = correlation if correlation is not None else first.id
+    assert [e.correlation_id for e in envelopes] == [expected] * len(envelopes)
+    assert first.causation_id is None
+    for cause, effect in zip(envelopes, envelopes[1:], strict=False):
+        assert effect.causation_id == cause.id
+
+
+@pytest.mark.parametrize("how", ["system.tell", "ref.tell"])
+def test_a_tell_from_outside_starts_a_conversation_every_caused_envelope_carries(system, how):
+    journal = spawn_chain(system)
+    if how == "system.tell":
+        system.tell("a", Hop(left=3))
+    else:
+        system.ref("a").tell(Hop(left=3))
+    envelopes = journal.wait_len(4)
+    assert envelopes[0].correlation_id is not None
+    assert_one_conversation(envelopes)
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        lambda s: s.tell("a", Hop(left=2), correlation_id="order-42"),
+        lambda s: s.ref("a").tell(Hop(left=2), correlation_id="order-42"),
+        lambda s: s.broadcast(Hop(left=0), role=None, correlation_id="order-42"),
+    ],
+    ids=["system.tell", "ref.tell", "system.broadcast"],
+)
+def test_a_given_correlation_id_is_carried_all_the_way(system, send):
+    journal = spawn_chain(system)
+    send(system)
+    envelopes = journal.wait_len(3)
+    assert {e.correlation_id for e in envelopes} == {"order-42"}
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [
+        lambda s: s.ask("a", Ping(n=1), timeout=WAIT, correlation_id="req-7"),
+        lambda s: s.ref("a").ask(Ping(n=1), timeout=WAIT, correlation_id="req-7"),
+        lambda s: s.ask_future("a", Ping(n=1), timeout=WAIT, correlation_id="req-7").get(),
+    ],
+    ids=["system.ask", "ref.ask", "system.ask_future"],
+)
+def test_an_ask_takes_a_correlation_id_too(system, ask):
+    journal = spawn_chain(system)
+    assert ask(system) == 1
+    [envelope] = journal.wait_len(1)
+    assert envelope.correlation_id == "req-7"
+
+
+def test_an_agent_can_start_a_new_conversation_with_its_own_correlation_id(system):
+    journal = Journal()
+
+    class Starter(AgentActor):
+        @handler
+        def on_note(self, msg: Note) -> None:
+            self.send("b", Hop(left=0), correlation_id="fresh")
+
+    system.spawn(Starter, name="starter")
+    system.spawn(Chain, journal, "a", name="b")
+    system.tell("starter", Note())
+    [envelope] = journal.wait_len(1)
+    assert envelope.correlation_id == "fresh"
+    assert envelope.causation_id is not None  # still caused by the Note
+
+
+@pytest.mark.parametrize("bad", ["", "x" * 129, 42])
+def test_a_malformed_correlation_id_is_refused(system, bad):
+    system.spawn(Crashable, name="a")
+    with pytest.raises(InvalidEnvelope):
+        system.tell("a", Ping(), correlation_id=bad)
+
+
+def test_the_runtimes_log_lines_about_a_message_carry_its_ids(system):
+    records: list[dict] = []
+    sink = logger.add(lambda message: records.append(message.record), level="DEBUG")
+    try:
+        ref = system.spawn(Crashable, name="fragile")
+        ref.tell(Boom(), correlation_id="trace-1")
+        system.tell("nobody-home", Note(), correlation_id="trace-2")
+        assert ref.ask(Ping(), timeout=WAIT) == 1  # restarted once
+    finally:
+        logger.remove(sink)
+    crash = next(r for r in records if r["level"].name == "ERROR" and "failed" in r["message"])
+    assert crash["extra"]["correlation_id"] == "trace-1"
+    assert crash["extra"]["msg_id"]
+    assert "causation_id" in crash["extra"]
+    letter = next(r for r in records if "dead letter" in r["message"])
+    assert letter["extra"]["correlation_id"] == "trace-2"
+    assert "system 'test'" in letter["message"]

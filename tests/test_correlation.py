@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from loguru import logger
 
@@ -51,7 +53,7 @@ def assert_one_conversation(envelopes: list[Envelope], correlation: str | None =
     expected = correlation if correlation is not None else first.id
     assert [e.correlation_id for e in envelopes] == [expected] * len(envelopes)
     assert first.causation_id is None
-    for cause, effect in zip(envelopes, envelopes[1:], strict=False):
+    for cause, effect in itertools.pairwise(envelopes):
         assert effect.causation_id == cause.id
 
 

@@ -6,6 +6,13 @@
 after which ``get()`` raises `AskTimeout`, and an ``await`` that suspends the coroutine instead
 of blocking the event loop's thread.
 
+Promises it keeps:
+
+- **Deadlines.** An ask's future fails with `AskTimeout` at its deadline (real time): the
+  system's timer thread fails it (``TimerService.expire``, armed by ``Router.ask``), and so
+  does any ``get()`` that reaches the deadline first. Callbacks and ``await`` see the timeout;
+  a reply arriving later is dropped (`resolve` returns False).
+
 It is cheaper than `pykka.ThreadingFuture`: no `threading.Condition` is built per future; a
 waiter allocates one lock only when it actually has to wait.
 """
@@ -44,11 +51,13 @@ _PENDING: Any = _Pending()
 class Future(pykka.Future[T]):
     """The eventual reply to an ask.
 
-    Any thread may wait on it; it is completed once, by the replying agent's thread.
+    Any thread may wait on it; it is completed once: by the replying agent's thread, or with
+    `AskTimeout` at its deadline.
 
     Args:
-        timeout: seconds after creation after which ``get()`` without a timeout gives up and
-            raises `AskTimeout`; None waits as long as the caller's own timeout says.
+        timeout: seconds after creation after which the future fails with `AskTimeout`. For an
+            ask the system's timer thread enforces it; a future built by hand enforces it only
+            when ``get()`` reaches it. None: no deadline of its own.
         what: whom the reply is expected from (an address, a description), named in the
             timeout's message; formatted only if it is needed.
     """
@@ -151,8 +160,10 @@ class Future(pykka.Future[T]):
     def exception(self, timeout: float | None = None) -> BaseException | None:
         """Wait like `get`, then return the carried exception, or None after a value.
 
+        A future that failed at its own deadline returns its `AskTimeout`.
+
         Raises:
-            AskTimeout: if the future did not complete in time.
+            AskTimeout: if ``timeout`` passed before the future completed.
         """
         if self._value is _PENDING:
             self._wait(timeout)
@@ -161,9 +172,10 @@ class Future(pykka.Future[T]):
     def add_done_callback(self, callback: Callable[[Future[T]], object]) -> None:
         """Call ``callback(future)`` once the future completes.
 
-        It runs in the thread that completes the future (usually an agent's thread), or at
-        once in the caller's thread if the future is already complete. Keep it short and
-        non-blocking; an exception it raises is logged and otherwise ignored.
+        It runs in the thread that completes the future (usually an agent's thread, or the
+        timer thread at the deadline), or at once in the caller's thread if the future is
+        already complete. Keep it short and non-blocking; an exception it raises is logged and
+        otherwise ignored.
         """
         with self._lock:
             if self._value is _PENDING:
@@ -173,6 +185,13 @@ class Future(pykka.Future[T]):
                 return
         self._run_callback(callback)
 
+    def _expire(self) -> None:
+        """Fail with `AskTimeout` unless already complete: the deadline has passed."""
+        if self._value is _PENDING:
+            timeout = self._timeout if self._timeout is not None else 0.0
+            msg = f"no reply from {self._what!s} within {timeout:g}s"
+            self._complete(None, AskTimeout(msg, timeout))
+
     def _run_callback(self, callback: Callable[[Future[T]], object]) -> None:
         try:
             callback(self)
@@ -180,11 +199,11 @@ class Future(pykka.Future[T]):
             logger.opt(exception=True).error("future callback {!r} raised", callback)
 
     def _wait(self, timeout: float | None) -> None:
-        limit, shown = timeout, timeout
+        limit, own_deadline = timeout, False
         if self._deadline is not None:
             remaining = max(0.0, self._deadline - time.monotonic())
             if limit is None or remaining < limit:
-                limit, shown = remaining, self._timeout
+                limit, own_deadline = remaining, True
         waiter = threading.Lock()
         waiter.acquire()
         with self._lock:
@@ -195,13 +214,16 @@ class Future(pykka.Future[T]):
             self._waiters.append(waiter)
         if waiter.acquire(timeout=-1 if limit is None else limit):
             return
+        if own_deadline:
+            self._expire()  # the future's own deadline passed: it fails for everyone
+            return
         with self._lock:
             if self._value is not _PENDING:
                 return
             if self._waiters is not None:
                 self._waiters.remove(waiter)
-        msg = f"no reply from {self._what!s} within {shown:g}s"
-        raise AskTimeout(msg, shown)
+        msg = f"no reply from {self._what!s} within {timeout:g}s"
+        raise AskTimeout(msg, timeout)
 
     # -- asyncio ----------------------------------------------------------------------------
 

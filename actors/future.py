@@ -12,6 +12,12 @@ Promises it keeps:
   system's timer thread fails it (``TimerService.expire``, armed by ``Router.ask``), and so
   does any ``get()`` that reaches the deadline first. Callbacks and ``await`` see the timeout;
   a reply arriving later is dropped (`resolve` returns False).
+- **Callbacks run where they were added.** A callback added in an agent's thread runs in that
+  agent's thread, between its messages, with the envelope that was being handled when it was
+  added as the current one: sends from it carry the agent as sender, the conversation's
+  correlation id and the causation. It is delivered through the agent's control lane, never
+  run re-entrantly, and never in the replier's thread. Elsewhere a callback runs in the
+  completing thread.
 
 It is cheaper than `pykka.ThreadingFuture`: no `threading.Condition` is built per future; a
 waiter allocates one lock only when it actually has to wait.
@@ -26,15 +32,20 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pykka
 from loguru import logger
 
+from actors import _local
 from actors.errors import AskTimeout
 
 if TYPE_CHECKING:
     from types import TracebackType
+
+    from actors._cell import Cell
+    from actors.envelope import Envelope
 
 __all__ = ["Future"]
 
@@ -172,11 +183,31 @@ class Future(pykka.Future[T]):
     def add_done_callback(self, callback: Callable[[Future[T]], object]) -> None:
         """Call ``callback(future)`` once the future completes.
 
-        It runs in the thread that completes the future (usually an agent's thread, or the
-        timer thread at the deadline), or at once in the caller's thread if the future is
-        already complete. Keep it short and non-blocking; an exception it raises is logged and
-        otherwise ignored.
+        Completing means a value, an error, or `AskTimeout` at the future's deadline. Which
+        thread runs the callback:
+
+        - **Added inside an agent** (a handler, ``on_start``, another callback): that agent's
+          own thread, between two messages, delivered through its control lane like Akka's
+          ``pipeToSelf``, also if the future is already complete (never re-entrantly). While
+          it runs, the envelope being handled when it was added is the current one, so its
+          sends carry this agent as sender, the conversation's correlation id and causation.
+          An exception it raises is a failure of the agent, as a handler's would be. If the
+          agent restarted meanwhile, the callback is not run on the new instance; if it has
+          stopped, it is dropped. Both are logged as warnings.
+        - **Added elsewhere**: the thread that completes the future (the replier's, or the
+          timer thread at the deadline), or at once in the caller's thread if the future is
+          already complete. Keep it short and non-blocking; an exception it raises is logged
+          and otherwise ignored.
         """
+        cell = _local.state.cell
+        if cell is not None:
+            item = _AgentCallback(callback, self, cell, cell.incarnation, cell.current)
+            self._on_done(item.post)
+            return
+        self._on_done(callback)
+
+    def _on_done(self, callback: Callable[[Future[T]], object]) -> None:
+        """Run ``callback(self)`` in the completing thread (or now, if already complete)."""
         with self._lock:
             if self._value is _PENDING:
                 if self._callbacks is None:
@@ -241,7 +272,7 @@ class Future(pykka.Future[T]):
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_copy_into, self, target)
 
-        self.add_done_callback(transfer)
+        self._on_done(transfer)  # the loop's thread may be an agent's: never via its mailbox
         return target
 
     async def wait_async(self, timeout: float | None = None) -> T:
@@ -273,3 +304,27 @@ def _copy_into(source: Future[T], target: asyncio.Future[T]) -> None:
         target.set_exception(source._error)
     else:
         target.set_result(source._value)
+
+
+@dataclass(frozen=True, slots=True)
+class _AgentCallback:
+    """A control item: run a callback added inside an agent in that agent's thread.
+
+    ``post`` runs in the completing thread and puts the item in the agent's control lane;
+    ``AgentActor._on_control`` runs it there (see `Future.add_done_callback`).
+    """
+
+    callback: Callable[[Future[Any]], object]
+    future: Future[Any]
+    cell: Cell
+    incarnation: int  # the incarnation that added it; a restart makes the callback stale
+    envelope: Envelope | None  # the envelope being handled when it was added
+
+    def post(self, _: Future[Any]) -> None:
+        if not self.cell.mailbox.put_control(self):
+            self.cell.log.warning(
+                "{} {!r} has stopped; future callback {!r} dropped",
+                self.cell.kind,
+                self.cell.name,
+                self.callback,
+            )

@@ -13,12 +13,14 @@ from loguru import logger
 
 from actors import (
     AgentActor,
+    AgentRestarted,
     AskTimeout,
+    Envelope,
     Future,
     Message,
     handler,
 )
-from tests.helpers import WAIT, Journal
+from tests.helpers import WAIT, Journal, record_events
 from tests.messages import ENTERED, GATES, Boom, Note, Ping, Pong, Recorder, gate
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
@@ -149,3 +151,89 @@ def test_completed_ask_futures_do_not_pile_up_in_the_deadline_queue(system):
         ref.ask(Ping(n=n), timeout=60)
     timers = system.timers
     assert len(timers._inbox) + len(timers._deadlines) <= 4096
+
+
+# -- callbacks added inside an agent --------------------------------------------------------------
+
+
+def test_a_callback_added_in_a_handler_runs_in_the_askers_thread_as_the_asker(system):
+    journal, received = Journal(), Journal()
+    system.spawn(Recorder, name="replier")
+    system.spawn(Sink, received, name="sink")
+    system.spawn(Asker, journal, name="asker")
+    assert system.ask("asker", Kick(), timeout=WAIT) == "asked"
+    [(_, handler_thread, kick), (_, callback_thread, future)] = journal.wait_len(2)
+    [note] = received.wait_len(1)
+    assert callback_thread is handler_thread
+    assert future.get(timeout=0) == Pong(n=1, by="replier")
+    assert isinstance(note, Envelope)
+    assert note.sender == "asker"
+    assert note.correlation_id == kick.correlation_id is not None
+    assert note.causation_id == kick.id
+
+
+def test_a_callback_added_to_a_completed_future_in_a_handler_runs_after_the_handler(system):
+    journal = Journal()
+
+    class Eager(AgentActor):
+        @handler
+        def on_note(self, msg: Note) -> None:
+            done: Future[int] = Future()
+            done.resolve(1)
+            done.add_done_callback(lambda f: journal.add("callback"))
+            journal.add("handler returns")
+
+    system.spawn(Eager, name="eager").tell(Note())
+    assert journal.wait_len(2) == ["handler returns", "callback"]
+
+
+def test_a_callback_that_raises_in_an_agent_is_a_failure_of_that_agent(system):
+    restarted = record_events(system, AgentRestarted)
+
+    class Fragile(AgentActor):
+        @handler
+        def on_note(self, msg: Note) -> None:
+            done: Future[int] = Future()
+            done.resolve(1)
+            done.add_done_callback(lambda f: 1 / 0)
+
+    ref = system.spawn(Fragile, name="fragile")
+    ref.tell(Note())
+    [event] = restarted.wait_len(1)
+    assert event.name == "fragile"
+
+
+def test_a_callback_added_before_a_restart_is_not_run_on_the_new_instance(system):
+    journal = Journal()
+    restarted = record_events(system, AgentRestarted)
+    warnings, sink_id = capture_warnings()
+    try:
+        entered, release = gate("slow")
+        system.spawn(SlowReplier, name="replier")
+        asker = system.spawn(Asker, journal, name="asker")
+        asker.tell(Kick())
+        assert entered.wait(WAIT)
+        asker.tell(Boom())
+        restarted.wait_len(1)
+        release.set()
+        warnings.wait_for(lambda items: any("not run on the new instance" in m for m in items))
+    finally:
+        logger.remove(sink_id)
+    assert [entry[0] for entry in journal.items()] == ["handler"]
+
+
+def test_a_callback_for_an_agent_that_stopped_is_dropped_with_a_warning(system):
+    journal = Journal()
+    warnings, sink_id = capture_warnings()
+    try:
+        entered, release = gate("slow")
+        system.spawn(SlowReplier, name="replier")
+        asker = system.spawn(Asker, journal, name="asker")
+        asker.tell(Kick())
+        assert entered.wait(WAIT)
+        assert asker.stop(timeout=WAIT)
+        release.set()
+        warnings.wait_for(lambda items: any("future callback" in m for m in items))
+    finally:
+        logger.remove(sink_id)
+    assert [entry[0] for entry in journal.items()] == ["handler"]

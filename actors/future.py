@@ -3,8 +3,9 @@
 `Future` subclasses `pykka.Future`, so ``get(timeout=...)``, ``map``, ``join`` and
 ``pykka.get_all`` work as pykka users expect. It adds what pykka's futures lack (see
 ``shared/pykka-notes.md`` part d): ``done()``, ``add_done_callback()``, an optional deadline
-after which ``get()`` raises `AskTimeout`, and an ``await`` that suspends the coroutine instead
-of blocking the event loop's thread.
+after which ``get()`` raises `AskTimeout`, an ``await`` that suspends the coroutine instead
+of blocking the event loop's thread, and ``as_concurrent()`` for `concurrent.futures.wait` and
+`concurrent.futures.as_completed`.
 
 Promises it keeps:
 
@@ -26,6 +27,7 @@ waiter allocates one lock only when it actually has to wait.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import queue
 import sys
@@ -273,6 +275,31 @@ class Future(pykka.Future[T]):
                 loop.call_soon_threadsafe(_copy_into, self, target)
 
         self._on_done(transfer)  # the loop's thread may be an agent's: never via its mailbox
+        return target
+
+    def as_concurrent(self) -> concurrent.futures.Future[T]:
+        """Return a `concurrent.futures.Future` that completes with this one.
+
+        Use it to wait for many futures at once with the standard library::
+
+            pending = [ref.ask_future(Ping(), timeout=2).as_concurrent() for ref in refs]
+            for done in concurrent.futures.as_completed(pending, timeout=3):
+                print(done.result())
+
+        It is already running (``cancel()`` returns False). Callbacks added to it run in the
+        completing thread, as ``concurrent.futures`` defines; to have one run in an agent's own
+        thread, add it to this future instead.
+        """
+        target: concurrent.futures.Future[T] = concurrent.futures.Future()
+        target.set_running_or_notify_cancel()
+
+        def transfer(_: Future[T]) -> None:
+            if self._error is not None:
+                target.set_exception(self._error)
+            else:
+                target.set_result(self._value)
+
+        self._on_done(transfer)
         return target
 
     async def wait_async(self, timeout: float | None = None) -> T:

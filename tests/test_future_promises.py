@@ -5,6 +5,7 @@ and the standard library can wait for many of them.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 
@@ -21,7 +22,7 @@ from actors import (
     handler,
 )
 from tests.helpers import WAIT, Journal, record_events
-from tests.messages import ENTERED, GATES, Boom, Note, Ping, Pong, Recorder, gate
+from tests.messages import ENTERED, GATES, Block, Blocker, Boom, Note, Ping, Pong, Recorder, gate
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
 
@@ -237,3 +238,31 @@ def test_a_callback_for_an_agent_that_stopped_is_dropped_with_a_warning(system):
     finally:
         logger.remove(sink_id)
     assert [entry[0] for entry in journal.items()] == ["handler"]
+
+
+# -- waiting for many ---------------------------------------------------------------------------
+
+
+def test_as_completed_yields_every_ask_as_it_completes(system):
+    refs = [system.spawn(Recorder, name=f"r{i}") for i in range(5)]
+    futures = [ref.ask_future(Ping(n=i), timeout=WAIT) for i, ref in enumerate(refs)]
+    linked = [future.as_concurrent() for future in futures]
+    replies = {done.result() for done in concurrent.futures.as_completed(linked, timeout=WAIT)}
+    assert replies == {Pong(n=i, by=f"r{i}") for i in range(5)}
+
+
+def test_wait_returns_at_the_first_timeout_among_many_asks(system):
+    entered, _ = gate("parked")
+    parked = system.spawn(Blocker, name="parked")
+    parked.tell(Block(key="parked"))
+    assert entered.wait(WAIT)
+    quick = system.spawn(Recorder, name="quick")
+    futures = [quick.ask_future(Ping(), timeout=WAIT), parked.ask_future(Ping(), timeout=0.2)]
+    done, not_done = concurrent.futures.wait(
+        [future.as_concurrent() for future in futures],
+        timeout=WAIT,
+        return_when=concurrent.futures.FIRST_EXCEPTION,
+    )
+    assert not not_done
+    errors = [type(f.exception()) for f in done]
+    assert sorted(e.__name__ for e in errors) == ["AskTimeout", "NoneType"]

@@ -34,6 +34,7 @@ from actors.address import AddressLike, Broadcast, Direct, validate_name
 from actors.envelope import Envelope
 from actors.errors import RegimentError
 from actors.events import DeadLetterReason, ExitReason
+from actors.future import _AgentCallback
 from actors.messages import Kind, Message, Priority
 
 if TYPE_CHECKING:
@@ -246,8 +247,13 @@ class AgentActor(pykka.ThreadingActor):
     ) -> Future[Any]:
         """Send ``message`` to one agent and return the future of its reply; never blocks.
 
-        ``future.get()`` waits at most ``timeout`` seconds (the system's default ask timeout
-        if None). Blocking on it inside a handler stalls this agent meanwhile.
+        The future fails with `AskTimeout` after ``timeout`` seconds (the system's default ask
+        timeout if None). Blocking on it (``get()``) inside a handler stalls this agent
+        meanwhile; instead, add a callback: ``future.add_done_callback(fn)`` called here runs
+        ``fn(future)`` later in *this* agent's thread, between messages (never in the
+        replier's), with the current envelope restored, so what ``fn`` sends carries this
+        agent as sender and the conversation's correlation id. An exception ``fn`` raises is a
+        failure of this agent; after a restart a stale callback is dropped with a warning.
 
         Raises:
             UnknownAddress: at once, if nobody has the name or holds the role.
@@ -390,12 +396,35 @@ class AgentActor(pykka.ThreadingActor):
         )
 
     def _on_control(self, item: object) -> None:
-        """Handle a runtime control item this class knows; the default refuses pykka envelopes."""
+        """Handle a runtime control item this class knows; the default refuses pykka envelopes.
+
+        A future's callback added in this agent's thread arrives here and runs now, with the
+        envelope it was added under as the current one (see `Future.add_done_callback`).
+        """
+        if type(item) is _AgentCallback:
+            self._run_future_callback(item)
+            return
         reply_to = getattr(item, "reply_to", None)
         if reply_to is not None:
             msg = f"{self} takes messages through its AgentRef, not through pykka's ActorRef"
             reply_to.set_exception(exc_info=(RegimentError, RegimentError(msg), None))
         logger.warning("{} ignored an unexpected control item {!r}", self, item)
+
+    def _run_future_callback(self, item: _AgentCallback) -> None:
+        cell = self._running_cell()
+        if item.incarnation != cell.incarnation:
+            cell.log.warning(
+                "{} restarted after future callback {!r} was added; not run on the new instance",
+                self,
+                item.callback,
+            )
+            return
+        previous = cell.current
+        cell.current = item.envelope
+        try:
+            item.callback(item.future)  # raising is a failure of this agent, like a handler's
+        finally:
+            cell.current = previous
 
     def _add_timer(
         self, delay: float, interval: float | None, message: Message, to: AddressLike | None

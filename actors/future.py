@@ -3,8 +3,22 @@
 `Future` subclasses `pykka.Future`, so ``get(timeout=...)``, ``map``, ``join`` and
 ``pykka.get_all`` work as pykka users expect. It adds what pykka's futures lack (see
 ``shared/pykka-notes.md`` part d): ``done()``, ``add_done_callback()``, an optional deadline
-after which ``get()`` raises `AskTimeout`, and an ``await`` that suspends the coroutine instead
-of blocking the event loop's thread.
+after which ``get()`` raises `AskTimeout`, an ``await`` that suspends the coroutine instead
+of blocking the event loop's thread, and ``as_concurrent()`` for `concurrent.futures.wait` and
+`concurrent.futures.as_completed`.
+
+Promises it keeps:
+
+- **Deadlines.** An ask's future fails with `AskTimeout` at its deadline (real time): the
+  system's timer thread fails it (``TimerService.expire``, armed by ``Router.ask``), and so
+  does any ``get()`` that reaches the deadline first. Callbacks and ``await`` see the timeout;
+  a reply arriving later is dropped (`resolve` returns False).
+- **Callbacks run where they were added.** A callback added in an agent's thread runs in that
+  agent's thread, between its messages, with the envelope that was being handled when it was
+  added as the current one: sends from it carry the agent as sender, the conversation's
+  correlation id and the causation. It is delivered through the agent's control lane, never
+  run re-entrantly, and never in the replier's thread. Elsewhere a callback runs in the
+  completing thread.
 
 It is cheaper than `pykka.ThreadingFuture`: no `threading.Condition` is built per future; a
 waiter allocates one lock only when it actually has to wait.
@@ -13,21 +27,27 @@ waiter allocates one lock only when it actually has to wait.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import queue
 import sys
 import threading
 import time
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pykka
 from loguru import logger
 
+from actors import _local
 from actors.errors import AskTimeout
 
 if TYPE_CHECKING:
     from types import TracebackType
+
+    from actors._cell import Cell
+    from actors.envelope import Envelope
 
 __all__ = ["Future"]
 
@@ -44,11 +64,13 @@ _PENDING: Any = _Pending()
 class Future(pykka.Future[T]):
     """The eventual reply to an ask.
 
-    Any thread may wait on it; it is completed once, by the replying agent's thread.
+    Any thread may wait on it; it is completed once: by the replying agent's thread, or with
+    `AskTimeout` at its deadline.
 
     Args:
-        timeout: seconds after creation after which ``get()`` without a timeout gives up and
-            raises `AskTimeout`; None waits as long as the caller's own timeout says.
+        timeout: seconds after creation after which the future fails with `AskTimeout`. For an
+            ask the system's timer thread enforces it; a future built by hand enforces it only
+            when ``get()`` reaches it. None: no deadline of its own.
         what: whom the reply is expected from (an address, a description), named in the
             timeout's message; formatted only if it is needed.
     """
@@ -151,8 +173,10 @@ class Future(pykka.Future[T]):
     def exception(self, timeout: float | None = None) -> BaseException | None:
         """Wait like `get`, then return the carried exception, or None after a value.
 
+        A future that failed at its own deadline returns its `AskTimeout`.
+
         Raises:
-            AskTimeout: if the future did not complete in time.
+            AskTimeout: if ``timeout`` passed before the future completed.
         """
         if self._value is _PENDING:
             self._wait(timeout)
@@ -161,10 +185,31 @@ class Future(pykka.Future[T]):
     def add_done_callback(self, callback: Callable[[Future[T]], object]) -> None:
         """Call ``callback(future)`` once the future completes.
 
-        It runs in the thread that completes the future (usually an agent's thread), or at
-        once in the caller's thread if the future is already complete. Keep it short and
-        non-blocking; an exception it raises is logged and otherwise ignored.
+        Completing means a value, an error, or `AskTimeout` at the future's deadline. Which
+        thread runs the callback:
+
+        - **Added inside an agent** (a handler, ``on_start``, another callback): that agent's
+          own thread, between two messages, delivered through its control lane like Akka's
+          ``pipeToSelf``, also if the future is already complete (never re-entrantly). While
+          it runs, the envelope being handled when it was added is the current one, so its
+          sends carry this agent as sender, the conversation's correlation id and causation.
+          An exception it raises is a failure of the agent, as a handler's would be. If the
+          agent restarted meanwhile, the callback is not run on the new instance; if it has
+          stopped, it is dropped. Both are logged as warnings.
+        - **Added elsewhere**: the thread that completes the future (the replier's, or the
+          timer thread at the deadline), or at once in the caller's thread if the future is
+          already complete. Keep it short and non-blocking; an exception it raises is logged
+          and otherwise ignored.
         """
+        cell = _local.state.cell
+        if cell is not None:
+            item = _AgentCallback(callback, self, cell, cell.incarnation, cell.current)
+            self._on_done(item.post)
+            return
+        self._on_done(callback)
+
+    def _on_done(self, callback: Callable[[Future[T]], object]) -> None:
+        """Run ``callback(self)`` in the completing thread (or now, if already complete)."""
         with self._lock:
             if self._value is _PENDING:
                 if self._callbacks is None:
@@ -173,6 +218,13 @@ class Future(pykka.Future[T]):
                 return
         self._run_callback(callback)
 
+    def _expire(self) -> None:
+        """Fail with `AskTimeout` unless already complete: the deadline has passed."""
+        if self._value is _PENDING:
+            timeout = self._timeout if self._timeout is not None else 0.0
+            msg = f"no reply from {self._what!s} within {timeout:g}s"
+            self._complete(None, AskTimeout(msg, timeout))
+
     def _run_callback(self, callback: Callable[[Future[T]], object]) -> None:
         try:
             callback(self)
@@ -180,11 +232,11 @@ class Future(pykka.Future[T]):
             logger.opt(exception=True).error("future callback {!r} raised", callback)
 
     def _wait(self, timeout: float | None) -> None:
-        limit, shown = timeout, timeout
+        limit, own_deadline = timeout, False
         if self._deadline is not None:
             remaining = max(0.0, self._deadline - time.monotonic())
             if limit is None or remaining < limit:
-                limit, shown = remaining, self._timeout
+                limit, own_deadline = remaining, True
         waiter = threading.Lock()
         waiter.acquire()
         with self._lock:
@@ -195,13 +247,16 @@ class Future(pykka.Future[T]):
             self._waiters.append(waiter)
         if waiter.acquire(timeout=-1 if limit is None else limit):
             return
+        if own_deadline:
+            self._expire()  # the future's own deadline passed: it fails for everyone
+            return
         with self._lock:
             if self._value is not _PENDING:
                 return
             if self._waiters is not None:
                 self._waiters.remove(waiter)
-        msg = f"no reply from {self._what!s} within {shown:g}s"
-        raise AskTimeout(msg, shown)
+        msg = f"no reply from {self._what!s} within {timeout:g}s"
+        raise AskTimeout(msg, timeout)
 
     # -- asyncio ----------------------------------------------------------------------------
 
@@ -219,7 +274,32 @@ class Future(pykka.Future[T]):
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_copy_into, self, target)
 
-        self.add_done_callback(transfer)
+        self._on_done(transfer)  # the loop's thread may be an agent's: never via its mailbox
+        return target
+
+    def as_concurrent(self) -> concurrent.futures.Future[T]:
+        """Return a `concurrent.futures.Future` that completes with this one.
+
+        Use it to wait for many futures at once with the standard library::
+
+            pending = [ref.ask_future(Ping(), timeout=2).as_concurrent() for ref in refs]
+            for done in concurrent.futures.as_completed(pending, timeout=3):
+                print(done.result())
+
+        It is already running (``cancel()`` returns False). Callbacks added to it run in the
+        completing thread, as ``concurrent.futures`` defines; to have one run in an agent's own
+        thread, add it to this future instead.
+        """
+        target: concurrent.futures.Future[T] = concurrent.futures.Future()
+        target.set_running_or_notify_cancel()
+
+        def transfer(_: Future[T]) -> None:
+            if self._error is not None:
+                target.set_exception(self._error)
+            else:
+                target.set_result(self._value)
+
+        self._on_done(transfer)
         return target
 
     async def wait_async(self, timeout: float | None = None) -> T:
@@ -251,3 +331,27 @@ def _copy_into(source: Future[T], target: asyncio.Future[T]) -> None:
         target.set_exception(source._error)
     else:
         target.set_result(source._value)
+
+
+@dataclass(frozen=True, slots=True)
+class _AgentCallback:
+    """A control item: run a callback added inside an agent in that agent's thread.
+
+    ``post`` runs in the completing thread and puts the item in the agent's control lane;
+    ``AgentActor._on_control`` runs it there (see `Future.add_done_callback`).
+    """
+
+    callback: Callable[[Future[Any]], object]
+    future: Future[Any]
+    cell: Cell
+    incarnation: int  # the incarnation that added it; a restart makes the callback stale
+    envelope: Envelope | None  # the envelope being handled when it was added
+
+    def post(self, _: Future[Any]) -> None:
+        if not self.cell.mailbox.put_control(self):
+            self.cell.log.warning(
+                "{} {!r} has stopped; future callback {!r} dropped",
+                self.cell.kind,
+                self.cell.name,
+                self.callback,
+            )

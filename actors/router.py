@@ -333,7 +333,10 @@ class Router:
         """Send ``body`` to exactly one agent and return the future of its reply.
 
         ``timeout`` also stamps the envelope's deadline: if it is still queued when the
-        deadline passes, it is skipped and dead-lettered (reason ``expired``).
+        deadline passes, it is skipped and dead-lettered (reason ``expired``). And it arms the
+        future's own deadline (real time, whatever the clock): a future still pending then
+        fails with `AskTimeout`, so callbacks and ``await`` see the timeout; a later reply is
+        dropped.
 
         Raises:
             InvalidMessage, InvalidAddress: for a bad body or address (or a broadcast).
@@ -390,6 +393,9 @@ class Router:
         if self.policy is not None:
             self.policy.check(envelope, (cell,), sender, self._system)
         cell.mailbox.put(envelope)
+        deadline_at = future._deadline
+        if deadline_at is not None and not future.done():
+            self._system.timers.expire(future, deadline_at)
         return future
 
     def _pick(self, role: str, avoid: Cell | None) -> Cell | None:

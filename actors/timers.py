@@ -4,16 +4,30 @@ The thread starts with the first timer and reads time from the system's clock, s
 `ManualClock` timers fire exactly when a test advances the clock past their due time (and a
 repeating timer fires once per interval passed). Agents' timers are cancelled when the
 incarnation that made them stops or restarts.
+
+The same thread keeps a second queue: the deadlines of asks (`TimerService.expire`). They run
+in real time whatever the clock (an ask's timeout bounds a caller's real wait), and at its
+deadline a still-pending future fails with `AskTimeout`, so callbacks and ``await`` see the
+timeout too.
+
+Every ask with a timeout arms one, so arming takes no lock: it appends to an inbox (a deque)
+and wakes the thread only if the thread would otherwise sleep past the new deadline, or if the
+inbox has grown to `_DRAIN_AT` entries. The thread moves the inbox into a heap, skipping futures
+already complete, and sweeps completed ones out of the heap whenever it has doubled since the
+last sweep. So completed futures are dropped lazily but never pile up: about `_DRAIN_AT` in the
+inbox plus twice the pending asks (at least `_COMPACT_MIN`) in the heap.
 """
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import math
 import threading
+import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
@@ -23,12 +37,17 @@ from actors.errors import InvalidConfig, RegimentError
 if TYPE_CHECKING:
     from actors._cell import Cell
     from actors.address import AddressLike
+    from actors.future import Future
     from actors.messages import Message
     from actors.system import ActorSystem
 
 __all__ = ["Timer", "TimerService"]
 
 _EPSILON = 1e-9  # a timer this close to due counts as due (float sums of clock readings)
+_COMPACT_MIN = 1024  # deadline entries tolerated before completed futures are swept out
+_DRAIN_AT = 256  # inbox length at which arming a deadline wakes the thread to drain it
+_INF = math.inf
+_MAX_WAIT = 3600.0  # longest single wait (larger timeouts overflow the platform's time_t)
 
 
 class Timer:
@@ -91,6 +110,14 @@ class TimerService:
         self._cond = threading.Condition()
         self._heap: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
+        # Ask deadlines, in real `time.monotonic` seconds; see the module docstring.
+        self._inbox: collections.deque[Future[Any]] = collections.deque()
+        self._deadlines: list[tuple[float, int, Future[Any]]] = []  # a heap; thread-owned
+        self._compact_at = _COMPACT_MIN
+        # The real time by which the sleeping thread will wake and read the inbox; +inf while
+        # it is awake, not started, closed or asleep without a deadline, so that `expire`
+        # then always takes the locked path and notifies.
+        self._wake_at = math.inf
         self._thread: threading.Thread | None = None
         self._closed = False
         self._unsubscribe = self._clock.on_advance(self._wake)
@@ -147,15 +174,56 @@ class TimerService:
                 raise SystemStopped(msg)
             heapq.heappush(self._heap, (timer.due, next(self._seq), timer))
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run,
-                    name=f"regiment:{self._system.name}/timers",
-                    daemon=self._system.daemon,
-                )
-                self._system._track(self._thread)
-                self._thread.start()
+                self._start_thread()
             self._cond.notify()
         return timer
+
+    def expire(self, future: Future[Any], deadline: float) -> None:
+        """Fail ``future`` with `AskTimeout` (in the timer thread) if pending at ``deadline``.
+
+        ``deadline`` must be the future's own (``future._deadline``), in real `time.monotonic`
+        seconds whatever the system's clock; an infinite one is ignored. Called from any
+        thread (by ``Router.ask``), without a lock in the common case (see the module
+        docstring). After `close` it does nothing (``get`` still enforces the deadline).
+        """
+        if not deadline < _INF:
+            return  # never (or NaN): nothing to enforce
+        inbox = self._inbox
+        inbox.append(future)  # atomic: no lock; the thread reads future._deadline
+        # The thread drains the inbox whenever it wakes. Read after the append: if it is
+        # asleep until _wake_at and this deadline is no earlier, it will see the entry in time.
+        if deadline >= self._wake_at and len(inbox) < _DRAIN_AT:
+            return
+        with self._cond:
+            if self._closed:
+                inbox.clear()
+            elif self._thread is None:
+                self._start_thread()
+            else:
+                self._cond.notify()
+
+    def _take_inbox(self) -> None:
+        """Move armed deadlines into the heap, skipping completed futures (timer thread)."""
+        inbox, deadlines, seq = self._inbox, self._deadlines, self._seq
+        while inbox:
+            future = inbox.popleft()
+            deadline = future._deadline
+            if deadline is not None and not future.done():
+                heapq.heappush(deadlines, (deadline, next(seq), future))
+        if len(deadlines) >= self._compact_at:
+            kept = [entry for entry in deadlines if not entry[2].done()]
+            heapq.heapify(kept)
+            deadlines[:] = kept
+            self._compact_at = max(_COMPACT_MIN, 2 * len(kept))
+
+    def _start_thread(self) -> None:
+        self._thread = threading.Thread(
+            target=self._run,
+            name=f"regiment:{self._system.name}/timers",
+            daemon=self._system.daemon,
+        )
+        self._system._track(self._thread)
+        self._thread.start()
 
     def pending(self) -> int:
         """Timers waiting to fire (cancelled ones are dropped lazily)."""
@@ -169,22 +237,45 @@ class TimerService:
     def _run(self) -> None:
         _local.state.never_block = True  # a full BLOCK mailbox must not stall every timer
         clock = self._clock
+        heap, deadlines = self._heap, self._deadlines
         while True:
+            timer: Timer | None = None
+            expired: list[Future[Any]] = []
             with self._cond:
                 while True:
+                    self._wake_at = math.inf  # awake: every expire() notifies (it can't miss)
                     if self._closed:
                         return
-                    while self._heap and self._heap[0][2].cancelled:
-                        heapq.heappop(self._heap)
-                    if self._heap:
-                        delay = self._heap[0][0] - clock.monotonic()
+                    self._take_inbox()
+                    now = time.monotonic()
+                    while deadlines and deadlines[0][0] <= now + _EPSILON:
+                        future = heapq.heappop(deadlines)[2]
+                        if not future.done():
+                            expired.append(future)
+                    while heap and heap[0][2].cancelled:
+                        heapq.heappop(heap)
+                    wait: float | None = None
+                    if heap:
+                        delay = heap[0][0] - clock.monotonic()
                         if delay <= _EPSILON:
-                            _, _, timer = heapq.heappop(self._heap)
-                            break
-                        self._cond.wait(clock.real_timeout(delay))
+                            timer = heapq.heappop(heap)[2]
+                        else:
+                            wait = clock.real_timeout(delay)
+                    if expired or timer is not None:
+                        break
+                    if deadlines:
+                        until = deadlines[0][0] - now
+                        wait = until if wait is None else min(wait, until)
+                    if wait is not None:
+                        wait = min(wait, _MAX_WAIT)
+                        self._wake_at = now + wait
                     else:
-                        self._cond.wait()
-            self._fire(timer)
+                        self._wake_at = math.inf
+                    self._cond.wait(wait)
+            for future in expired:
+                future._expire()
+            if timer is not None:
+                self._fire(timer)
 
     def _fire(self, timer: Timer) -> None:
         if timer.cancelled:
@@ -211,6 +302,9 @@ class TimerService:
             self._closed = True
             timers = [timer for _, _, timer in self._heap]
             self._heap.clear()
+            self._deadlines.clear()
+            self._inbox.clear()
+            self._wake_at = math.inf
             self._cond.notify_all()
         for timer in timers:
             timer.cancel()

@@ -30,6 +30,7 @@ from loguru import logger
 from actors import _local
 from actors._dispatch import HandlerTable, build_table, lookup
 from actors._mailboxes import FifoQueue
+from actors._timeouts import check_timeout
 from actors.address import AddressLike, Broadcast, Direct, validate_name
 from actors.envelope import Envelope
 from actors.errors import RegimentError
@@ -244,6 +245,7 @@ class AgentActor(pykka.ThreadingActor):
         *,
         timeout: float | None = None,
         priority: Priority = Priority.NORMAL,
+        correlation_id: str | None = None,
     ) -> Future[Any]:
         """Send ``message`` to one agent and return the future of its reply; never blocks.
 
@@ -255,14 +257,20 @@ class AgentActor(pykka.ThreadingActor):
         agent as sender and the conversation's correlation id. An exception ``fn`` raises is a
         failure of this agent; after a restart a stale callback is dropped with a warning.
 
+        The request carries the conversation's correlation id (unless ``correlation_id`` names
+        another) and the current message's id as causation.
+
         Raises:
             UnknownAddress: at once, if nobody has the name or holds the role.
             AskToSelf: if the only possible recipient is this agent.
+            InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
         cell = self._running_cell()
         system = cell.system
-        wait = system.ask_timeout if timeout is None else timeout
-        return system.router.ask(to, message, cell, timeout=wait, priority=priority)
+        wait = system.ask_timeout if timeout is None else check_timeout(timeout)
+        return system.router.ask(
+            to, message, cell, timeout=wait, priority=priority, correlation_id=correlation_id
+        )
 
     def reply(self, message: Any) -> None:
         """Answer the message being handled, instead of (or before) returning a value.
@@ -439,6 +447,7 @@ class AgentActor(pykka.ThreadingActor):
             message,
             sender=cell,
             causation_id=None if current is None else current.id,
+            correlation_id=None if current is None else current.correlation_id,
             on_done=self._forget_timer,
         )
         if self._timers is None:

@@ -191,11 +191,13 @@ class Router:
         deadline: float | None = None,
         causation_id: str | None = None,
         target: Cell | None = None,
+        detached: bool = False,
     ) -> int:
         """Deliver ``body`` to ``to``; returns how many mailboxes took it (0: dead-lettered).
 
         ``target`` (used by `AgentRef`) names the slot directly: no lookup, and a closed slot
-        means a dead letter with reason ``stopped``.
+        means a dead letter with reason ``stopped``. ``detached`` (timers): the send is not
+        made while the sender handles its current message, so it takes no ids from it.
 
         Raises:
             InvalidMessage: if ``body`` is not a `Message`.
@@ -214,7 +216,7 @@ class Router:
         corr: str | int | None = correlation_id
         if sender is not None:
             sender_name: str | None = sender.name
-            current = sender.current
+            current = None if detached else sender.current
             if current is not None:
                 if causation_id is None:
                     causation_id = current.id

@@ -131,9 +131,13 @@ class TimerService:
         *,
         sender: Cell | None,
         causation_id: str | None,
+        correlation_id: str | None = None,
         on_done: Callable[[Timer], object] | None = None,
     ) -> Timer:
         """Send ``message`` to ``to`` after ``delay`` (then every ``interval``, if given).
+
+        The message carries the ids given here (those of the message being handled when it
+        was scheduled), never those of whatever the sender handles when the timer fires.
 
         Raises:
             InvalidConfig: for a negative delay or a non-positive interval.
@@ -141,7 +145,14 @@ class TimerService:
         router = self._system.router
 
         def send() -> None:
-            router.tell(to, message, sender, causation_id=causation_id)
+            router.tell(
+                to,
+                message,
+                sender,
+                causation_id=causation_id,
+                correlation_id=correlation_id,
+                detached=True,
+            )
 
         return self.call_later(delay, send, interval=interval, on_done=on_done)
 

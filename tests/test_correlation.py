@@ -141,3 +141,20 @@ def test_the_runtimes_log_lines_about_a_message_carry_its_ids(system):
     letter = next(r for r in records if "dead letter" in r["message"])
     assert letter["extra"]["correlation_id"] == "trace-2"
     assert "system 'test'" in letter["message"]
+
+
+def test_a_timer_message_carries_the_ids_of_the_message_that_scheduled_it(system):
+    journal = Journal()
+
+    class Later(AgentActor):
+        @handler
+        def on_note(self, msg: Note) -> None:
+            self.schedule(0.01, Hop(left=0), to="b")
+
+    system.spawn(Later, name="later")
+    system.spawn(Chain, journal, "a", name="b")
+    system.tell("later", Note(), correlation_id="scheduled")
+    [envelope] = journal.wait_len(1)
+    assert envelope.correlation_id == "scheduled"
+    assert envelope.causation_id is not None
+    assert envelope.sender == "later"

@@ -1,0 +1,624 @@
+"""Scale: spawn, broadcast-until-handled and shutdown of 1,000-10,000 agents vs raw pykka 4.5.
+
+Each side and each size runs in a fresh process (this script re-invokes itself with the hidden
+``--child SIDE N`` mode, which prints one JSON line), so the threads and memory one run leaves
+behind never reach the next; the runs alternate between the sides. In a child:
+
+- regiment: ``system = ActorSystem("bench")``, then N times
+  ``system.spawn(Idle, ..., name=f"a-{i}", roles=("w",))`` (every agent shares one role),
+  ``system.broadcast(Ping())``, ``system.shutdown(timeout=...)``;
+- pykka: N times ``PykkaIdle.start(...)`` (a `pykka.ThreadingActor` with ``on_receive``),
+  ``pykka.ActorRegistry.broadcast(Ping())`` (a tell to every registered actor), then
+  ``pykka.ActorRegistry.stop_all(timeout=...)``.
+
+Spawn runs from the first spawn/start call until every agent's ``on_start`` ran (regiment's
+spawn returns after ``on_start``; pykka's ``start()`` returns before it, so the pykka clock
+also waits for the last ``on_start``). Broadcast runs from the call until the last agent's
+handler counted the message (a lock-protected counter; the last one records the time and sets
+an event). Shutdown is the call. Idle memory is VmRSS (``/proc/self/status``) after spawning
+minus VmRSS before (both after ``gc.collect()``), divided by N.
+
+Run: ``python benchmarks/bench_scale.py [--sizes 1000,5000,10000] [--quick] [--json]
+[--rounds N] [--timeout S]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pykka
+from _harness import (
+    BenchmarkError,
+    Measurement,
+    Report,
+    Target,
+    environment,
+    info_ratio,
+    perf_counter,
+    ratio_target,
+    rotated,
+    silence_logs,
+)
+
+from actors import ActorSystem, AgentActor, Message, handler
+
+REGIMENT, PYKKA = "regiment", "pykka"
+SIDES = (PYKKA, REGIMENT)
+DEFAULT_SIZES = (1_000, 5_000, 10_000)
+QUICK_SIZES = (200, 1_000)
+THREAD_MARGIN = 200  # threads besides the agents: main, system threads, the parent, a shell
+
+
+def child_wait(n: int) -> float:
+    """Seconds any single wait inside a child may take (spawn, broadcast, shutdown)."""
+    return 30.0 + 0.005 * n
+
+
+def child_timeout(n: int) -> float:
+    """Seconds a whole child run may take before it is killed and reported as never finishing."""
+    return 60.0 + 0.02 * n
+
+
+# -- the child: one side, one size, one fresh process ---------------------------------------
+
+
+class Tally:
+    """A thread-safe count; the hit that reaches ``target`` records the time and sets ``done``."""
+
+    __slots__ = ("_lock", "count", "done", "t_end", "target")
+
+    def __init__(self, target: int) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+        self.target = target
+        self.t_end = math.nan
+        self.done = threading.Event()
+
+    def hit(self) -> None:
+        with self._lock:
+            self.count += 1
+            if self.count != self.target:
+                return
+            self.t_end = perf_counter()
+        self.done.set()
+
+    def wait(self, timeout: float, what: str) -> None:
+        if not self.done.wait(timeout):
+            msg = f"{what}: only {self.count} of {self.target} agents in {timeout:g}s"
+            raise BenchmarkError(msg)
+
+
+class Ping(Message):
+    """The broadcast message (one instance, sent by both sides)."""
+
+
+class Idle(AgentActor):
+    """Counts its start and every `Ping`; otherwise idle."""
+
+    def __init__(self, started: Tally, handled: Tally) -> None:
+        super().__init__()
+        self.started = started
+        self.handled = handled
+
+    def on_start(self) -> None:
+        self.started.hit()
+
+    @handler
+    def on_ping(self, msg: Ping) -> None:
+        self.handled.hit()
+
+
+class PykkaIdle(pykka.ThreadingActor):
+    """The same agent on raw pykka (dispatch by type in ``on_receive``, as a pykka user would)."""
+
+    def __init__(self, started: Tally, handled: Tally) -> None:
+        super().__init__()
+        self.started = started
+        self.handled = handled
+
+    def on_start(self) -> None:
+        self.started.hit()
+
+    def on_receive(self, message: Any) -> None:
+        if type(message) is Ping:
+            self.handled.hit()
+
+
+def rss_kib() -> float:
+    """The process's resident set (VmRSS) in KiB; NaN where /proc is missing."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return math.nan
+
+
+def run_child(side: str, n: int) -> dict[str, Any]:
+    """Spawn ``n`` idle agents, broadcast one message until all handled it, shut down."""
+    silence_logs()
+    limit = child_wait(n)
+    started, handled = Tally(n), Tally(n)
+    msg = Ping()
+    system = ActorSystem("bench") if side == REGIMENT else None
+    before = set(threading.enumerate())
+    gc.collect()
+    rss_before = rss_kib()
+
+    t0 = perf_counter()
+    if system is not None:
+        for i in range(n):
+            system.spawn(Idle, started, handled, name=f"a-{i}", roles=("w",))
+    else:
+        for _ in range(n):
+            PykkaIdle.start(started, handled)
+    t_calls = perf_counter()
+    started.wait(limit, f"{side} spawn: on_start ran")
+    t_spawned = max(t_calls, started.t_end)
+
+    gc.collect()
+    rss_after = rss_kib()
+    agent_threads = [t for t in threading.enumerate() if t not in before]
+
+    t1 = perf_counter()
+    if system is not None:
+        delivered = system.broadcast(msg)
+    else:
+        pykka.ActorRegistry.broadcast(msg)
+        delivered = n
+    t_sent = perf_counter()
+    handled.wait(limit, f"{side} broadcast: handled")
+
+    t2 = perf_counter()
+    if system is not None:
+        if not system.shutdown(timeout=limit):
+            msg_ = f"regiment shutdown: threads still running after {limit:g}s"
+            raise BenchmarkError(msg_)
+        t_stopped = t_joined = perf_counter()
+    else:
+        pykka.ActorRegistry.stop_all(timeout=limit)  # raises pykka.Timeout if one hangs
+        t_stopped = perf_counter()
+        for thread in agent_threads:
+            thread.join(max(0.0, t2 + limit - perf_counter()))
+        t_joined = perf_counter()
+    alive = [t.name for t in agent_threads if t.is_alive()]
+    if alive:
+        msg_ = f"{side} shutdown: {len(alive)} agent threads still alive, e.g. {alive[:3]}"
+        raise BenchmarkError(msg_)
+    return {
+        "side": side,
+        "n": n,
+        "spawn_s": t_spawned - t0,
+        "spawn_calls_s": t_calls - t0,
+        "broadcast_s": handled.t_end - t1,
+        "broadcast_call_s": t_sent - t1,
+        "delivered": delivered,
+        "shutdown_s": t_stopped - t2,
+        "shutdown_joined_s": t_joined - t2,
+        "rss_before_kib": rss_before,
+        "rss_after_kib": rss_after,
+        "rss_per_agent_kib": (rss_after - rss_before) / n,
+        "threads_per_agent": len(agent_threads) / n,
+    }
+
+
+def child_main(side: str, n: int) -> int:
+    """``--child`` mode: print the result as one JSON line; any failure exits at once, loudly."""
+    try:
+        result = run_child(side, n)
+    except BaseException:  # noqa: BLE001 - reported, then the process ends without joining
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)  # agent threads may still run: do not wait for them
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+# -- the parent: rounds of fresh children, figures, ratios ----------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The harness's ``--quick``/``--json``/``--rounds``, plus ``--sizes`` and ``--timeout``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"sizes {','.join(map(str, QUICK_SIZES))}, 1 round: a smoke test, not a measurement",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print machine-readable results instead of tables"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="fresh runs per side and size (default 3, quick 1)"
+    )
+    parser.add_argument(
+        "--sizes",
+        default=None,
+        help="comma-separated agent counts (default 1000,5000,10000; quick 200,1000)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds one child run may take before it is killed (default 60 + 0.02 per agent)",
+    )
+    args = parser.parse_args(argv)
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 3
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    if args.sizes is None:
+        args.sizes = list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    else:
+        try:
+            args.sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s})
+        except ValueError:
+            parser.error("--sizes takes comma-separated integers, e.g. 1000,5000,10000")
+        if not args.sizes or args.sizes[0] < 1:
+            parser.error("--sizes must name at least one positive agent count")
+    return args
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as file:
+            return int(file.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def thread_limits() -> dict[str, Any]:
+    """The limits that cap how many threads one process can start (None: not found)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NPROC)
+    stack, _ = resource.getrlimit(resource.RLIMIT_STACK)
+    maps = _read_int("/proc/sys/vm/max_map_count")
+    return {
+        "ulimit -u": None if soft == resource.RLIM_INFINITY else soft,
+        "threads-max": _read_int("/proc/sys/kernel/threads-max"),
+        "pid_max": _read_int("/proc/sys/kernel/pid_max"),
+        "max_map_count/2": maps // 2 if maps else None,  # a thread stack is 2 maps (+ guard)
+        "stack KiB (ulimit -s)": None if stack == resource.RLIM_INFINITY else stack // 1024,
+        "threading.stack_size": threading.stack_size(),
+    }
+
+
+def check_thread_limits(limits: dict[str, Any], largest: int) -> None:
+    """Fail before any run if a limit cannot hold the largest size's threads."""
+    need = largest + THREAD_MARGIN
+    short = {
+        name: value
+        for name, value in limits.items()
+        if name in ("ulimit -u", "threads-max", "pid_max", "max_map_count/2")
+        and value is not None
+        and value < need
+    }
+    if short:
+        msg = (
+            f"{largest} agents need about {need} threads in one process, but {short} "
+            "(raise the limit, e.g. `ulimit -u`, or pick smaller --sizes)"
+        )
+        raise BenchmarkError(msg)
+
+
+def spawn_child(side: str, n: int, timeout: float) -> dict[str, Any]:
+    """Run one side at one size in a fresh process; kill it if it outlives ``timeout``."""
+    command = [sys.executable, os.path.abspath(__file__), "--child", side, str(n)]
+    try:
+        done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:  # subprocess.run killed it
+        tail = exc.stderr or ""
+        if isinstance(tail, bytes):  # partial output may come back as bytes even with text=True
+            tail = tail.decode(errors="replace")
+        msg = f"{side} with {n:,} agents did not finish within {timeout:g}s (killed). {tail}"
+        raise BenchmarkError(msg.strip()) from None
+    if done.returncode != 0:
+        msg = f"{side} with {n:,} agents failed (exit {done.returncode}):\n{done.stderr.strip()}"
+        raise BenchmarkError(msg)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+# metric key -> (label, unit, higher is better); derived from each child's result
+METRICS: dict[str, tuple[str, str, bool]] = {
+    "spawn_s": ("spawn (until every on_start ran)", "s", False),
+    "spawn_rate": ("spawn rate", "agents/s", True),
+    "spawn_us": ("spawn per agent", "us", False),
+    "spawn_calls_s": ("  pykka: start() calls returned", "s", False),
+    "broadcast_s": ("broadcast until all handled", "s", False),
+    "broadcast_us": ("broadcast per agent", "us", False),
+    "broadcast_call_s": ("  broadcast call returned", "s", False),
+    "shutdown_s": ("shutdown (shutdown / stop_all)", "s", False),
+    "shutdown_us": ("shutdown per agent", "us", False),
+    "shutdown_joined_s": ("  pykka: stop_all + threads joined", "s", False),
+    "rss_per_agent_kib": ("RSS per idle agent", "KiB", False),
+    "threads_per_agent": ("threads per agent", "", False),
+}
+
+
+def derive(result: dict[str, Any]) -> dict[str, float]:
+    """The figures of one child run, by metric key."""
+    n = result["n"]
+    return {
+        "spawn_s": result["spawn_s"],
+        "spawn_rate": n / result["spawn_s"],
+        "spawn_us": result["spawn_s"] / n * 1e6,
+        "spawn_calls_s": result["spawn_calls_s"],
+        "broadcast_s": result["broadcast_s"],
+        "broadcast_us": result["broadcast_s"] / n * 1e6,
+        "broadcast_call_s": result["broadcast_call_s"],
+        "shutdown_s": result["shutdown_s"],
+        "shutdown_us": result["shutdown_s"] / n * 1e6,
+        "shutdown_joined_s": result["shutdown_joined_s"],
+        "rss_per_agent_kib": result["rss_per_agent_kib"],
+        "threads_per_agent": result["threads_per_agent"],
+    }
+
+
+# rows that carry a ratio: metric key -> (goal op, threshold); "" = informational
+RATIO_ROWS: dict[str, tuple[str, float]] = {
+    "spawn_rate": (">=", 0.8),
+    "broadcast_s": ("", math.nan),
+    "shutdown_s": ("<=", 1.0),
+    "rss_per_agent_kib": ("<=", 1.5),
+}
+PYKKA_ONLY = {"spawn_calls_s", "shutdown_joined_s"}
+GROWTH_ROWS = ("spawn_s", "broadcast_s", "shutdown_s", "rss_per_agent_kib")
+
+
+@dataclass
+class ScaleReport(Report):
+    """A `Report` whose text is one table per size, then the growth from smallest to largest."""
+
+    sizes: list[int] = field(default_factory=list)
+    rounds: int = 0
+    found: dict[tuple[str, int, str], Measurement] = field(default_factory=dict)
+    ratios: dict[tuple[str, int], Target] = field(default_factory=dict)
+    delivered: dict[tuple[int, str], list[int]] = field(default_factory=dict)
+    growth: dict[tuple[str, str], Target] = field(default_factory=dict)
+    failure: str = ""
+
+    def measured(self, n: int) -> bool:
+        return all(self.found[m, n, side].samples for m in ("spawn_s",) for side in SIDES)
+
+    def text(self) -> str:
+        env = environment()
+        out = [
+            f"== {self.title} ==",
+            "regiment {regiment_commit}, python {python} ({implementation}), pykka {pykka}, "
+            "{cpus} CPUs, {platform}".format(**env),
+            "config: " + ", ".join(f"{k}={v}" for k, v in self.config.items()),
+        ]
+        for n in self.sizes:
+            if self.measured(n):
+                out += ["", self._size_table(n)]
+        if self.growth:
+            out += ["", self._growth_table()]
+        misses = [t.name for t in self.targets if not t.passed]
+        out += [
+            "",
+            f"targets (reported, not asserted): {len(self.targets) - len(misses)} PASS, "
+            f"{len(misses)} MISS" + (": " + "; ".join(misses) if misses else ""),
+        ]
+        if self.notes:
+            out += ["", *(f"note: {n}" for n in self.notes)]
+        if self.failure:
+            out += ["", f"FAILED: {self.failure}"]
+        return "\n".join(out)
+
+    def _size_table(self, n: int) -> str:
+        rounds = len(self.found["spawn_s", n, REGIMENT].samples)
+        rows = []
+        for key, (label, unit, _) in METRICS.items():
+            reg, pyk = self.found[key, n, REGIMENT], self.found[key, n, PYKKA]
+            row = [
+                label,
+                unit.replace("us", "µs"),
+                "-" if key in PYKKA_ONLY else _num(reg.median),
+                _num(pyk.median),
+                "",
+                "",
+                "",
+                "",
+            ]
+            target = self.ratios.get((key, n))
+            if target is not None:
+                row[4] = f"{target.value:.2f}x"
+                row[5] = f"{target.low:.2f}x .. {target.high:.2f}x"
+                if target.op:
+                    row[6] = f"{target.op} {target.threshold:.2f}x"
+                    row[7] = "PASS" if target.passed else "MISS"
+            rows.append(row)
+        every = all(
+            d == n for side in SIDES for d in self.delivered.get((n, side), [])
+        )  # a shortfall already failed the child; this also checks the returned count
+        rows.insert(
+            list(METRICS).index("broadcast_us") + 1,
+            ["broadcast handled by all N", "", "yes", "yes", "", "", "all N", _pf(every)],
+        )
+        title = (
+            f"N = {n:,} agents: median of {rounds} fresh run(s) per side"
+            " (ratio = regiment/pykka of the medians; range = per-round ratios)"
+        )
+        table = _table(
+            ["measure", "unit", "regiment", "pykka", "ratio", "range", "goal", "result"],
+            rows,
+            {2, 3, 4, 5},
+        )
+        return f"{title}\n{table}"
+
+    def _growth_table(self) -> str:
+        small, large = self.sizes[0], self.sizes[-1]
+        factor = large / small
+        rows = []
+        for key in GROWTH_ROWS:
+            label, _, _ = METRICS[key]
+            cells = [label]
+            for side in (REGIMENT, PYKKA):
+                g = self.growth[key, side]
+                if key == "rss_per_agent_kib":  # already per agent: flat = 1.00x
+                    cells += ["-", f"{g.value:.2f}x"]
+                else:
+                    cells += [f"{g.value:.2f}x", f"{g.value / factor:.2f}x"]
+            rows.append(cells)
+        title = (
+            f"growth from {small:,} to {large:,} agents ({factor:g}x the agents; linear = "
+            f"{factor:g}x the total time, 1.00x per agent)"
+        )
+        table = _table(
+            ["measure", "regiment total", "per agent", "pykka total", "per agent"],
+            rows,
+            {1, 2, 3, 4},
+        )
+        return f"{title}\n{table}"
+
+    def to_json(self) -> dict[str, Any]:
+        data = super().to_json()
+        data["sizes"] = self.sizes
+        data["growth"] = {t.name: t.to_json() for t in self.growth.values()}
+        data["failure"] = self.failure or None
+        return data
+
+
+def _num(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}" if value >= 0.001 else f"{value:.2g}"
+
+
+def _pf(passed: bool) -> str:
+    return "PASS" if passed else "MISS"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            str(cell).rjust(width) if index in right else str(cell).ljust(width)
+            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(headers), rule, *(line(row) for row in rows)])
+
+
+def build_targets(report: ScaleReport, sizes: Sequence[int]) -> None:
+    """Ratios and PASS/MISS per size, then the growth factors (smallest to largest size)."""
+    for n in sizes:
+        if not report.measured(n):
+            continue
+        for key, (op, threshold) in RATIO_ROWS.items():
+            reg, pyk = report.found[key, n, REGIMENT], report.found[key, n, PYKKA]
+            name = f"{METRICS[key][0]} regiment/pykka [{n}]"
+            if op:
+                target = ratio_target(name, reg, pyk, op, threshold)
+                report.targets.append(target)
+            else:
+                target = info_ratio(name, reg, pyk)
+                report.info.append(target)
+            report.ratios[key, n] = target
+    measured = [n for n in sizes if report.measured(n)]
+    if len(measured) < 2:
+        return
+    small, large = measured[0], measured[-1]
+    for key in GROWTH_ROWS:
+        for side in (REGIMENT, PYKKA):
+            report.growth[key, side] = info_ratio(
+                f"{METRICS[key][0]} growth {small}->{large} {side}",
+                report.found[key, large, side],
+                report.found[key, small, side],
+                note=f"linear = {large / small:g}x"
+                + (" (per agent: flat = 1x)" if key == "rss_per_agent_kib" else ""),
+            )
+    report.sizes = measured
+
+
+def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        return child_main(sys.argv[2], int(sys.argv[3]))
+    args = parse_args()
+    limits = thread_limits()
+    report = ScaleReport(
+        "bench_scale",
+        "regiment at scale: spawn, broadcast and shutdown of N agents vs raw pykka 4.5",
+        {
+            "sizes": "/".join(str(n) for n in args.sizes),
+            "rounds": args.rounds,
+            "child_timeout_s": args.timeout or "60+0.02/agent",
+            **{k: v for k, v in limits.items() if v is not None},
+        },
+        sizes=list(args.sizes),
+        rounds=args.rounds,
+    )
+    for n in args.sizes:
+        for side in SIDES:
+            for key, (label, unit, higher) in METRICS.items():
+                if side == REGIMENT and key in PYKKA_ONLY:
+                    report.found[key, n, side] = Measurement(f"{label} [{n}] {side}", unit, higher)
+                else:
+                    report.found[key, n, side] = report.add(
+                        Measurement(f"{label} [{n}] {side}", unit, higher)
+                    )
+    report.notes += [
+        "each side and size runs in a fresh, unpinned process (bench_scale.py --child); "
+        "rounds alternate the sides and rotate which goes first; no warm-up round",
+        "spawn = first spawn/start call to the last agent's on_start (pykka's start() returns "
+        "before on_start; its 'start() calls returned' row is the loop alone)",
+        "broadcast = regiment system.broadcast(msg) / pykka ActorRegistry.broadcast(msg) (a "
+        "tell to every registered actor) until the last handler counted it",
+        "shutdown = regiment system.shutdown() (joins every thread) / pykka "
+        "ActorRegistry.stop_all() (returns when each actor has stopped; 'threads joined' "
+        "adds joining their threads)",
+        "RSS per idle agent = (VmRSS after spawning N - VmRSS before) / N, both after "
+        "gc.collect(); both sides use the default thread stack size",
+    ]
+    status = 0
+    try:
+        check_thread_limits(limits, max(args.sizes))
+        for r in range(args.rounds):
+            for i, n in enumerate(args.sizes):
+                for side in rotated(SIDES, r + i):
+                    if sys.stderr.isatty():
+                        print(f"round {r + 1}/{args.rounds}: {side} x {n:,}", file=sys.stderr)
+                    result = spawn_child(side, n, args.timeout or child_timeout(n))
+                    for key, value in derive(result).items():
+                        report.found[key, n, side].samples.append(value)
+                    report.delivered.setdefault((n, side), []).append(result["delivered"])
+    except BenchmarkError as exc:
+        report.failure = str(exc)
+        status = 1
+        # rounds left half-done would pair the wrong samples: keep complete rounds only
+        for n in args.sizes:
+            counts = {len(report.found["spawn_s", n, side].samples) for side in SIDES}
+            if len(counts) > 1:
+                for side in SIDES:
+                    for key in METRICS:
+                        del report.found[key, n, side].samples[min(counts) :]
+    report.measurements = [m for m in report.measurements if m.samples]
+    build_targets(report, args.sizes)
+    report.emit(args.json)
+    if report.failure:
+        print(f"bench_scale: FAILED: {report.failure}", file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -56,6 +56,7 @@ from actors import ActorSystem, AgentActor, Message, handler
 
 REGIMENT, PYKKA = "regiment", "pykka"
 SIDES = (PYKKA, REGIMENT)
+PLACEMENTS = ("os", "same-cpu")
 DEFAULT_SIZES = (1_000, 5_000, 10_000)
 QUICK_SIZES = (200, 1_000)
 THREAD_MARGIN = 200  # threads besides the agents: main, system threads, the parent, a shell
@@ -63,12 +64,18 @@ THREAD_MARGIN = 200  # threads besides the agents: main, system threads, the par
 
 def child_wait(n: int) -> float:
     """Seconds any single wait inside a child may take (spawn, broadcast, shutdown)."""
-    return 30.0 + 0.005 * n
+    return 30.0 + 0.01 * n
 
 
 def child_timeout(n: int) -> float:
     """Seconds a whole child run may take before it is killed and reported as never finishing."""
-    return 60.0 + 0.02 * n
+    return 60.0 + 0.04 * n
+
+
+def pin_process(placement: str) -> None:
+    """``same-cpu``: pin this thread, and so every thread it starts later, to one CPU."""
+    if placement == "same-cpu" and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 
 # -- the child: one side, one size, one fresh process ---------------------------------------
@@ -216,9 +223,15 @@ def run_child(side: str, n: int) -> dict[str, Any]:
     }
 
 
-def child_main(side: str, n: int) -> int:
+def child_main(side: str, n: int, placement: str) -> int:
     """``--child`` mode: print the result as one JSON line; any failure exits at once, loudly."""
+    if side not in SIDES or placement not in PLACEMENTS:
+        print(
+            f"--child: side must be one of {SIDES}, placement one of {PLACEMENTS}", file=sys.stderr
+        )
+        return 2
     try:
+        pin_process(placement)  # before any thread exists: the agents inherit it
         result = run_child(side, n)
     except BaseException:  # noqa: BLE001 - reported, then the process ends without joining
         traceback.print_exc()
@@ -230,9 +243,11 @@ def child_main(side: str, n: int) -> int:
 
 # -- the parent: rounds of fresh children, figures, ratios ----------------------------------
 
+Case = tuple[str, int]  # placement, number of agents
+
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """The harness's ``--quick``/``--json``/``--rounds``, plus ``--sizes`` and ``--timeout``."""
+    """The harness's ``--quick``/``--json``/``--rounds``, plus sizes, placements and timeout."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--quick",
@@ -243,7 +258,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--json", action="store_true", help="print machine-readable results instead of tables"
     )
     parser.add_argument(
-        "--rounds", type=int, default=None, help="fresh runs per side and size (default 3, quick 1)"
+        "--rounds", type=int, default=None, help="fresh runs per side and case (default 3, quick 1)"
     )
     parser.add_argument(
         "--sizes",
@@ -251,10 +266,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="comma-separated agent counts (default 1000,5000,10000; quick 200,1000)",
     )
     parser.add_argument(
+        "--placements",
+        default=None,
+        help="comma-separated, from os (unpinned) and same-cpu (default: both, where available)",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=None,
-        help="seconds one child run may take before it is killed (default 60 + 0.02 per agent)",
+        help="seconds one child run may take before it is killed (default 60 + 0.04 per agent)",
     )
     args = parser.parse_args(argv)
     if args.rounds is None:
@@ -270,6 +290,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             parser.error("--sizes takes comma-separated integers, e.g. 1000,5000,10000")
         if not args.sizes or args.sizes[0] < 1:
             parser.error("--sizes must name at least one positive agent count")
+    possible = PLACEMENTS if hasattr(os, "sched_setaffinity") else PLACEMENTS[:1]
+    if args.placements is None:
+        args.placements = list(possible)
+    else:
+        args.placements = [p for p in possible if p in args.placements.split(",")]
+        if not args.placements:
+            parser.error(f"--placements: choose from {','.join(possible)}")
     return args
 
 
@@ -314,19 +341,21 @@ def check_thread_limits(limits: dict[str, Any], largest: int) -> None:
         raise BenchmarkError(msg)
 
 
-def spawn_child(side: str, n: int, timeout: float) -> dict[str, Any]:
-    """Run one side at one size in a fresh process; kill it if it outlives ``timeout``."""
-    command = [sys.executable, os.path.abspath(__file__), "--child", side, str(n)]
+def spawn_child(side: str, case: Case, timeout: float) -> dict[str, Any]:
+    """Run one side in one case in a fresh process; kill it if it outlives ``timeout``."""
+    placement, n = case
+    command = [sys.executable, os.path.abspath(__file__), "--child", side, str(n), placement]
+    what = f"{side} with {n:,} agents [{placement}]"
     try:
         done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:  # subprocess.run killed it
         tail = exc.stderr or ""
         if isinstance(tail, bytes):  # partial output may come back as bytes even with text=True
             tail = tail.decode(errors="replace")
-        msg = f"{side} with {n:,} agents did not finish within {timeout:g}s (killed). {tail}"
+        msg = f"{what} did not finish within {timeout:g}s (killed). {tail}"
         raise BenchmarkError(msg.strip()) from None
     if done.returncode != 0:
-        msg = f"{side} with {n:,} agents failed (exit {done.returncode}):\n{done.stderr.strip()}"
+        msg = f"{what} failed (exit {done.returncode}):\n{done.stderr.strip()}"
         raise BenchmarkError(msg)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -380,18 +409,18 @@ GROWTH_ROWS = ("spawn_s", "broadcast_s", "shutdown_s", "rss_per_agent_kib")
 
 @dataclass
 class ScaleReport(Report):
-    """A `Report` whose text is one table per size, then the growth from smallest to largest."""
+    """A `Report` whose text is one table per case, then the growth from smallest to largest."""
 
-    sizes: list[int] = field(default_factory=list)
-    rounds: int = 0
-    found: dict[tuple[str, int, str], Measurement] = field(default_factory=dict)
-    ratios: dict[tuple[str, int], Target] = field(default_factory=dict)
-    delivered: dict[tuple[int, str], list[int]] = field(default_factory=dict)
-    growth: dict[tuple[str, str], Target] = field(default_factory=dict)
+    cases: list[Case] = field(default_factory=list)
+    found: dict[tuple[str, Case, str], Measurement] = field(default_factory=dict)
+    ratios: dict[tuple[str, Case], Target] = field(default_factory=dict)
+    delivered: dict[tuple[Case, str], list[int]] = field(default_factory=dict)
+    growth: dict[tuple[str, str, str], Target] = field(default_factory=dict)  # key, placement, side
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # placement -> sizes compared
     failure: str = ""
 
-    def measured(self, n: int) -> bool:
-        return all(self.found[m, n, side].samples for m in ("spawn_s",) for side in SIDES)
+    def measured(self, case: Case) -> bool:
+        return all(self.found["spawn_s", case, side].samples for side in SIDES)
 
     def text(self) -> str:
         env = environment()
@@ -401,16 +430,17 @@ class ScaleReport(Report):
             "{cpus} CPUs, {platform}".format(**env),
             "config: " + ", ".join(f"{k}={v}" for k, v in self.config.items()),
         ]
-        for n in self.sizes:
-            if self.measured(n):
-                out += ["", self._size_table(n)]
-        if self.growth:
-            out += ["", self._growth_table()]
+        for case in self.cases:
+            if self.measured(case):
+                out += ["", self._case_table(case)]
+        for placement in self.spans:
+            out += ["", self._growth_table(placement)]
         misses = [t.name for t in self.targets if not t.passed]
         out += [
             "",
             f"targets (reported, not asserted): {len(self.targets) - len(misses)} PASS, "
-            f"{len(misses)} MISS" + (": " + "; ".join(misses) if misses else ""),
+            f"{len(misses)} MISS" + (":" if misses else ""),
+            *(f"  MISS {name}" for name in misses),
         ]
         if self.notes:
             out += ["", *(f"note: {n}" for n in self.notes)]
@@ -418,11 +448,12 @@ class ScaleReport(Report):
             out += ["", f"FAILED: {self.failure}"]
         return "\n".join(out)
 
-    def _size_table(self, n: int) -> str:
-        rounds = len(self.found["spawn_s", n, REGIMENT].samples)
+    def _case_table(self, case: Case) -> str:
+        placement, n = case
+        rounds = len(self.found["spawn_s", case, REGIMENT].samples)
         rows = []
         for key, (label, unit, _) in METRICS.items():
-            reg, pyk = self.found[key, n, REGIMENT], self.found[key, n, PYKKA]
+            reg, pyk = self.found[key, case, REGIMENT], self.found[key, case, PYKKA]
             row = [
                 label,
                 unit.replace("us", "µs"),
@@ -433,23 +464,22 @@ class ScaleReport(Report):
                 "",
                 "",
             ]
-            target = self.ratios.get((key, n))
+            target = self.ratios.get((key, case))
             if target is not None:
-                row[4] = f"{target.value:.2f}x"
-                row[5] = f"{target.low:.2f}x .. {target.high:.2f}x"
+                row[4] = _num(target.value, "x")
+                row[5] = f"{_num(target.low, 'x')} .. {_num(target.high, 'x')}"
                 if target.op:
                     row[6] = f"{target.op} {target.threshold:.2f}x"
                     row[7] = "PASS" if target.passed else "MISS"
             rows.append(row)
-        every = all(
-            d == n for side in SIDES for d in self.delivered.get((n, side), [])
-        )  # a shortfall already failed the child; this also checks the returned count
+        # a shortfall already failed the child; this also checks the count regiment returned
+        every = all(d == n for side in SIDES for d in self.delivered.get((case, side), []))
         rows.insert(
             list(METRICS).index("broadcast_us") + 1,
             ["broadcast handled by all N", "", "yes", "yes", "", "", "all N", _pf(every)],
         )
         title = (
-            f"N = {n:,} agents: median of {rounds} fresh run(s) per side"
+            f"N = {n:,} agents [{placement}]: median of {rounds} fresh run(s) per side"
             " (ratio = regiment/pykka of the medians; range = per-round ratios)"
         )
         table = _table(
@@ -459,23 +489,22 @@ class ScaleReport(Report):
         )
         return f"{title}\n{table}"
 
-    def _growth_table(self) -> str:
-        small, large = self.sizes[0], self.sizes[-1]
+    def _growth_table(self, placement: str) -> str:
+        small, large = self.spans[placement]
         factor = large / small
         rows = []
         for key in GROWTH_ROWS:
-            label, _, _ = METRICS[key]
-            cells = [label]
+            cells = [METRICS[key][0]]
             for side in (REGIMENT, PYKKA):
-                g = self.growth[key, side]
+                g = self.growth[key, placement, side]
                 if key == "rss_per_agent_kib":  # already per agent: flat = 1.00x
-                    cells += ["-", f"{g.value:.2f}x"]
+                    cells += ["-", _num(g.value, "x")]
                 else:
-                    cells += [f"{g.value:.2f}x", f"{g.value / factor:.2f}x"]
+                    cells += [_num(g.value, "x"), _num(g.value / factor, "x")]
             rows.append(cells)
         title = (
-            f"growth from {small:,} to {large:,} agents ({factor:g}x the agents; linear = "
-            f"{factor:g}x the total time, 1.00x per agent)"
+            f"growth from {small:,} to {large:,} agents [{placement}] ({factor:g}x the agents; "
+            f"linear = {factor:g}x the total time, 1.00x per agent)"
         )
         table = _table(
             ["measure", "regiment total", "per agent", "pykka total", "per agent"],
@@ -486,15 +515,16 @@ class ScaleReport(Report):
 
     def to_json(self) -> dict[str, Any]:
         data = super().to_json()
-        data["sizes"] = self.sizes
         data["growth"] = {t.name: t.to_json() for t in self.growth.values()}
         data["failure"] = self.failure or None
         return data
 
 
-def _num(value: float) -> str:
+def _num(value: float, unit: str = "") -> str:
     if math.isnan(value):
         return "-"
+    if unit == "x":
+        return f"{value:.2f}x"
     if value >= 100:
         return f"{value:,.0f}"
     if value >= 1:
@@ -520,66 +550,73 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int
     return "\n".join([line(headers), rule, *(line(row) for row in rows)])
 
 
-def build_targets(report: ScaleReport, sizes: Sequence[int]) -> None:
-    """Ratios and PASS/MISS per size, then the growth factors (smallest to largest size)."""
-    for n in sizes:
-        if not report.measured(n):
+def build_targets(report: ScaleReport, placements: Sequence[str], sizes: Sequence[int]) -> None:
+    """Ratios and PASS/MISS per case, then each placement's growth (smallest to largest size)."""
+    for case in report.cases:
+        if not report.measured(case):
             continue
+        placement, n = case
         for key, (op, threshold) in RATIO_ROWS.items():
-            reg, pyk = report.found[key, n, REGIMENT], report.found[key, n, PYKKA]
-            name = f"{METRICS[key][0]} regiment/pykka [{n}]"
+            reg, pyk = report.found[key, case, REGIMENT], report.found[key, case, PYKKA]
+            name = f"{METRICS[key][0]} regiment/pykka [{placement}] N={n}"
             if op:
                 target = ratio_target(name, reg, pyk, op, threshold)
                 report.targets.append(target)
             else:
                 target = info_ratio(name, reg, pyk)
                 report.info.append(target)
-            report.ratios[key, n] = target
-    measured = [n for n in sizes if report.measured(n)]
-    if len(measured) < 2:
-        return
-    small, large = measured[0], measured[-1]
-    for key in GROWTH_ROWS:
-        for side in (REGIMENT, PYKKA):
-            report.growth[key, side] = info_ratio(
-                f"{METRICS[key][0]} growth {small}->{large} {side}",
-                report.found[key, large, side],
-                report.found[key, small, side],
-                note=f"linear = {large / small:g}x"
-                + (" (per agent: flat = 1x)" if key == "rss_per_agent_kib" else ""),
-            )
-    report.sizes = measured
+            report.ratios[key, case] = target
+    for placement in placements:
+        measured = [n for n in sizes if report.measured((placement, n))]
+        if len(measured) < 2:
+            continue
+        small, large = measured[0], measured[-1]
+        report.spans[placement] = (small, large)
+        for key in GROWTH_ROWS:
+            for side in (REGIMENT, PYKKA):
+                lo = report.found[key, (placement, small), side]
+                hi = report.found[key, (placement, large), side]
+                rounds = min(len(lo.samples), len(hi.samples))  # a failed run cuts one short
+                report.growth[key, placement, side] = info_ratio(
+                    f"{METRICS[key][0]} growth {small}->{large} [{placement}] {side}",
+                    Measurement(hi.name, hi.unit, hi.higher_is_better, hi.samples[:rounds]),
+                    Measurement(lo.name, lo.unit, lo.higher_is_better, lo.samples[:rounds]),
+                    note=f"linear = {large / small:g}x"
+                    + (" (per agent: flat = 1x)" if key == "rss_per_agent_kib" else ""),
+                )
 
 
 def main() -> int:
-    if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        return child_main(sys.argv[2], int(sys.argv[3]))
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        return child_main(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     args = parse_args()
     limits = thread_limits()
+    cases: list[Case] = [(p, n) for p in args.placements for n in args.sizes]
     report = ScaleReport(
         "bench_scale",
         "regiment at scale: spawn, broadcast and shutdown of N agents vs raw pykka 4.5",
         {
             "sizes": "/".join(str(n) for n in args.sizes),
+            "placements": "/".join(args.placements),
             "rounds": args.rounds,
-            "child_timeout_s": args.timeout or "60+0.02/agent",
+            "child_timeout_s": args.timeout or "60+0.04/agent",
             **{k: v for k, v in limits.items() if v is not None},
         },
-        sizes=list(args.sizes),
-        rounds=args.rounds,
+        cases=cases,
     )
-    for n in args.sizes:
+    for case in cases:
+        placement, n = case
         for side in SIDES:
             for key, (label, unit, higher) in METRICS.items():
-                if side == REGIMENT and key in PYKKA_ONLY:
-                    report.found[key, n, side] = Measurement(f"{label} [{n}] {side}", unit, higher)
-                else:
-                    report.found[key, n, side] = report.add(
-                        Measurement(f"{label} [{n}] {side}", unit, higher)
-                    )
+                found = Measurement(f"{label} [{placement}] N={n} {side}", unit, higher)
+                report.found[key, case, side] = found
+                if not (side == REGIMENT and key in PYKKA_ONLY):
+                    report.add(found)
     report.notes += [
-        "each side and size runs in a fresh, unpinned process (bench_scale.py --child); "
-        "rounds alternate the sides and rotate which goes first; no warm-up round",
+        "each side and case runs in a fresh process (bench_scale.py --child); rounds alternate "
+        "the sides and rotate which goes first; no warm-up round",
+        "placements: os = unpinned (the OS places every thread), same-cpu = the whole child "
+        "process pinned to one CPU (no cross-CPU wake-ups: the most repeatable figures)",
         "spawn = first spawn/start call to the last agent's on_start (pykka's start() returns "
         "before on_start; its 'start() calls returned' row is the loop alone)",
         "broadcast = regiment system.broadcast(msg) / pykka ActorRegistry.broadcast(msg) (a "
@@ -594,26 +631,25 @@ def main() -> int:
     try:
         check_thread_limits(limits, max(args.sizes))
         for r in range(args.rounds):
-            for i, n in enumerate(args.sizes):
+            for i, case in enumerate(cases):
                 for side in rotated(SIDES, r + i):
                     if sys.stderr.isatty():
-                        print(f"round {r + 1}/{args.rounds}: {side} x {n:,}", file=sys.stderr)
-                    result = spawn_child(side, n, args.timeout or child_timeout(n))
+                        print(f"round {r + 1}/{args.rounds}: {side} {case}", file=sys.stderr)
+                    result = spawn_child(side, case, args.timeout or child_timeout(case[1]))
                     for key, value in derive(result).items():
-                        report.found[key, n, side].samples.append(value)
-                    report.delivered.setdefault((n, side), []).append(result["delivered"])
+                        report.found[key, case, side].samples.append(value)
+                    report.delivered.setdefault((case, side), []).append(result["delivered"])
     except BenchmarkError as exc:
         report.failure = str(exc)
         status = 1
-        # rounds left half-done would pair the wrong samples: keep complete rounds only
-        for n in args.sizes:
-            counts = {len(report.found["spawn_s", n, side].samples) for side in SIDES}
-            if len(counts) > 1:
-                for side in SIDES:
-                    for key in METRICS:
-                        del report.found[key, n, side].samples[min(counts) :]
+        # a round left half-done would pair the wrong samples: keep complete rounds only
+        for case in cases:
+            keep = min(len(report.found["spawn_s", case, side].samples) for side in SIDES)
+            for side in SIDES:
+                for key in METRICS:
+                    del report.found[key, case, side].samples[keep:]
     report.measurements = [m for m in report.measurements if m.samples]
-    build_targets(report, args.sizes)
+    build_targets(report, args.placements, args.sizes)
     report.emit(args.json)
     if report.failure:
         print(f"bench_scale: FAILED: {report.failure}", file=sys.stderr)

@@ -237,3 +237,21 @@ def test_shutdown_finishes_in_time_while_senders_keep_sending_and_loses_nothing_
     office = system.dead_letter_office
     dropped = office.count(DeadLetterReason.SHUTDOWN) + office.count(DeadLetterReason.STOPPED)
     assert dropped > 0  # counted, not lost: the queue behind the stop was dead-lettered
+
+
+def test_an_agent_calling_its_own_supervisor_while_being_stopped_fails_fast(system):
+    errors: list[BaseException] = []
+
+    class Needy(AgentActor):
+        def on_stop(self) -> None:
+            try:
+                self.system.supervisor("root").children(timeout=WAIT)
+            except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+                errors.append(exc)
+
+    ref = system.spawn(Needy, name="needy")
+    started = time.monotonic()
+    assert ref.stop(timeout=WAIT)
+    assert time.monotonic() - started < WAIT / 2, "the stop waited for the call to time out"
+    assert len(errors) == 1
+    assert "waiting for that stop to finish" in str(errors[0])

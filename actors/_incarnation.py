@@ -246,23 +246,29 @@ class Incarnation:
                 correlation_id=envelope.correlation_id,
                 causation_id=envelope.causation_id,
             )
-        # One log line per failure: the dead letter it leaves is recorded without its own.
+        # One log line per failure (the dead letter it leaves is recorded without its own),
+        # written before the asker can see the error.
         if envelope is not None and envelope.future is not None:
             body = type(envelope.body).__name__
             error = AgentFailed(f"agent {cell.name!r} failed handling {body}: {exc!r}", cell.name)
             error.__cause__ = exc
-            office.record(envelope, DeadLetterReason.HANDLER_FAILED, repr(exc), error, log=False)
             if isinstance(exc, Exception) and not cell.options.restart_on_ask_error:
                 log.opt(exception=exc).info(
-                    "{} {!r} raised handling an ask ({}); the asker got the error",
+                    "{} {!r} raised handling an ask ({}); the asker gets the error",
                     cell.kind,
                     cell.name,
                     body,
                 )
+                office.record(
+                    envelope, DeadLetterReason.HANDLER_FAILED, repr(exc), error, log=False
+                )
                 return False
-        elif envelope is not None and not cell.keep_for_retry(envelope):
-            office.record(envelope, DeadLetterReason.HANDLER_FAILED, repr(exc), log=False)
-        log.opt(exception=exc).error("{} {!r} failed: {!r}", cell.kind, cell.name, exc)
+            log.opt(exception=exc).error("{} {!r} failed: {!r}", cell.kind, cell.name, exc)
+            office.record(envelope, DeadLetterReason.HANDLER_FAILED, repr(exc), error, log=False)
+        else:
+            log.opt(exception=exc).error("{} {!r} failed: {!r}", cell.kind, cell.name, exc)
+            if envelope is not None and not cell.keep_for_retry(envelope):
+                office.record(envelope, DeadLetterReason.HANDLER_FAILED, repr(exc), log=False)
         cell.report(ChildFailed(cell, self.number, exc, envelope))
         return self._park(instance, exc, envelope)
 

@@ -12,6 +12,7 @@ state that outlives it (a message kept for retry, a stop request, reports to the
 from __future__ import annotations
 
 import enum
+import functools
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ from actors.messages import Kind
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from loguru import Logger
 
     from actors._mailboxes import MailboxQueue
     from actors.agent import AgentActor
@@ -116,15 +119,14 @@ class Cell:
         self.instance: AgentActor | None = None
         self.current: Envelope | None = None  # the envelope being handled
         self.stop_reason: ExitReason | None = None  # set by the agent's own stop()
-        self.log = logger.bind(system=system.name, agent=name)
         self._lock = threading.Lock()
-        self._watchers: set[Cell] = set()
-        self._watching: set[Cell] = set()
+        self._watchers: set[Cell] | None = None  # made on first use: most slots have none
+        self._watching: set[Cell] | None = None
         self.runner: Incarnation | None = None  # the incarnation self.thread runs
         self.waiting_for: Cell | None = None  # the child this supervisor is stopping or starting
         # Envelopes the next incarnation takes before its mailbox: one kept for a retry, or
         # one an abandoned incarnation took off the queue and handed back unhandled.
-        self._front: deque[Envelope] = deque()
+        self._front: deque[Envelope] | None = None
         self._retry_envelope: Envelope | None = None
         self._retry_count = 0
         self._ref: AgentRef | None = None
@@ -132,6 +134,11 @@ class Cell:
 
     def __repr__(self) -> str:
         return f"<Cell {self.kind} {self.name!r} {self.state.value} #{self.incarnation}>"
+
+    @functools.cached_property
+    def log(self) -> Logger:
+        """A loguru logger bound to the system's and the slot's names."""
+        return logger.bind(system=self.system.name, agent=self.name)
 
     @property
     def ref(self) -> AgentRef:
@@ -276,11 +283,11 @@ class Cell:
             if self.state is CellState.CLOSED:
                 return
             self.state = CellState.CLOSED
-            watchers, self._watchers = self._watchers, set()
-            watching, self._watching = self._watching, set()
+            watchers, self._watchers = self._watchers or set(), None
+            watching, self._watching = self._watching or set(), None
         if self.registered:
             self.system._unregister(self)
-        kept, self._front = list(self._front), deque()
+        kept, self._front = list(self._front or ()), None
         if kept:  # held for a retry (or handed back), and the slot closed instead
             self.system.dead_letter_office.record_many(kept, DeadLetterReason.HANDLER_FAILED)
         shutdown = reason is ExitReason.SHUTDOWN
@@ -344,17 +351,23 @@ class Cell:
         with self._lock:
             if self.state is CellState.CLOSED:
                 return False
+            if self._watchers is None:
+                self._watchers = set()
             self._watchers.add(watcher)
         with watcher._lock:
+            if watcher._watching is None:
+                watcher._watching = set()
             watcher._watching.add(self)
         return True
 
     def remove_watcher(self, watcher: Cell) -> None:
         """Stop telling ``watcher`` about this slot."""
         with self._lock:
-            self._watchers.discard(watcher)
+            if self._watchers is not None:
+                self._watchers.discard(watcher)
         with watcher._lock:
-            watcher._watching.discard(self)
+            if watcher._watching is not None:
+                watcher._watching.discard(self)
 
     def notify_terminated(self, name: str, reason: ExitReason) -> None:
         """Queue a `Terminated` notice in this slot's control lane."""
@@ -379,8 +392,13 @@ class Cell:
             self._retry_envelope = None
             return False
         self._retry_envelope, self._retry_count = envelope, count
-        self._front.appendleft(envelope)
+        self._push_front(envelope)
         return True
+
+    def _push_front(self, envelope: Envelope) -> None:
+        if self._front is None:
+            self._front = deque()
+        self._front.appendleft(envelope)
 
     def hand_back(self, item: object) -> None:
         """Return an item an abandoned incarnation took off the mailbox, unhandled.
@@ -391,7 +409,7 @@ class Cell:
         if item is CLOSED:
             return  # sticky: the mailbox keeps handing it out
         if type(item) is Envelope:
-            self._front.appendleft(item)
+            self._push_front(item)
             runner = self.runner
             if runner is not None:
                 runner.attention = True

@@ -523,7 +523,7 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:.3g}"
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
 
     def line(cells: Sequence[str]) -> str:
@@ -575,7 +575,7 @@ class Report:
             for m in self.measurements
         ]
         out.append(
-            _table(
+            table(
                 ["measurement", "median", "best", "worst", "spread", "unit", "note"],
                 rows,
                 {1, 2, 3, 4},
@@ -584,7 +584,7 @@ class Report:
         if self.info:
             out += ["", "ratios (informational):"]
             out.append(
-                _table(
+                table(
                     ["ratio", "value", "range over rounds", "note"],
                     [
                         [
@@ -601,7 +601,7 @@ class Report:
         if self.targets:
             out += ["", "targets (reported, not asserted):"]
             out.append(
-                _table(
+                table(
                     ["target", "value", "range over rounds", "goal", "result", "note"],
                     [
                         [

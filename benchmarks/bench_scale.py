@@ -52,6 +52,7 @@ from _harness import (
     ratio_target,
     rotated,
     silence_logs,
+    table,
 )
 
 from actors import ActorSystem, AgentActor, Message, handler
@@ -493,12 +494,12 @@ class ScaleReport(Report):
             f"N = {n:,} agents [{placement}]: median of {rounds} fresh run(s) per side"
             " (ratio = regiment/pykka of the medians; range = per-round ratios)"
         )
-        table = _table(
+        rendered = table(
             ["measure", "unit", "regiment", "pykka", "ratio", "range", "goal", "result"],
             rows,
             {2, 3, 4, 5},
         )
-        return f"{title}\n{table}"
+        return f"{title}\n{rendered}"
 
     def _growth_table(self, placement: str) -> str:
         small, large = self.spans[placement]
@@ -517,12 +518,12 @@ class ScaleReport(Report):
             f"growth from {small:,} to {large:,} agents [{placement}] ({factor:g}x the agents; "
             f"linear = {factor:g}x the total time, 1.00x per agent)"
         )
-        table = _table(
+        rendered = table(
             ["measure", "regiment total", "per agent", "pykka total", "per agent"],
             rows,
             {1, 2, 3, 4},
         )
-        return f"{title}\n{table}"
+        return f"{title}\n{rendered}"
 
     def to_json(self) -> dict[str, Any]:
         data = super().to_json()
@@ -541,20 +542,6 @@ def _num(value: float, unit: str = "") -> str:
     if value >= 1:
         return f"{value:.2f}"
     return f"{value:.3g}" if value >= 0.001 else f"{value:.2g}"
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        parts = [
-            str(cell).rjust(width) if index in right else str(cell).ljust(width)
-            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "  ".join(parts).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join([line(headers), rule, *(line(row) for row in rows)])
 
 
 def build_targets(report: ScaleReport, placements: Sequence[str], sizes: Sequence[int]) -> None:

@@ -224,19 +224,25 @@ STUCK_SCRIPT = textwrap.dedent(
 )
 
 
-def test_a_handler_stuck_past_the_shutdown_timeout_does_not_keep_the_process_alive():
-    started = time.monotonic()
+def run_script(script: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in a fresh interpreter; fail (after killing it) if it never exits."""
     try:
         done = subprocess.run(
-            [sys.executable, "-c", STUCK_SCRIPT],
+            [sys.executable, "-c", script],
             check=False,
             capture_output=True,
             text=True,
-            timeout=20,
+            timeout=timeout,
         )
     except subprocess.TimeoutExpired as exc:  # the process was killed
-        pytest.fail(f"the process never exited after the shutdown: {exc.stdout!r}")
+        pytest.fail(f"the process never exited: threads were left running: {exc.stdout!r}")
     assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_a_handler_stuck_past_the_shutdown_timeout_does_not_keep_the_process_alive():
+    started = time.monotonic()
+    done = run_script(STUCK_SCRIPT, timeout=20)
     assert done.stdout.split() == ["shutdown", "False", "second", "False"]
     assert time.monotonic() - started < 15
 
@@ -258,15 +264,5 @@ IDLE_SCRIPT = textwrap.dedent(
 
 
 def test_a_shutdown_with_no_time_at_all_strands_no_thread():
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", IDLE_SCRIPT],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"threads were stranded: the process never exited: {exc.stdout!r}")
-    assert done.returncode == 0, done.stderr
+    done = run_script(IDLE_SCRIPT, timeout=60)
     assert done.stdout.split() == ["done"]

@@ -5,6 +5,10 @@ after ``self`` (a union registers every member), or from explicit arguments:
 ``@handler(Ping, Pong)``. Each agent class gets a table {message class: function} built when the
 class is created, inherited and overridable; a body whose exact class is not in the table is
 looked up along its MRO once, and the answer is cached.
+
+Mistakes are refused when the class is created: two methods of one class body handling the
+same type (a subclass overriding an inherited handler is fine), a type that is not a
+`Message`, a hint that cannot be resolved.
 """
 
 from __future__ import annotations
@@ -47,8 +51,8 @@ def handler(*args: Any) -> Any:
     ask (ignored for a tell, unless the sender set ``reply_to``).
 
     Raises:
-        TypeError: at class creation, if a type is not an `actors.Message` subclass or the
-            hint cannot be resolved.
+        TypeError: at class creation, if a type is not an `actors.Message` subclass, the
+            hint cannot be resolved, or two methods of the class body handle the same type.
     """
     if len(args) == 1 and inspect.isfunction(args[0]):
         setattr(args[0], _MARK, ())
@@ -62,8 +66,14 @@ def handler(*args: Any) -> Any:
 
 
 def build_table(cls: type, bases_table: HandlerTable) -> HandlerTable:
-    """Build ``cls``'s handler table from its bases' table and its own marked methods."""
+    """Build ``cls``'s handler table from its bases' table and its own marked methods.
+
+    Raises:
+        TypeError: for a type that is not a `Message`, an unresolvable hint, or two methods
+            of ``cls``'s own body that handle the same type.
+    """
     table: HandlerTable = {k: v for k, v in bases_table.items() if v is not None}
+    own: dict[type, tuple[str, Callable[..., Any]]] = {}  # this body's handlers, to spot twins
     localns: ChainMap[str, Any] | None = None
     for attr, value in vars(cls).items():
         function = value.__func__ if isinstance(value, staticmethod | classmethod) else value
@@ -79,6 +89,13 @@ def build_table(cls: type, bases_table: HandlerTable) -> HandlerTable:
                 msg = (
                     f"{cls.__qualname__}.{attr} handles {message_type!r}, "
                     "which is not an actors.Message subclass"
+                )
+                raise TypeError(msg)
+            first = own.setdefault(message_type, (attr, function))
+            if first[1] is not function:
+                msg = (
+                    f"{cls.__qualname__}.{first[0]} and {cls.__qualname__}.{attr} both handle "
+                    f"{message_type.__qualname__}; one type has one handler per class"
                 )
                 raise TypeError(msg)
             table[message_type] = function

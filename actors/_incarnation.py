@@ -112,6 +112,12 @@ class Incarnation:
             instance = cell.factory()
         finally:
             _local.state.constructing = None
+        if isinstance(instance, AgentActor) and "_cell" not in vars(instance):
+            msg = (
+                f"{type(instance).__qualname__}.__init__ did not call super().__init__(); "
+                "every agent's __init__ must call it"
+            )
+            raise TypeError(msg)
         if not isinstance(instance, AgentActor) or instance._cell is not cell:
             msg = (
                 f"the factory of {cell.name!r} returned {instance!r}; it must construct an "

@@ -15,6 +15,11 @@ Agents are started by a system (`ActorSystem.spawn`) or a supervisor (a child sp
 pykka's ``start()``. Each restart builds a new instance; state that must survive restarts
 belongs outside the instance.
 
+Mistakes fail where they are made: overriding pykka's ``on_receive`` (agents dispatch with
+`@handler`) or giving one type two handlers in a class body raises `TypeError` when the class
+is created; spawn arguments the constructor does not take, or a constructor that forgot
+``super().__init__()``, make the spawn raise `StartFailed`.
+
 Inside a handler, in the agent's own thread: `context`, `send`, `ask`, `reply`, `broadcast`,
 `watch`, `schedule`, `schedule_every`, `stop` and `log`.
 """
@@ -103,8 +108,20 @@ class AgentActor(pykka.ThreadingActor):
     _handlers: ClassVar[HandlerTable] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Build the class's handler table and check its roles."""
+        """Build the class's handler table and check its roles.
+
+        Raises:
+            TypeError: if the class overrides ``on_receive``, gives one message type two
+                handlers, declares a handler for a non-`Message` type, or sets ``roles`` to
+                a string.
+        """
         super().__init_subclass__(**kwargs)
+        if "on_receive" in vars(cls):
+            msg = (
+                f"{cls.__qualname__} overrides on_receive, which agents never call; declare "
+                "one method per message type with @actors.handler instead"
+            )
+            raise TypeError(msg)
         inherited: HandlerTable = {}
         for base in reversed(cls.__mro__[1:]):
             inherited.update(vars(base).get("_handlers", {}))
@@ -134,7 +151,20 @@ class AgentActor(pykka.ThreadingActor):
         raise TypeError(msg)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        """Attach the new instance to the slot being started; subclasses must call it.
+
+        Raises:
+            TypeError: if any argument reaches it (pykka would ignore them silently): the
+                spawn passed arguments that the subclass's ``__init__`` does not take.
+        """
+        if args or kwargs:
+            given = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+            msg = (
+                f"{type(self).__qualname__} got arguments its __init__ does not take: "
+                f"({given}); AgentActor.__init__ takes none"
+            )
+            raise TypeError(msg)
+        super().__init__()
         self._cell: Cell | None = _local.state.constructing
         self._replied = False
         self._timers: set[Timer] | None = None

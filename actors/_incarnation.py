@@ -13,6 +13,9 @@ module owns what happens inside the thread):
    - a failure: dead-letter (or keep for retry) the failing message, report `ChildFailed`
      and *park*: wait, reading only the control lane, for `Resume` or `Terminate`. User
      messages keep queueing meanwhile.
+
+Every hook may be ``async def``: its coroutine runs to completion on the instance's event loop
+(`AgentActor._run_async`), which is closed when the incarnation ends, however it ends.
 """
 
 from __future__ import annotations
@@ -58,9 +61,9 @@ class Incarnation:
             instance = self.instance = self._construct()
             cell.instance = instance
             if cause is None:
-                instance.on_start()
+                instance._run_hook(instance.on_start())
             else:
-                instance.post_restart(cause)
+                instance._run_hook(instance.post_restart(cause))
         except BaseException as exc:  # noqa: BLE001 - any start failure goes to the starter
             cell.log.opt(exception=exc).error("{} {!r} failed to start", cell.kind, cell.name)
             if not isinstance(exc, StartFailed):  # a child's failure was published by the child
@@ -72,6 +75,7 @@ class Incarnation:
                 )
             cell.state = CellState.STOPPED
             if self.instance is not None:
+                self._close_loop(self.instance)
                 self.instance.actor_stopped.set()
             self._forget_thread()
             ack.fail(exc)
@@ -90,9 +94,19 @@ class Incarnation:
             cell.log.opt(exception=exc).critical("incarnation loop of {!r} died", cell.name)
             cell.report(ChildFailed(cell, self.number, exc, None))
         finally:
+            self._close_loop(instance)
             instance.actor_stopped.set()
             instance._cancel_timers()
             self._forget_thread()
+
+    def _close_loop(self, instance: AgentActor) -> None:
+        """Close the instance's event loop, if its async code made one; never raises."""
+        try:
+            instance._close_loop()
+        except BaseException as exc:  # noqa: BLE001 - the incarnation ends regardless
+            self.cell.log.opt(exception=exc).error(
+                "closing the event loop of {!r} failed", self.cell.name
+            )
 
     def _forget_thread(self) -> None:
         _local.state.cell = None
@@ -276,9 +290,9 @@ class Incarnation:
         cell.state = CellState.RESTARTING if restart else CellState.STOPPED
         try:
             if restart:
-                instance.pre_restart(cause, envelope)
+                instance._run_hook(instance.pre_restart(cause, envelope))
             else:
-                instance.on_stop()
+                instance._run_hook(instance.on_stop())
         except BaseException as exc:  # noqa: BLE001 - the incarnation ends regardless
             hook = "pre_restart" if restart else "on_stop"
             cell.log.opt(exception=exc).error("{} of {!r} raised", hook, cell.name)

@@ -143,3 +143,19 @@ def test_each_incarnation_gets_its_own_event_loop_and_closes_it(system):
     assert first.is_closed()
     assert second is not first
     assert not second.is_closed()
+
+
+class Relay(AgentActor):
+    """Answers a Ping by awaiting another agent's answer and a blocking call in a thread."""
+
+    @handler
+    async def on_ping(self, msg: Ping) -> int:
+        doubled = await self.system.ref("sleepy").ask_async(msg, timeout=WAIT)
+        return await asyncio.to_thread(lambda: doubled + 1)
+
+
+def test_an_async_handler_can_await_another_agents_answer_and_a_thread(system):
+    system.spawn(Sleepy, Journal(), name="sleepy")
+    relay = system.spawn(Relay, name="relay")
+    assert relay.ask(Ping(n=5), timeout=WAIT) == 11
+    assert relay.stop(timeout=WAIT)

@@ -5,10 +5,19 @@ after ``self`` (a union registers every member), or from explicit arguments:
 ``@handler(Ping, Pong)``. Each agent class gets a table {message class: function} built when the
 class is created, inherited and overridable; a body whose exact class is not in the table is
 looked up along its MRO once, and the answer is cached.
+
+An ``async def`` handler is stored as a plain function, built once here, that runs the
+coroutine to completion on the agent's event loop (`AgentActor._run_async`): every caller of
+the table calls ``function(instance, body)`` alike, and sync handlers pay nothing for it.
+
+Mistakes are refused when the class is created: two methods of one class body handling the
+same type (a subclass overriding an inherited handler is fine), a type that is not a
+`Message`, a hint that cannot be resolved.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import sys
 import types
@@ -44,11 +53,13 @@ def handler(*args: Any) -> Any:
         def on_task(self, msg: Task) -> Result: ...
 
     or name the types: ``@actors.handler(Task, Retry)``. The return value is the reply to an
-    ask (ignored for a tell, unless the sender set ``reply_to``).
+    ask (ignored for a tell, unless the sender set ``reply_to``). The method may be
+    ``async def``: it then runs to completion on the agent's own event loop, one message at a
+    time like any handler, and its return value is the reply.
 
     Raises:
-        TypeError: at class creation, if a type is not an `actors.Message` subclass or the
-            hint cannot be resolved.
+        TypeError: at class creation, if a type is not an `actors.Message` subclass, the
+            hint cannot be resolved, or two methods of the class body handle the same type.
     """
     if len(args) == 1 and inspect.isfunction(args[0]):
         setattr(args[0], _MARK, ())
@@ -62,8 +73,14 @@ def handler(*args: Any) -> Any:
 
 
 def build_table(cls: type, bases_table: HandlerTable) -> HandlerTable:
-    """Build ``cls``'s handler table from its bases' table and its own marked methods."""
+    """Build ``cls``'s handler table from its bases' table and its own marked methods.
+
+    Raises:
+        TypeError: for a type that is not a `Message`, an unresolvable hint, or two methods
+            of ``cls``'s own body that handle the same type.
+    """
     table: HandlerTable = {k: v for k, v in bases_table.items() if v is not None}
+    own: dict[type, tuple[str, Callable[..., Any]]] = {}  # this body's handlers, to spot twins
     localns: ChainMap[str, Any] | None = None
     for attr, value in vars(cls).items():
         function = value.__func__ if isinstance(value, staticmethod | classmethod) else value
@@ -74,6 +91,7 @@ def build_table(cls: type, bases_table: HandlerTable) -> HandlerTable:
             if localns is None:
                 localns = _defining_scope(cls)
             declared = _hinted_types(cls, attr, function, localns)
+        entry = _in_event_loop(function) if inspect.iscoroutinefunction(function) else function
         for message_type in declared:
             if not (isinstance(message_type, type) and issubclass(message_type, Message)):
                 msg = (
@@ -81,8 +99,25 @@ def build_table(cls: type, bases_table: HandlerTable) -> HandlerTable:
                     "which is not an actors.Message subclass"
                 )
                 raise TypeError(msg)
-            table[message_type] = function
+            first = own.setdefault(message_type, (attr, function))
+            if first[1] is not function:
+                msg = (
+                    f"{cls.__qualname__}.{first[0]} and {cls.__qualname__}.{attr} both handle "
+                    f"{message_type.__qualname__}; one type has one handler per class"
+                )
+                raise TypeError(msg)
+            table[message_type] = entry
     return table
+
+
+def _in_event_loop(function: Callable[..., Any]) -> Callable[[Any, Any], Any]:
+    """Wrap an ``async def`` handler into a plain one that runs it on the agent's loop."""
+
+    @functools.wraps(function)
+    def run_to_completion(instance: Any, body: Any) -> Any:
+        return instance._run_async(function(instance, body))
+
+    return run_to_completion
 
 
 def lookup(table: HandlerTable, message_type: type) -> Callable[[Any, Any], Any] | None:

@@ -19,6 +19,9 @@ An incarnation that did not stop in time is *abandoned* (`Cell.abandon`): its ow
 (a successor never resets them), and from then on it never handles another message. Whatever
 it still takes off the mailbox, it hands back to the slot (`Cell.hand_back`) and ends. So one
 mailbox never has two consumers handling its messages at once.
+
+Every hook may be ``async def``: its coroutine runs to completion on the instance's event loop
+(`AgentActor._run_async`), which is closed when the incarnation ends, however it ends.
 """
 
 from __future__ import annotations
@@ -69,9 +72,9 @@ class Incarnation:
             instance = self.instance = self._construct()
             cell.instance = instance
             if cause is None:
-                instance.on_start()
+                instance._run_hook(instance.on_start())
             else:
-                instance.post_restart(cause)
+                instance._run_hook(instance.post_restart(cause))
         except BaseException as exc:  # noqa: BLE001 - any start failure goes to the starter
             cell.log.opt(exception=exc).error("{} {!r} failed to start", cell.kind, cell.name)
             if not isinstance(exc, StartFailed):  # a child's failure was published by the child
@@ -83,12 +86,14 @@ class Incarnation:
                 )
             cell.state = CellState.STOPPED
             if self.instance is not None:
+                self._close_loop(self.instance)
                 self.instance.actor_stopped.set()
             self._forget_thread()
             ack.fail(exc)
             return
         if self.abandoned:  # its start outlived the start timeout: the slot moved on
             self._end(instance, restart=False, cause=None, envelope=None)
+            self._close_loop(instance)
             instance.actor_stopped.set()
             self._forget_thread()
             return
@@ -106,9 +111,19 @@ class Incarnation:
             cell.log.opt(exception=exc).critical("incarnation loop of {!r} died", cell.name)
             cell.report(ChildFailed(cell, self.number, exc, None))
         finally:
+            self._close_loop(instance)
             instance.actor_stopped.set()
             instance._cancel_timers()
             self._forget_thread()
+
+    def _close_loop(self, instance: AgentActor) -> None:
+        """Close the instance's event loop, if its async code made one; never raises."""
+        try:
+            instance._close_loop()
+        except BaseException as exc:  # noqa: BLE001 - the incarnation ends regardless
+            self.cell.log.opt(exception=exc).error(
+                "closing the event loop of {!r} failed", self.cell.name
+            )
 
     def _forget_thread(self) -> None:
         _local.state.cell = None
@@ -128,6 +143,12 @@ class Incarnation:
             instance = cell.factory()
         finally:
             _local.state.constructing = None
+        if isinstance(instance, AgentActor) and "_cell" not in vars(instance):
+            msg = (
+                f"{type(instance).__qualname__}.__init__ did not call super().__init__(); "
+                "every agent's __init__ must call it"
+            )
+            raise TypeError(msg)
         if not isinstance(instance, AgentActor) or instance._cell is not cell:
             msg = (
                 f"the factory of {cell.name!r} returned {instance!r}; it must construct an "
@@ -320,9 +341,9 @@ class Incarnation:
             cell.state = CellState.RESTARTING if restart else CellState.STOPPED
         try:
             if restart:
-                instance.pre_restart(cause, envelope)
+                instance._run_hook(instance.pre_restart(cause, envelope))
             else:
-                instance.on_stop()
+                instance._run_hook(instance.on_stop())
         except BaseException as exc:  # noqa: BLE001 - the incarnation ends regardless
             hook = "pre_restart" if restart else "on_stop"
             cell.log.opt(exception=exc).error("{} of {!r} raised", hook, cell.name)

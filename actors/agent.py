@@ -15,14 +15,26 @@ Agents are started by a system (`ActorSystem.spawn`) or a supervisor (a child sp
 pykka's ``start()``. Each restart builds a new instance; state that must survive restarts
 belongs outside the instance.
 
+Handlers and the lifecycle hooks may be ``async def`` (for asyncio-only client libraries):
+each incarnation owns an event loop, created in its thread on first use and closed when the
+incarnation ends, and runs each coroutine to completion on it, one message at a time.
+
+Mistakes fail where they are made: overriding pykka's ``on_receive`` (agents dispatch with
+`@handler`) or giving one type two handlers in a class body raises `TypeError` when the class
+is created; spawn arguments the constructor does not take, or a constructor that forgot
+``super().__init__()``, make the spawn raise `StartFailed`.
+
 Inside a handler, in the agent's own thread: `context`, `send`, `ask`, `reply`, `broadcast`,
 `watch`, `schedule`, `schedule_every`, `stop` and `log`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 import pykka
 from loguru import logger
@@ -52,6 +64,7 @@ if TYPE_CHECKING:
 __all__ = ["AgentActor", "Context"]
 
 _MISSING: Any = object()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +118,20 @@ class AgentActor(pykka.ThreadingActor):
     _handlers: ClassVar[HandlerTable] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Build the class's handler table and check its roles."""
+        """Build the class's handler table and check its roles.
+
+        Raises:
+            TypeError: if the class overrides ``on_receive``, gives one message type two
+                handlers, declares a handler for a non-`Message` type, or sets ``roles`` to
+                a string.
+        """
         super().__init_subclass__(**kwargs)
+        if "on_receive" in vars(cls):
+            msg = (
+                f"{cls.__qualname__} overrides on_receive, which agents never call; declare "
+                "one method per message type with @actors.handler instead"
+            )
+            raise TypeError(msg)
         inherited: HandlerTable = {}
         for base in reversed(cls.__mro__[1:]):
             inherited.update(vars(base).get("_handlers", {}))
@@ -136,10 +161,24 @@ class AgentActor(pykka.ThreadingActor):
         raise TypeError(msg)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        """Attach the new instance to the slot being started; subclasses must call it.
+
+        Raises:
+            TypeError: if any argument reaches it (pykka would ignore them silently): the
+                spawn passed arguments that the subclass's ``__init__`` does not take.
+        """
+        if args or kwargs:
+            given = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+            msg = (
+                f"{type(self).__qualname__} got arguments its __init__ does not take: "
+                f"({given}); AgentActor.__init__ takes none"
+            )
+            raise TypeError(msg)
+        super().__init__()
         self._cell: Cell | None = _local.state.constructing
         self._replied = False
         self._timers: set[Timer] | None = None
+        self._runner: asyncio.Runner | None = None  # this incarnation's event loop, lazily
 
     def __str__(self) -> str:
         name = self._cell.name if self._cell is not None else "<unstarted>"
@@ -147,25 +186,44 @@ class AgentActor(pykka.ThreadingActor):
 
     # -- lifecycle hooks --------------------------------------------------------------------
 
-    def on_start(self) -> None:
-        """Run in the agent's thread before it takes its first message (pykka hook)."""
+    # Each hook may be ``async def``: the incarnation runs the coroutine it returns to
+    # completion on the agent's event loop. The defaults of pre_restart and post_restart return
+    # what on_stop / on_start returned, so an async on_stop still runs before a restart. pykka
+    # types on_start / on_stop as returning None, but its loop never runs an agent: the
+    # incarnation does, and it accepts a coroutine.
 
-    def on_stop(self) -> None:
-        """Run in the agent's thread when it stops (also before a restart, by default)."""
+    def on_start(self) -> Coroutine[Any, Any, None] | None:  # type: ignore[override]
+        """Run in the agent's thread before it takes its first message (may be async)."""
+        return None
 
-    def pre_restart(self, error: BaseException | None, envelope: Envelope | None) -> None:
+    def on_stop(self) -> Coroutine[Any, Any, None] | None:  # type: ignore[override]
+        """Run in the agent's thread when it stops (also before a restart, by default).
+
+        May be ``async def``.
+        """
+        return None
+
+    def pre_restart(
+        self, error: BaseException | None, envelope: Envelope | None
+    ) -> Coroutine[Any, Any, None] | None:
         """Run on the old instance before a restart; calls `on_stop` by default.
+
+        May be ``async def``. An override that calls the default should return its result
+        (it is `on_stop`'s coroutine when ``on_stop`` is async).
 
         Args:
             error: the failure that caused the restart.
             envelope: the message being handled when it failed (None if it failed elsewhere,
                 or a sibling's failure caused the restart).
         """
-        self.on_stop()
+        return self.on_stop()
 
-    def post_restart(self, error: BaseException) -> None:
-        """Run on the new instance instead of `on_start` after a restart; calls it by default."""
-        self.on_start()
+    def post_restart(self, error: BaseException) -> Coroutine[Any, Any, None] | None:
+        """Run on the new instance instead of `on_start` after a restart; calls it by default.
+
+        May be ``async def``; an override that calls the default should return its result.
+        """
+        return self.on_start()
 
     def on_unhandled(self, envelope: Envelope) -> None:
         """Called for a message no handler matches; dead-letters it (reason ``unhandled``).
@@ -344,6 +402,30 @@ class AgentActor(pykka.ThreadingActor):
         self._running_cell().request_stop(ExitReason.NORMAL)
 
     # -- runtime internals --------------------------------------------------------------------
+
+    def _run_async(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` to completion on this incarnation's event loop (agent thread).
+
+        The loop is created on first use; `_close_loop` closes it when the incarnation ends.
+
+        Raises:
+            Exception: whatever the coroutine raised.
+        """
+        runner = self._runner
+        if runner is None:
+            runner = self._runner = asyncio.Runner()
+        return runner.run(coroutine)
+
+    def _run_hook(self, result: object) -> None:
+        """Finish a lifecycle hook: run it to completion if it was ``async def``."""
+        if inspect.iscoroutine(result):
+            self._run_async(result)
+
+    def _close_loop(self) -> None:
+        """Close the event loop, if one was made (cancels tasks the handlers left behind)."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.close()
 
     def _running_cell(self) -> Cell:
         cell = self._cell

@@ -86,7 +86,7 @@ class Event(Message):
         at: wall-clock time it happened (seconds since the epoch).
     """
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
 
     system: str
     at: float = Field(default_factory=time.time)

@@ -74,9 +74,14 @@ class Message(BaseModel):
 
     Subclasses are frozen pydantic v2 models and are registered under `type_name` for JSON
     round-trips. A later class registered under the same name replaces the earlier one.
+
+    Unknown fields are rejected (``extra="forbid"``): ``Task(titel="x")`` raises pydantic's
+    ``ValidationError`` where it is built, instead of sending a message whose ``title`` is
+    missing or left at its default. A subclass that sets its own ``model_config`` inherits
+    this unless it says otherwise.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     type_name: ClassVar[str] = "actors.messages.Message"
 

@@ -2,7 +2,9 @@
 
 Asserted on generous ratios of the same operation at two sizes in one run, never on absolute
 times: a cost that grows with the number of agents (a table rebuilt per registration, a list
-scanned per stop) makes the later batch many times slower than the earlier one.
+scanned per stop) makes the later batch many times slower than the earlier one. The ratios
+are of the process's CPU time, which other programs on the machine disturb far less than
+wall-clock time.
 """
 
 from __future__ import annotations
@@ -48,22 +50,24 @@ class Fragile(Crashable):
 
 
 def timed_spawns(system: ActorSystem, start: int, count: int) -> float:
-    began = time.perf_counter()
+    began = time.process_time()
     for n in range(start, start + count):
         system.spawn(Idle, name=f"idle-{n}")
-    return time.perf_counter() - began
+    return time.process_time() - began
 
 
 def timed_stops(system: ActorSystem, start: int, count: int) -> float:
     refs = [system.ref(f"idle-{n}") for n in range(start, start + count)]
-    began = time.perf_counter()
+    began = time.process_time()
     for ref in refs:
         assert ref.stop(timeout=WAIT)
-    return time.perf_counter() - began
+    return time.process_time() - began
 
 
 def test_spawn_stop_and_broadcast_cost_per_agent_stay_flat_as_the_system_grows():
-    with ActorSystem("big") as system:
+    # Daemon threads: CPython 3.11 scans every live non-daemon thread on each Thread.start, a
+    # cost that grows with the number of threads whatever regiment does (pykka pays it too).
+    with ActorSystem("big", daemon=True) as system:
         timed_spawns(system, 0, BATCH)  # warm-up
         small_spawn = timed_spawns(system, BATCH, BATCH)
         small_stop = timed_stops(system, BATCH, BATCH)
@@ -78,8 +82,8 @@ def test_spawn_stop_and_broadcast_cost_per_agent_stay_flat_as_the_system_grows()
         assert system.broadcast(Hello()) == live
         assert Idle.all_done.wait(60), f"broadcast handled by {Idle.counter} of {live}"
 
-    assert large_spawn / small_spawn < GROWTH_LIMIT, (small_spawn, large_spawn)
-    assert large_stop / small_stop < GROWTH_LIMIT, (small_stop, large_stop)
+    assert large_spawn / small_spawn < GROWTH_LIMIT, ("spawn", small_spawn, large_spawn)
+    assert large_stop / small_stop < GROWTH_LIMIT, ("stop", small_stop, large_stop)
 
 
 def test_a_one_for_all_supervisor_of_a_thousand_children_restarts_in_linear_time():
@@ -88,14 +92,14 @@ def test_a_one_for_all_supervisor_of_a_thousand_children_restarts_in_linear_time
         restarted = threading.Semaphore(0)
         with ActorSystem("wide") as system:
             system.events.subscribe(lambda event: restarted.release(), AgentRestarted)
-            began = time.perf_counter()
+            began = time.process_time()
             system.start_tree(SupervisorSpec("wide", specs, strategy=Strategy.ONE_FOR_ALL))
-            started = time.perf_counter() - began
-            began = time.perf_counter()
+            started = time.process_time() - began
+            began = time.process_time()
             system.tell(f"c{children}-0", Boom())
             for _ in range(children):
                 assert restarted.acquire(timeout=60), "the group restart never finished"
-            return started, time.perf_counter() - began
+            return started, time.process_time() - began
 
     small_start, small_restart = start_and_restart(100)
     large_start, large_restart = start_and_restart(1_000)

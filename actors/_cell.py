@@ -110,7 +110,7 @@ class Cell:
         self.address = Direct(name)
         self.mailbox_config = mailbox
         self.mailbox: MailboxQueue = mailbox.build(name, self._reject)
-        self.children: list[Cell] = []  # supervisors only, in start order
+        self.children: dict[Cell, None] = {}  # supervisors only, in start order (O(1) removal)
         self.state = CellState.NEW
         self.incarnation = 0
         self.restarts = 0

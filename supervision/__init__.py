@@ -9,7 +9,13 @@ root reports to the embedding application (``ActorSystem.failure`` / ``wait`` / 
 from __future__ import annotations
 
 from supervision.decisions import affected, should_restart
-from supervision.errors import EscalationError, InvalidTree, NameTaken, SupervisionError
+from supervision.errors import (
+    EscalationError,
+    InvalidName,
+    InvalidTree,
+    NameTaken,
+    SupervisionError,
+)
 from supervision.intensity import add_restart
 from supervision.policy import (
     ESCALATE,
@@ -38,6 +44,7 @@ __all__ = [
     "Decider",
     "Directive",
     "EscalationError",
+    "InvalidName",
     "InvalidTree",
     "NameTaken",
     "Restart",

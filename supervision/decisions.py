@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from typing import TypeVar
 
 from supervision.spec import Restart, Strategy
@@ -29,18 +29,24 @@ def should_restart(restart: Restart, *, abnormal: bool) -> bool:
     return False
 
 
-def affected(strategy: Strategy, children: Sequence[T], failed: T) -> list[T]:
+def affected(strategy: Strategy, children: Collection[T], failed: T) -> list[T]:
     """The children a restart touches, in start order.
 
     ``ONE_FOR_ONE``: the failed child only. ``ONE_FOR_ALL``: every child. ``REST_FOR_ONE``:
-    the failed child and every child started after it.
+    the failed child and every child started after it. ``children`` is any ordered collection
+    (a list, or the keys of a dict, whose membership test is O(1)): ``ONE_FOR_ONE`` costs one
+    membership test, however many children there are.
 
     Raises:
         ValueError: if ``failed`` is not among ``children``.
     """
-    index = list(children).index(failed)
+    if failed not in children:
+        msg = f"{failed!r} is not a child"
+        raise ValueError(msg)
     if strategy is Strategy.ONE_FOR_ONE:
-        return [children[index]]
+        return [failed]
+    ordered = list(children)
     if strategy is Strategy.ONE_FOR_ALL:
-        return list(children)
-    return list(children[index:])
+        return ordered
+    index = next(i for i, child in enumerate(ordered) if child is failed)
+    return ordered[index:]

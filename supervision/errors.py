@@ -4,16 +4,19 @@
 RegimentError
 └── SupervisionError
     ├── InvalidTree (InvalidConfig, ValueError)  a spec is malformed; nothing was started
-    │   └── NameTaken (also actors.DuplicateName) a name is already in use
+    │   ├── InvalidName (also actors.InvalidAddress) a name or role is malformed
+    │   └── NameTaken (also actors.DuplicateName)    a name is already in use
     └── EscalationError                          a supervisor gave up and failed itself
 ```
 """
 
 from __future__ import annotations
 
-from actors.errors import DuplicateName, InvalidConfig, RegimentError
+from datetime import datetime
 
-__all__ = ["EscalationError", "InvalidTree", "NameTaken", "SupervisionError"]
+from actors.errors import DuplicateName, InvalidAddress, InvalidConfig, RegimentError
+
+__all__ = ["EscalationError", "InvalidName", "InvalidTree", "NameTaken", "SupervisionError"]
 
 
 class SupervisionError(RegimentError):
@@ -29,6 +32,21 @@ class InvalidTree(SupervisionError, InvalidConfig):
     def __init__(self, problem: str) -> None:
         super().__init__(problem)
         self.problem = problem
+
+
+class InvalidName(InvalidTree, InvalidAddress):
+    """A spec's name or role is malformed (see `actors.address.validate_name`).
+
+    Both an `InvalidTree` (nothing was started) and an `actors.InvalidAddress`.
+
+    Attributes:
+        value: the rejected name or role.
+    """
+
+    def __init__(self, problem: str, value: object) -> None:
+        Exception.__init__(self, problem)  # both bases' __init__ would each want their own args
+        self.problem = problem
+        self.value = value
 
 
 class NameTaken(InvalidTree, DuplicateName):
@@ -54,7 +72,7 @@ class EscalationError(SupervisionError):
         supervisor: the supervisor that escalated.
         child: the child whose failure made it give up.
         reason: ``"restart budget exhausted"`` or ``"decider chose escalate"``.
-        history: monotonic times of the restarts inside the window when it gave up.
+        history: when the restarts inside the window happened (wall-clock, UTC), oldest first.
     """
 
     def __init__(
@@ -62,7 +80,7 @@ class EscalationError(SupervisionError):
         supervisor: str,
         child: str,
         reason: str,
-        history: tuple[float, ...],
+        history: tuple[datetime, ...],
         cause: BaseException,
     ) -> None:
         message = (

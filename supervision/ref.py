@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from actors._timeouts import check_timeout
 from supervision.spec import ChildSpec, SupervisorSpec
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class SupervisorRef:
         return self._cell.alive
 
     def _call(self, function: Any, timeout: float, what: str) -> Any:
+        check_timeout(timeout)
         return self._cell.call(function, timeout, f"{what} on supervisor {self._cell.name!r}")
 
     def spawn(self, spec: ChildSpec | SupervisorSpec, *, timeout: float = 30.0) -> Any:
@@ -89,10 +91,10 @@ class SupervisorRef:
 
     def child(self, name: str) -> AgentRef | SupervisorRef | None:
         """The ref of the child ``name``, or None (reads the tree without a call)."""
-        for cell in list(self._cell.children):
-            if cell.name == name:
-                return SupervisorRef(cell) if cell.kind == "supervisor" else cell.ref
-        return None
+        cell = self._cell.system.router.table.names.get(name)
+        if cell is None or cell.parent is not self._cell or cell not in self._cell.children:
+            return None
+        return SupervisorRef(cell) if cell.kind == "supervisor" else cell.ref
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop this supervisor and its whole subtree for good."""

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from typing import Any
 
 from actors.address import validate_name
 from actors.errors import InvalidAddress
 from actors.mailbox import Mailbox
-from supervision.errors import InvalidTree, NameTaken
+from supervision.errors import InvalidName, InvalidTree, NameTaken
 from supervision.policy import RestartPolicy
 
 __all__ = ["ChildSpec", "Restart", "Strategy", "SupervisorSpec", "validate"]
@@ -165,21 +165,23 @@ def _roles(roles: Iterable[str]) -> tuple[str, ...]:
     return tuple(roles)
 
 
-def validate(spec: ChildSpec | SupervisorSpec, taken: Iterable[str] = ()) -> None:
+def validate(spec: ChildSpec | SupervisorSpec, taken: Container[str] = ()) -> None:
     """Check a whole tree before anything starts.
 
     Args:
         spec: the root of the tree (or a single child spec).
-        taken: names already in use in the system.
+        taken: names already in use in the system: any container (it is only asked ``in``,
+            never copied, so checking a spawn costs the same in a system of any size).
 
     Raises:
-        InvalidTree: naming the first problem found.
+        InvalidTree: naming the first problem found (`InvalidName`, also an
+            `actors.InvalidAddress`, for a malformed name or role).
     """
-    _Validator(set(taken)).visit(spec, ())
+    _Validator(taken).visit(spec, ())
 
 
 class _Validator:
-    def __init__(self, taken: set[str]) -> None:
+    def __init__(self, taken: Container[str]) -> None:
         self.taken = taken
         self.seen: set[str] = set()
 
@@ -205,7 +207,7 @@ class _Validator:
         try:
             validate_name(name)
         except InvalidAddress as exc:
-            raise InvalidTree(f"{what} name: {exc}") from exc
+            raise InvalidName(f"{what} name: {exc}", name) from exc
         assert isinstance(name, str)
         if name in self.taken:
             msg = f"{what} name {name!r} is already taken in this system"
@@ -249,7 +251,7 @@ class _Validator:
             try:
                 validate_name(role, "role")
             except InvalidAddress as exc:
-                raise InvalidTree(f"{where}: {exc}") from exc
+                raise InvalidName(f"{where}: {exc}", role) from exc
 
     def common(self, where: str, restart: object, shutdown_timeout: float) -> None:
         if not isinstance(restart, Restart):

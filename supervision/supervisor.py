@@ -39,7 +39,9 @@ this module only dispatches.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
@@ -53,7 +55,7 @@ from supervision.decisions import affected, should_restart
 from supervision.errors import EscalationError, NameTaken
 from supervision.intensity import add_restart
 from supervision.policy import Directive
-from supervision.spec import ChildSpec, Restart, SupervisorSpec, validate
+from supervision.spec import ChildSpec, Restart, Strategy, SupervisorSpec, validate
 from supervision.tree import build
 
 if TYPE_CHECKING:
@@ -95,6 +97,7 @@ class Supervisor(AgentActor):
         self._attempts: dict[Cell, int] = {}  # consecutive backoff restarts per child
         self._last_restart: dict[Cell, float] = {}
         self._pending: dict[object, Timer | None] = {}  # delayed starts not yet done
+        self._pending_cells: dict[object, tuple[Cell, ...]] = {}  # what each one starts
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -109,11 +112,45 @@ class Supervisor(AgentActor):
         self._start_all()
 
     def post_restart(self, error: BaseException) -> None:
-        """Start the children again (all fresh), dropping temporary ones."""
-        for child in list(self._slot.children):
+        """Start every child of the spec again (as OTP does), then the dynamic ones.
+
+        A spec child that was stopped for good meanwhile (a decider's ``STOP``, ``stop_child``)
+        comes back as a fresh slot under its name; temporary children are dropped; children
+        added later with ``SupervisorRef.spawn`` are restarted after the spec's.
+
+        Raises:
+            StartFailed: if a child failed to start, or a stopped spec child's name was
+                taken meanwhile (the restart fails, and the parent's policy applies).
+        """
+        slot = self._slot
+        for child in list(slot.children):
             if _restart_type(child) is Restart.TEMPORARY:
                 self._remove(child, ExitReason.FAILED)
+        by_spec = {id(child.spec): child for child in slot.children}
+        children: dict[Cell, None] = {}
+        for child_spec in self.spec.children:
+            cell = by_spec.pop(id(child_spec), None)
+            if cell is None:
+                if child_spec.restart is Restart.TEMPORARY:
+                    continue
+                cell = self._rebuild(child_spec)
+            children[cell] = None
+        for cell in slot.children:  # the dynamic ones, in their start order
+            if id(cell.spec) in by_spec:
+                children[cell] = None
+        slot.children = children
         self._start_all()
+
+    def _rebuild(self, spec: ChildSpec | SupervisorSpec) -> Cell:
+        """A fresh, registered slot (subtree) for a spec child that was stopped for good."""
+        slot = self._slot
+        cell = build(slot.system, spec, slot)
+        try:
+            slot.system._register(cell.subtree())
+        except DuplicateName as exc:
+            msg = f"child {exc.name!r} of {slot.name!r} cannot come back: {exc}"
+            raise StartFailed(msg, exc.name) from exc
+        return cell
 
     def _start_all(self) -> None:
         started: list[Cell] = []
@@ -148,13 +185,14 @@ class Supervisor(AgentActor):
         elif isinstance(item, ChildExited):
             self._child_exited(item)
         elif isinstance(item, _StartLater):
+            self._pending_cells.pop(item.token, None)
             if self._pending.pop(item.token, False) is not False:
                 self._start(item.cells, item.cause)
         else:
             super()._on_control(item)
 
     def _current(self, cell: Cell, incarnation: int) -> bool:
-        return cell in self._slot.children and cell.incarnation == incarnation
+        return cell in self._slot.children and cell.incarnation == incarnation  # O(1): a dict
 
     def _child_failed(self, signal: ChildFailed) -> None:
         cell, error = signal.cell, signal.error
@@ -243,6 +281,7 @@ class Supervisor(AgentActor):
         token = object()
         slot = self._slot
         message = _StartLater(token, cells, cause)
+        self._pending_cells[token] = cells
         if delay <= 0:
             self._pending[token] = None
             slot.mailbox.put_control(message)
@@ -252,16 +291,26 @@ class Supervisor(AgentActor):
         )
 
     def _start(self, cells: tuple[Cell, ...], cause: BaseException | None) -> None:
+        started: list[Cell] = []
         for index, cell in enumerate(cells):
-            if cell not in self._slot.children:
-                continue  # removed while waiting
+            if cell not in self._slot.children or cell.state in _RUNNING:
+                continue  # removed while waiting, or restarted meanwhile (restart_child)
             try:
                 cell.start(cause)
             except StartFailed as exc:
                 error = exc.__cause__ or exc  # the cell published AgentCrashed already
                 self._charge(cell, error)
-                self._later(cells[index:], error, 0.0)
+                if self.spec.strategy is Strategy.ONE_FOR_ALL:
+                    # As OTP: the group goes down again and is restarted as a whole.
+                    for done in reversed(started):
+                        done.terminate(
+                            restart=True, cause=error, timeout=done.options.shutdown_timeout
+                        )
+                    self._later(cells, error, 0.0)
+                else:
+                    self._later(cells[index:], error, 0.0)
                 return
+            started.append(cell)
 
     def _escalate(self, cell: Cell, error: BaseException, reason: str) -> None:
         slot = self._slot
@@ -269,12 +318,25 @@ class Supervisor(AgentActor):
             "supervisor {!r} escalates: {} (child {!r}: {!r})", slot.name, reason, cell.name, error
         )
         self.on_stop()
-        escalation = EscalationError(slot.name, cell.name, reason, self._history, error)
+        clock = slot.system.clock
+        offset = clock.time() - clock.monotonic()  # monotonic readings -> wall-clock times
+        history = tuple(datetime.fromtimestamp(t + offset, tz=UTC) for t in self._history)
+        escalation = EscalationError(slot.name, cell.name, reason, history, error)
         slot.system._publish(Escalated, supervisor=slot.name, cause=str(escalation))
         raise escalation
 
+    def _forget_pending(self, cell: Cell) -> None:
+        """Cancel a delayed start that concerns ``cell`` alone (it was restarted or removed)."""
+        for token, timer in list(self._pending.items()):
+            if self._pending_cells.get(token) == (cell,):
+                del self._pending[token]
+                self._pending_cells.pop(token, None)
+                if timer is not None:
+                    timer.cancel()
+
     def _cancel_pending(self) -> None:
         pending, self._pending = self._pending, {}
+        self._pending_cells.clear()
         for timer in pending.values():
             if timer is not None:
                 timer.cancel()
@@ -285,8 +347,8 @@ class Supervisor(AgentActor):
         self._close(cell, reason)
 
     def _close(self, cell: Cell, reason: ExitReason) -> None:
-        if cell in self._slot.children:
-            self._slot.children.remove(cell)
+        self._slot.children.pop(cell, None)
+        self._forget_pending(cell)
         self._attempts.pop(cell, None)
         self._last_restart.pop(cell, None)
         cell.close_subtree(reason)
@@ -301,7 +363,7 @@ class Supervisor(AgentActor):
             StartFailed: if it (or anything in its subtree) failed to start.
         """
         slot = self._slot
-        validate(spec, {*slot.system.router.table.names.keys(), *RESERVED_NAMES})
+        validate(spec, _Taken(slot.system.router.table.names))
         cell = build(slot.system, spec, slot)
         cells = cell.subtree()
         try:
@@ -313,7 +375,7 @@ class Supervisor(AgentActor):
         except BaseException:
             cell.close_subtree(ExitReason.START_FAILED)
             raise
-        slot.children.append(cell)
+        slot.children[cell] = None
         return cell
 
     def stop_child(self, name: str) -> bool:
@@ -333,6 +395,7 @@ class Supervisor(AgentActor):
         cell = self._child(name)
         if cell is None:
             return False
+        self._forget_pending(cell)  # a backoff's delayed start must not start it a second time
         cell.terminate(restart=True, cause=None, timeout=cell.options.shutdown_timeout)
         try:
             cell.start()
@@ -349,7 +412,23 @@ class Supervisor(AgentActor):
         ]
 
     def _child(self, name: str) -> Cell | None:
-        return next((c for c in self._slot.children if c.name == name), None)
+        cell = self._slot.system.router.table.names.get(name)  # O(1), not a scan
+        return cell if cell is not None and cell in self._slot.children else None
+
+
+_RUNNING = frozenset({CellState.STARTING, CellState.RUNNING, CellState.SUSPENDED})
+
+
+class _Taken:
+    """Names in use: the system's, plus the reserved ones. Asked ``in``, never copied."""
+
+    __slots__ = ("_names",)
+
+    def __init__(self, names: Mapping[str, object]) -> None:
+        self._names = names
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names or name in RESERVED_NAMES
 
 
 def _publish_crash(cell: Cell, error: BaseException, directive: str) -> None:

@@ -45,7 +45,7 @@ def build(system: ActorSystem, spec: ChildSpec | SupervisorSpec, parent: Cell) -
             ),
             spec=spec,
         )
-        cell.children = [build(system, child, cell) for child in spec.children]
+        cell.children = {build(system, child, cell): None for child in spec.children}
         return cell
     return Cell(
         system,

@@ -108,7 +108,12 @@ class Supervisor(AgentActor):
         return cell
 
     def on_start(self) -> None:
-        """Start every child in spec order; on a failure stop the started ones and re-raise."""
+        """Start every child in spec order; on a failure stop the started ones and re-raise.
+
+        A supervisor started again (``restart_child`` of its own supervisor) brings back
+        every child of its spec first, as `post_restart` does.
+        """
+        self._restore_spec_children()
         self._start_all()
 
     def post_restart(self, error: BaseException) -> None:
@@ -122,10 +127,15 @@ class Supervisor(AgentActor):
             StartFailed: if a child failed to start, or a stopped spec child's name was
                 taken meanwhile (the restart fails, and the parent's policy applies).
         """
-        slot = self._slot
-        for child in list(slot.children):
+        for child in list(self._slot.children):
             if _restart_type(child) is Restart.TEMPORARY:
                 self._remove(child, ExitReason.FAILED)
+        self._restore_spec_children()
+        self._start_all()
+
+    def _restore_spec_children(self) -> None:
+        """Fresh slots for the spec's children that were stopped for good; spec order first."""
+        slot = self._slot
         by_spec = {id(child.spec): child for child in slot.children}
         children: dict[Cell, None] = {}
         for child_spec in self.spec.children:
@@ -139,7 +149,6 @@ class Supervisor(AgentActor):
             if id(cell.spec) in by_spec:
                 children[cell] = None
         slot.children = children
-        self._start_all()
 
     def _rebuild(self, spec: ChildSpec | SupervisorSpec) -> Cell:
         """A fresh, registered slot (subtree) for a spec child that was stopped for good."""

@@ -399,6 +399,9 @@ class Cell:
         if self._front is None:
             self._front = deque()
         self._front.appendleft(envelope)
+        runner = self.runner
+        if runner is not None:  # also after a resume: the same incarnation takes it next
+            runner.attention = True
 
     def hand_back(self, item: object) -> None:
         """Return an item an abandoned incarnation took off the mailbox, unhandled.
@@ -410,9 +413,6 @@ class Cell:
             return  # sticky: the mailbox keeps handing it out
         if type(item) is Envelope:
             self._push_front(item)
-            runner = self.runner
-            if runner is not None:
-                runner.attention = True
         elif not self.mailbox.put_control(item):
             self._reject([item], "stopped")
             return

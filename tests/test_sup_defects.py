@@ -159,3 +159,33 @@ def test_restart_child_during_a_backoff_cancels_the_delayed_restart():
         assert [e.name for e in restarted.items()] == ["slow"]
         assert system.failure is None
         assert [e.name for e in healthy.items()].count("healthy") == 1
+
+
+def test_a_message_kept_for_retry_is_redelivered_to_a_resumed_instance_first(system):
+    from supervision import RESUME
+
+    from tests.messages import Note
+
+    seen: list[str] = []
+
+    class FlakyOnce(AgentActor):
+        failed = False
+
+        @handler
+        def on_note(self, msg: Note) -> None:
+            if msg.text == "flaky" and not FlakyOnce.failed:
+                FlakyOnce.failed = True
+                raise RuntimeError("once")
+            seen.append(msg.text)
+
+    system.start_tree(
+        SupervisorSpec(
+            "resumer",
+            [ChildSpec(FlakyOnce, name="flaky", retry_failed=1)],
+            policy=RestartPolicy(decider=lambda error: RESUME),
+        )
+    )
+    system.tell("flaky", Note(text="flaky"))
+    system.tell("flaky", Note(text="after"))
+    assert system.ask("flaky", Note(text="last"), timeout=WAIT) is None
+    assert seen == ["flaky", "after", "last"]

@@ -163,7 +163,6 @@ def test_restart_child_during_a_backoff_cancels_the_delayed_restart():
 
 def test_a_message_kept_for_retry_is_redelivered_to_a_resumed_instance_first(system):
     from supervision import RESUME
-
     from tests.messages import Note
 
     seen: list[str] = []

@@ -176,14 +176,13 @@ class Cell:
             raise SystemStopped(msg)
         previous, runner = self.thread, self.runner
         if (
-            previous is not None
+            runner is not None
             and previous is not threading.current_thread()
-            and not (runner is not None and runner.abandoned)  # that one ends by itself
+            and not runner.abandoned  # that one ends by itself
+            and not runner.wait_ended(self.options.shutdown_timeout)  # told to end, or ended
         ):
-            previous.join(self.options.shutdown_timeout)  # it has been told to end, or has ended
-            if previous.is_alive():
-                msg = f"{self.kind} {self.name!r} is still running; terminate it before starting it"
-                raise RuntimeError(msg)
+            msg = f"{self.kind} {self.name!r} is still running; terminate it before starting it"
+            raise RuntimeError(msg)
         restarted = self.incarnation > 0
         if restarted:
             self.restarts += 1
@@ -231,8 +230,8 @@ class Cell:
             False if the thread did not end within ``timeout`` (it is then abandoned: it exits
             as soon as its handler returns, without taking another message).
         """
-        thread = self.thread
-        if thread is None or not thread.is_alive():
+        thread, runner = self.thread, self.runner
+        if thread is None or runner is None or runner.ended():
             if self.state is not CellState.CLOSED:
                 self.state = CellState.RESTARTING if restart else CellState.STOPPED
             return True
@@ -243,11 +242,11 @@ class Cell:
         if stopper is not None:
             stopper.waiting_for = self
         try:
-            thread.join(timeout)
+            ended = runner.wait_ended(timeout)
         finally:
             if stopper is not None:
                 stopper.waiting_for = None
-        if thread.is_alive():
+        if not ended:
             self.log.error(
                 "{} {!r} did not stop within {:g}s; abandoning its thread",
                 self.kind,

@@ -49,7 +49,7 @@ _PARK_POLL = 0.5  # seconds between checks of a closed mailbox while parked
 class Incarnation:
     """The thread-side life of one instance of a slot's agent; see the module docstring."""
 
-    __slots__ = ("abandoned", "attention", "cell", "instance", "number")
+    __slots__ = ("_ended", "abandoned", "attention", "cell", "instance", "number")
 
     def __init__(self, cell: Cell, number: int, attention: bool) -> None:
         self.cell = cell
@@ -59,9 +59,30 @@ class Incarnation:
         # handed back, a stop request, abandonment); it belongs to this incarnation alone.
         self.attention = attention
         self.abandoned = False
+        # Held until `run` returns: waiting for it is waiting for the incarnation to end (its
+        # thread's own teardown then overlaps with whatever the waiter does next).
+        self._ended = threading.Lock()
+        self._ended.acquire()
+
+    def ended(self) -> bool:
+        """True once the incarnation's thread has finished its work (it may still be exiting)."""
+        return not self._ended.locked()
+
+    def wait_ended(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the incarnation to end; True if it did."""
+        if self._ended.acquire(True, timeout) if timeout > 0 else self._ended.acquire(False):
+            self._ended.release()
+            return True
+        return False
 
     def run(self, cause: BaseException | None, restarted: bool, ack: Future[None]) -> None:
         """The thread's target: start, loop, end; ``ack`` tells the starter how the start went."""
+        try:
+            self._run(cause, restarted, ack)
+        finally:
+            self._ended.release()
+
+    def _run(self, cause: BaseException | None, restarted: bool, ack: Future[None]) -> None:
         from actors._cell import CellState
 
         cell = self.cell

@@ -177,8 +177,10 @@ class ActorSystem:
                 factory is a lambda.)
 
         Raises:
-            InvalidTree: for an invalid name or role, or a name already taken
-                (`supervision.InvalidTree`, a subclass of `InvalidConfig`).
+            InvalidAddress: for a malformed name or role (`supervision.InvalidName`, which
+                is also a `supervision.InvalidTree`).
+            DuplicateName: for a name already taken (`supervision.NameTaken`, also an
+                `InvalidTree`).
             StartFailed: if the constructor or ``on_start`` raised (``__cause__``).
             SystemStopped: if the system is shut down.
         """

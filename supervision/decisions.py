@@ -6,14 +6,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import TypeVar
+from collections.abc import Iterator
+from typing import Protocol, TypeVar
 
 from supervision.spec import Restart, Strategy
 
 __all__ = ["affected", "should_restart"]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class _Ordered(Protocol[T_co]):
+    """Children in start order: a list, or the keys of a dict used as an ordered set."""
+
+    def __contains__(self, item: object, /) -> bool: ...
+    def __iter__(self) -> Iterator[T_co]: ...
+    def __reversed__(self) -> Iterator[T_co]: ...
 
 
 def should_restart(restart: Restart, *, abnormal: bool) -> bool:
@@ -29,24 +38,31 @@ def should_restart(restart: Restart, *, abnormal: bool) -> bool:
     return False
 
 
-def affected(strategy: Strategy, children: Collection[T], failed: T) -> list[T]:
+def affected(strategy: Strategy, children: _Ordered[T], failed: T) -> list[T]:
     """The children a restart touches, in start order.
 
     ``ONE_FOR_ONE``: the failed child only. ``ONE_FOR_ALL``: every child. ``REST_FOR_ONE``:
-    the failed child and every child started after it. ``children`` is any ordered collection
-    (a list, or the keys of a dict, whose membership test is O(1)): ``ONE_FOR_ONE`` costs one
-    membership test, however many children there are.
+    the failed child and every child started after it.
+
+    ``children`` is anything ordered that answers ``in`` and iterates both ways: a list, or
+    (what a supervisor passes) a dict used as an ordered set. With a dict the cost is that of
+    the answer, never more: ``ONE_FOR_ONE`` does not look at the other children, and
+    ``REST_FOR_ONE`` walks back from the last child to the failed one.
 
     Raises:
         ValueError: if ``failed`` is not among ``children``.
     """
     if failed not in children:
-        msg = f"{failed!r} is not a child"
+        msg = f"{failed!r} is not among the children"
         raise ValueError(msg)
     if strategy is Strategy.ONE_FOR_ONE:
         return [failed]
-    ordered = list(children)
     if strategy is Strategy.ONE_FOR_ALL:
-        return ordered
-    index = next(i for i, child in enumerate(ordered) if child is failed)
-    return ordered[index:]
+        return list(children)
+    rest: list[T] = []
+    for child in reversed(children):
+        rest.append(child)
+        if child is failed or child == failed:
+            break
+    rest.reverse()
+    return rest

@@ -120,16 +120,18 @@ class Supervisor(AgentActor):
         """Start every child of the spec again (as OTP does), then the dynamic ones.
 
         A spec child that was stopped for good meanwhile (a decider's ``STOP``, ``stop_child``)
-        comes back as a fresh slot under its name; temporary children are dropped; children
-        added later with ``SupervisorRef.spawn`` are restarted after the spec's.
+        comes back as a fresh slot under its name, temporary ones too (a fresh OTP supervisor
+        starts its whole child list); children added later with ``SupervisorRef.spawn`` are
+        restarted after the spec's, except temporary ones, which are dropped.
 
         Raises:
             StartFailed: if a child failed to start, or a stopped spec child's name was
                 taken meanwhile (the restart fails, and the parent's policy applies).
         """
+        in_spec = {id(child_spec) for child_spec in self.spec.children}
         for child in list(self._slot.children):
-            if _restart_type(child) is Restart.TEMPORARY:
-                self._remove(child, ExitReason.FAILED)
+            if _restart_type(child) is Restart.TEMPORARY and id(child.spec) not in in_spec:
+                self._remove(child, ExitReason.FAILED)  # a dynamic temporary child: dropped
         self._restore_spec_children()
         self._start_all()
 
@@ -141,8 +143,6 @@ class Supervisor(AgentActor):
         for child_spec in self.spec.children:
             cell = by_spec.pop(id(child_spec), None)
             if cell is None:
-                if child_spec.restart is Restart.TEMPORARY:
-                    continue
                 cell = self._rebuild(child_spec)
             children[cell] = None
         for cell in slot.children:  # the dynamic ones, in their start order
@@ -156,9 +156,9 @@ class Supervisor(AgentActor):
         cell = build(slot.system, spec, slot)
         try:
             slot.system._register(cell.subtree())
-        except DuplicateName as exc:
+        except DuplicateName as exc:  # taken meanwhile: this restart fails, and is charged
             msg = f"child {exc.name!r} of {slot.name!r} cannot come back: {exc}"
-            raise StartFailed(msg, exc.name) from exc
+            raise NameTaken(msg, exc.name) from None
         return cell
 
     def _start_all(self) -> None:

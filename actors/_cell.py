@@ -200,7 +200,7 @@ class Cell:
             target=runner.run,
             args=(cause, restarted, ack),
             name=f"regiment:{self.system.name}/{self.name}#{runner.number}",
-            daemon=self.system.daemon,
+            daemon=self.system._thread_daemon,
         )
         self.thread = thread
         self.system._track(thread)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from actors import _local, _logsetup
+from actors import _exit, _local, _logsetup
 from actors._cell import Cell, CellOptions, CellState
 from actors._signals import ChildExited, ChildFailed
 from actors._timeouts import check_timeout
@@ -107,6 +107,9 @@ class ActorSystem:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.ask_timeout = ask_timeout
         self.daemon = daemon
+        # Agent threads are daemon threads either way; with daemon=False interpreter exit
+        # still waits for them, through a hook (see actors._exit for why).
+        self._thread_daemon = daemon or _exit.wait_at_exit(self)
         self.events = EventStream()
         self.dead_letter_office = DeadLetterOffice(name, self.events, dead_letter_capacity)
         self.router = Router(self)
@@ -564,6 +567,11 @@ class ActorSystem:
                 return True
         return False
 
+    def _live_threads(self) -> list[threading.Thread]:
+        """Every thread the system started that is still running."""
+        with self._lock:
+            return [thread for thread in self._threads if thread.is_alive()]
+
     def _join_all(self, deadline: float, skip: set[threading.Thread] | None = None) -> list[str]:
         me = threading.current_thread()
         with self._lock:
@@ -587,7 +595,10 @@ class ActorSystem:
         self, target: Callable[..., object], what: str, args: tuple[Any, ...]
     ) -> None:
         thread = threading.Thread(
-            target=target, args=args, name=f"regiment:{self.name}/{what}", daemon=self.daemon
+            target=target,
+            args=args,
+            name=f"regiment:{self.name}/{what}",
+            daemon=self._thread_daemon,
         )
         self._helpers.add(thread)  # they run the shutdown, or wait for it: joined last
         self._track(thread)

@@ -231,7 +231,7 @@ class TimerService:
         self._thread = threading.Thread(
             target=self._run,
             name=f"regiment:{self._system.name}/timers",
-            daemon=self._system.daemon,
+            daemon=self._system._thread_daemon,
         )
         self._system._track(self._thread)
         self._thread.start()

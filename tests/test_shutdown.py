@@ -266,3 +266,35 @@ IDLE_SCRIPT = textwrap.dedent(
 def test_a_shutdown_with_no_time_at_all_strands_no_thread():
     done = run_script(IDLE_SCRIPT, timeout=60)
     assert done.stdout.split() == ["done"]
+
+
+EXIT_WAITS_SCRIPT = textwrap.dedent(
+    """
+    import threading, time
+    from loguru import logger
+    logger.remove()
+    from actors import ActorSystem, AgentActor, Message, handler
+
+    class Work(Message):
+        pass
+
+    class Worker(AgentActor):
+        @handler
+        def on_work(self, msg: Work) -> None:
+            time.sleep(0.3)  # still working when the main thread has ended
+            print("handled", threading.current_thread().daemon, flush=True)
+            self.system.shutdown()
+
+    system = ActorSystem("exit-waits")
+    system.spawn(Worker, name="w")
+    system.tell("w", Work())
+    print("main done", flush=True)
+    """
+)
+
+
+def test_interpreter_exit_waits_for_the_agents_of_a_non_daemon_system():
+    # The agent threads are daemon threads (see actors._exit), yet the process waits for
+    # them as it would for non-daemon threads: the handler finishes after the main thread.
+    done = run_script(EXIT_WAITS_SCRIPT, timeout=30)
+    assert done.stdout.split() == ["main", "done", "handled", "True"]

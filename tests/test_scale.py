@@ -65,9 +65,7 @@ def timed_stops(system: ActorSystem, start: int, count: int) -> float:
 
 
 def test_spawn_stop_and_broadcast_cost_per_agent_stay_flat_as_the_system_grows():
-    # Daemon threads: CPython 3.11 scans every live non-daemon thread on each Thread.start, a
-    # cost that grows with the number of threads whatever regiment does (pykka pays it too).
-    with ActorSystem("big", daemon=True) as system:
+    with ActorSystem("big") as system:
         timed_spawns(system, 0, BATCH)  # warm-up
         small_spawn = timed_spawns(system, BATCH, BATCH)
         small_stop = timed_stops(system, BATCH, BATCH)

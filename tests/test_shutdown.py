@@ -14,6 +14,7 @@ import pytest
 from actors import (
     ActorSystem,
     AgentActor,
+    AgentStopped,
     DeadLetterReason,
     Message,
     SystemStopped,
@@ -158,16 +159,17 @@ def test_a_second_shutdown_returns_the_first_ones_result_at_once():
 
 
 def test_ref_stop_returns_false_when_the_handler_outlasts_the_timeout(system):
+    stopped = threading.Event()
+    system.events.subscribe(lambda event: stopped.set(), AgentStopped)
     ref = system.spawn(Blocker, name="long-handler")
     release = park(ref, "long-handler-gate")
     try:
         assert ref.stop(timeout=0.2) is False
+        assert ref.is_alive()
     finally:
         release.set()
-    deadline = time.monotonic() + WAIT
-    while ref.is_alive():  # its supervisor goes on stopping it once the handler returns
-        assert time.monotonic() < deadline, "the agent never stopped"
-        time.sleep(0.005)
+    assert stopped.wait(WAIT), "its supervisor must go on stopping it once the handler returns"
+    assert not ref.is_alive()
 
 
 def test_shutdown_async_stops_the_system_from_an_event_loop_without_blocking_it():

@@ -14,6 +14,7 @@ import pytest
 from actors import (
     ActorSystem,
     AgentActor,
+    AgentRef,
     AgentStarted,
     DeadLetterReason,
     Message,
@@ -79,17 +80,30 @@ class Overlap(AgentActor):
             self._leave()
 
 
-@pytest.mark.parametrize("round_", range(ROUNDS))
-def test_an_abandoned_incarnation_never_takes_another_message(system, round_):
+def held_and_abandoned(system: ActorSystem, name: str, key: str) -> AgentRef:
+    """Spawn an Overlap, hold its handler, and restart it: the held incarnation is abandoned.
+
+    The caller must set ``HOLD[key]`` at the end (a failure here sets it already).
+    """
     Overlap.reset()
-    key = f"abandon-{round_}"
     HOLD[key], HELD[key] = threading.Event(), threading.Event()
-    ref = system.spawn(Overlap, name="slot", shutdown_timeout=0.05)
+    ref = system.spawn(Overlap, name=name, shutdown_timeout=0.05)
     try:
         ref.tell(Hold(key=key))
         assert HELD[key].wait(WAIT)
-        # The old handler outlives the stop timeout: the restart abandons it.
-        assert system.supervisor("root").restart_child("slot")
+        # The held handler outlives the stop timeout: the restart abandons it.
+        assert system.supervisor("root").restart_child(name)
+    except BaseException:
+        HOLD[key].set()
+        raise
+    return ref
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_an_abandoned_incarnation_never_takes_another_message(system, round_):
+    key = f"abandon-{round_}"
+    ref = held_and_abandoned(system, "slot", key)
+    try:
         for n in range(300):
             ref.tell(Tick(n=n))
     finally:
@@ -102,14 +116,9 @@ def test_an_abandoned_incarnation_never_takes_another_message(system, round_):
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_an_abandoned_incarnation_cannot_swallow_its_successors_stop_order(system, round_):
-    Overlap.reset()
     key = f"swallow-{round_}"
-    HOLD[key], HELD[key] = threading.Event(), threading.Event()
-    ref = system.spawn(Overlap, name="slot2", shutdown_timeout=0.05)
+    ref = held_and_abandoned(system, "slot2", key)
     try:
-        ref.tell(Hold(key=key))
-        assert HELD[key].wait(WAIT)
-        assert system.supervisor("root").restart_child("slot2")
         assert ref.stop(timeout=WAIT)  # the successor stops; the old one is still held
     finally:
         HOLD[key].set()

@@ -117,6 +117,7 @@ class ActorSystem:
         self.timers = TimerService(self)
         self.closing = False  # the tree is being stopped
         self._shutting_down = False  # shutdown was called: outside work is refused
+        self._shutdown_runner: threading.Thread | None = None
         self._on_fatal = on_fatal
         self._failure: BaseException | None = None
         self._lock = threading.Lock()
@@ -485,6 +486,8 @@ class ActorSystem:
             return self._clean
         if self._stopped.is_set():
             return self._clean
+        if threading.current_thread() is self._shutdown_runner:
+            return False  # called from inside the shutdown (an on_fatal callback): under way
         if not self._stopped.wait(_remaining(deadline)):
             return False  # another shutdown is still under way
         self._join_all(deadline)  # the thread that ran it (the fatal-failure thread, say)
@@ -516,6 +519,7 @@ class ActorSystem:
 
     def _run_shutdown(self, deadline: float, drain: float) -> None:
         """The shutdown itself; runs once, in whichever thread claimed it."""
+        self._shutdown_runner = threading.current_thread()
         try:
             now = time.monotonic()
             self._drain(min(now + drain, now + (deadline - now) / 2))  # half is for the stop

@@ -264,3 +264,21 @@ def test_an_agent_calling_its_own_supervisor_while_being_stopped_fails_fast(syst
     assert time.monotonic() - started < WAIT / 2, "the stop waited for the call to time out"
     assert len(errors) == 1
     assert "waiting for that stop to finish" in str(errors[0])
+
+
+def test_an_on_fatal_callback_may_call_shutdown_itself():
+    returned: list[bool] = []
+
+    def on_fatal(cause: BaseException) -> None:
+        returned.append(system.shutdown(timeout=WAIT))
+
+    system = ActorSystem(
+        "self-stopping", root_policy=RestartPolicy(max_restarts=0), on_fatal=on_fatal
+    )
+    system.spawn(Crashable, name="fragile")
+    started = time.monotonic()
+    system.tell("fragile", Boom())
+    assert system.wait(WAIT)
+    assert time.monotonic() - started < WAIT / 2, "shutdown inside on_fatal waited for itself"
+    assert returned == [False]  # the shutdown it asked for was already under way
+    assert system.shutdown(timeout=WAIT)

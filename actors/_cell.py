@@ -196,14 +196,10 @@ class Cell:
         starter = _local.state.cell  # a supervisor: calls from this child must not wait for it
         if starter is not None:
             starter.waiting_for = self
-        thread = threading.Thread(
-            target=runner.run,
-            args=(cause, restarted, ack),
-            name=f"regiment:{self.system.name}/{self.name}#{runner.number}",
-            daemon=self.system._thread_daemon,
+        thread = self.system._threads.new(
+            runner.run, f"{self.name}#{runner.number}", (cause, restarted, ack)
         )
         self.thread = thread
-        self.system._track(thread)
         thread.start()
         timeout = self.options.start_timeout
         try:

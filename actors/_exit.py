@@ -57,7 +57,7 @@ def _join_systems() -> None:
     while True:
         with _lock:
             systems = list(_systems)
-        threads = [t for system in systems for t in system._live_threads() if t is not me]
+        threads = [t for system in systems for t in system._threads.live() if t is not me]
         if not threads:
             return
         for thread in threads:

@@ -35,6 +35,7 @@ from loguru import logger
 from actors import _exit, _local, _logsetup
 from actors._cell import Cell, CellOptions, CellState
 from actors._signals import ChildExited, ChildFailed
+from actors._threads import SystemThreads
 from actors._timeouts import check_timeout
 from actors.address import AddressLike, Broadcast, validate_name
 from actors.agent import AgentActor
@@ -109,7 +110,7 @@ class ActorSystem:
         self.daemon = daemon
         # Agent threads are daemon threads either way; with daemon=False interpreter exit
         # still waits for them, through a hook (see actors._exit for why).
-        self._thread_daemon = daemon or _exit.wait_at_exit(self)
+        self._threads = SystemThreads(name, daemon=daemon or _exit.wait_at_exit(self))
         self.events = EventStream()
         self.dead_letter_office = DeadLetterOffice(name, self.events, dead_letter_capacity)
         self.router = Router(self)
@@ -121,9 +122,6 @@ class ActorSystem:
         self._on_fatal = on_fatal
         self._failure: BaseException | None = None
         self._lock = threading.Lock()
-        self._threads: dict[threading.Thread, None] = {}  # every thread started, pruned lazily
-        self._prune_at = 64
-        self._helpers: set[threading.Thread] = set()  # the threads that run a shutdown
         self._stopped = threading.Event()
         self._clean = True
         self._watch = RunWatch(self)
@@ -479,7 +477,7 @@ class ActorSystem:
         current = _local.state.cell
         if current is not None and current.system is self:
             if self._claim_shutdown():
-                self._start_thread(self._run_shutdown, "shutdown", (deadline, drain))
+                self._threads.start_helper(self._run_shutdown, "shutdown", (deadline, drain))
             return False
         if self._claim_shutdown():
             self._run_shutdown(deadline, drain)
@@ -490,7 +488,7 @@ class ActorSystem:
             return False  # called from inside the shutdown (an on_fatal callback): under way
         if not self._stopped.wait(_remaining(deadline)):
             return False  # another shutdown is still under way
-        self._join_all(deadline)  # the thread that ran it (the fatal-failure thread, say)
+        self._threads.join_all(deadline)  # the thread that ran it (the fatal thread, say)
         return self._clean
 
     async def shutdown_async(self, timeout: float = 30.0, *, drain: float = 10.0) -> bool:
@@ -534,7 +532,7 @@ class ActorSystem:
             self._root.close_subtree(ExitReason.SHUTDOWN)
             self.timers.close(_remaining(deadline))
             self._notify_fatal()
-            stuck = self._join_all(deadline, skip=self._helpers)
+            stuck = self._threads.join_all(deadline, helpers=False)
             self._clean = not stuck
             if stuck:
                 logger.bind(system=self.name).error(
@@ -546,7 +544,7 @@ class ActorSystem:
         finally:
             self._stopped.set()
         # The fatal-failure thread may be waiting for this shutdown: join it only now.
-        self._join_all(deadline)
+        self._threads.join_all(deadline)
 
     def _drain(self, deadline: float) -> None:
         """Wait until no running agent has queued work or a handler running (or the deadline)."""
@@ -570,43 +568,6 @@ class ActorSystem:
             ):
                 return True
         return False
-
-    def _live_threads(self) -> list[threading.Thread]:
-        """Every thread the system started that is still running."""
-        with self._lock:
-            return [thread for thread in self._threads if thread.is_alive()]
-
-    def _join_all(self, deadline: float, skip: set[threading.Thread] | None = None) -> list[str]:
-        me = threading.current_thread()
-        with self._lock:
-            threads = [t for t in self._threads if t is not me and not (skip and t in skip)]
-        for thread in threads:
-            thread.join(_remaining(deadline))
-        return [t.name for t in threads if t.is_alive()]
-
-    # -- runtime hooks (used by cells, supervisors, timers) -----------------------------------
-
-    def _track(self, thread: threading.Thread) -> None:
-        with self._lock:
-            threads = self._threads
-            threads[thread] = None
-            if len(threads) >= self._prune_at:  # amortized O(1): the set at least doubled
-                for done in [t for t in threads if t.ident is not None and not t.is_alive()]:
-                    del threads[done]
-                self._prune_at = max(64, 2 * len(threads))
-
-    def _start_thread(
-        self, target: Callable[..., object], what: str, args: tuple[Any, ...]
-    ) -> None:
-        thread = threading.Thread(
-            target=target,
-            args=args,
-            name=f"regiment:{self.name}/{what}",
-            daemon=self._thread_daemon,
-        )
-        self._helpers.add(thread)  # they run the shutdown, or wait for it: joined last
-        self._track(thread)
-        thread.start()
 
     def _register(self, cells: list[Cell]) -> None:
         self.router.register(cells)
@@ -636,7 +597,7 @@ class ActorSystem:
         )
         log.opt(exception=cause).debug("system {!r}: the fatal failure's traceback", self.name)
         self._publish(SystemFailed, cause=repr(cause))
-        self._start_thread(self._fatal, "fatal", (cause,))
+        self._threads.start_helper(self._fatal, "fatal", (cause,))
 
     def _fatal(self, cause: BaseException) -> None:
         self.shutdown(drain=0.0)

@@ -228,12 +228,7 @@ class TimerService:
             self._compact_at = max(_COMPACT_MIN, 2 * len(kept))
 
     def _start_thread(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run,
-            name=f"regiment:{self._system.name}/timers",
-            daemon=self._system._thread_daemon,
-        )
-        self._system._track(self._thread)
+        self._thread = self._system._threads.new(self._run, "timers", ())
         self._thread.start()
 
     def pending(self) -> int:

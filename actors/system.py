@@ -1,6 +1,6 @@
 """`ActorSystem`: the unit of isolation, and what an application embeds.
 
-A system owns its router (address table and registry thread), its root supervisor, its event
+A system owns its router (the address table), its root supervisor, its event
 stream, dead letters, clock and timer thread. Two systems in one process share nothing: the
 same names may exist in both, and a failure in one never stops the other (regiment never uses
 pykka's process-global registry).

@@ -523,6 +523,17 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:.3g}"
 
 
+def header(title: str, config: dict[str, Any]) -> list[str]:
+    """The lines every benchmark report starts with: title, versions, machine, settings."""
+    env = environment()
+    return [
+        f"== {title} ==",
+        "regiment {regiment_commit}, python {python} ({implementation}), pykka {pykka}, "
+        "{cpus} CPUs, {platform}".format(**env),
+        "config: " + ", ".join(f"{k}={v}" for k, v in config.items()),
+    ]
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
 
@@ -554,14 +565,7 @@ class Report:
         return measurement
 
     def text(self) -> str:
-        env = environment()
-        out = [
-            f"== {self.title} ==",
-            "regiment {regiment_commit}, python {python} ({implementation}), pykka {pykka}, "
-            "{cpus} CPUs, {platform}".format(**env),
-            "config: " + ", ".join(f"{k}={v}" for k, v in self.config.items()),
-            "",
-        ]
+        out = [*header(self.title, self.config), ""]
         rows = [
             [
                 m.name,

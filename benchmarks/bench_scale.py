@@ -46,7 +46,7 @@ from _harness import (
     Measurement,
     Report,
     Target,
-    environment,
+    header,
     info_ratio,
     perf_counter,
     ratio_target,
@@ -428,13 +428,7 @@ class ScaleReport(Report):
         return all(self.found["spawn_s", case, side].samples for side in SIDES)
 
     def text(self) -> str:
-        env = environment()
-        out = [
-            f"== {self.title} ==",
-            "regiment {regiment_commit}, python {python} ({implementation}), pykka {pykka}, "
-            "{cpus} CPUs, {platform}".format(**env),
-            "config: " + ", ".join(f"{k}={v}" for k, v in self.config.items()),
-        ]
+        out = header(self.title, self.config)
         for case in self.cases:
             if self.measured(case):
                 out += ["", self._case_table(case)]

@@ -8,6 +8,7 @@ supervision trees.
 from __future__ import annotations
 
 from actors._dispatch import handler
+from actors._timers import Timer
 from actors.address import Address, AddressLike, Broadcast, Direct, Role, parse_address
 from actors.agent import AgentActor, Context
 from actors.clock import Clock, ManualClock, SystemClock
@@ -48,13 +49,12 @@ from actors.events import (
     Terminated,
 )
 from actors.future import Future
-from actors.guards import RunReport, StopReason
 from actors.mailbox import Mailbox, Overflow
 from actors.messages import Kind, Message, Priority
 from actors.ref import AgentRef
+from actors.run import RunReport, StopReason
 from actors.send_policy import OUTSIDE, RateLimit, SendPolicy, SendRule
 from actors.system import ActorSystem
-from actors.timers import Timer
 
 __all__ = [
     "OUTSIDE",

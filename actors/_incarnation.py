@@ -1,7 +1,7 @@
 """An incarnation: one run of an agent, a fresh instance in a fresh thread.
 
 Each incarnation is one `pykka.ThreadingActor` instance running in its own thread and reading
-its slot's mailbox (`actors._cell.Cell` owns the mailbox, the name and the watchers; this
+its slot's mailbox (`actors._slot.Slot` owns the mailbox, the name and the watchers; this
 module owns what happens inside the thread):
 
 1. construct the instance, run ``on_start`` (first start) or ``post_restart(cause)``, and tell
@@ -15,9 +15,9 @@ module owns what happens inside the thread):
      and *park*: wait, reading only the control lane, for `Resume` or `Terminate`. User
      messages keep queueing meanwhile.
 
-An incarnation that did not stop in time is *abandoned* (`Cell.abandon`): its own flags say so
+An incarnation that did not stop in time is *abandoned* (`Slot.abandon`): its own flags say so
 (a successor never resets them), and from then on it never handles another message. Whatever
-it still takes off the mailbox, it hands back to the slot (`Cell.hand_back`) and ends. So one
+it still takes off the mailbox, it hands back to the slot (`Slot.hand_back`) and ends. So one
 mailbox never has two consumers handling its messages at once.
 
 Every hook may be ``async def``: its coroutine runs to completion on the instance's event loop
@@ -37,7 +37,7 @@ from actors.errors import AgentFailed, StartFailed
 from actors.events import AgentCrashed, AgentRestarted, AgentStarted, DeadLetterReason, ExitReason
 
 if TYPE_CHECKING:
-    from actors._cell import Cell
+    from actors._slot import Slot
     from actors.agent import AgentActor
     from actors.future import Future
 
@@ -49,10 +49,10 @@ _PARK_POLL = 0.5  # seconds between checks of a closed mailbox while parked
 class Incarnation:
     """The thread-side life of one instance of a slot's agent; see the module docstring."""
 
-    __slots__ = ("_ended", "abandoned", "attention", "cell", "instance", "number")
+    __slots__ = ("_ended", "abandoned", "attention", "instance", "number", "slot")
 
-    def __init__(self, cell: Cell, number: int, attention: bool) -> None:
-        self.cell = cell
+    def __init__(self, slot: Slot, number: int, attention: bool) -> None:
+        self.slot = slot
         self.number = number
         self.instance: AgentActor | None = None
         # One flag for every rare condition the loop must notice (a message kept for retry or
@@ -83,29 +83,29 @@ class Incarnation:
             self._ended.release()
 
     def _run(self, cause: BaseException | None, restarted: bool, ack: Future[None]) -> None:
-        from actors._cell import CellState
+        from actors._slot import SlotState
 
-        cell = self.cell
-        _local.state.cell = cell
-        cell.mailbox.consumer = threading.get_ident()
-        cell.current = None
+        slot = self.slot
+        _local.state.slot = slot
+        slot.mailbox.consumer = threading.get_ident()
+        slot.current = None
         try:
             instance = self.instance = self._construct()
-            cell.instance = instance
+            slot.instance = instance
             if cause is None:
                 instance._run_hook(instance.on_start())
             else:
                 instance._run_hook(instance.post_restart(cause))
         except BaseException as exc:  # noqa: BLE001 - any start failure goes to the starter
-            cell.log.opt(exception=exc).error("{} {!r} failed to start", cell.kind, cell.name)
+            slot.log.opt(exception=exc).error("{} {!r} failed to start", slot.kind, slot.name)
             if not isinstance(exc, StartFailed):  # a child's failure was published by the child
-                cell.system._publish(
+                slot.system._publish(
                     AgentCrashed,
-                    name=cell.name,
+                    name=slot.name,
                     error=repr(exc),
                     error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
                 )
-            cell.state = CellState.STOPPED
+            slot.state = SlotState.STOPPED
             if self.instance is not None:
                 self._close_loop(self.instance)
                 self.instance.actor_stopped.set()
@@ -118,19 +118,19 @@ class Incarnation:
             instance.actor_stopped.set()
             self._forget_thread()
             return
-        cell.state = CellState.RUNNING
+        slot.state = SlotState.RUNNING
         if restarted:
-            cell.system._publish(AgentRestarted, name=cell.name, restarts=cell.restarts)
+            slot.system._publish(AgentRestarted, name=slot.name, restarts=slot.restarts)
         else:
-            cell.system._publish(
-                AgentStarted, name=cell.name, kind=cell.kind, restarts=cell.restarts
+            slot.system._publish(
+                AgentStarted, name=slot.name, kind=slot.kind, restarts=slot.restarts
             )
         ack.resolve(None)
         try:
             self._loop(instance)
         except BaseException as exc:  # noqa: BLE001 - a runtime bug: report it as a failure
-            cell.log.opt(exception=exc).critical("incarnation loop of {!r} died", cell.name)
-            cell.report(ChildFailed(cell, self.number, exc, None))
+            slot.log.opt(exception=exc).critical("incarnation loop of {!r} died", slot.name)
+            slot.report(ChildFailed(slot, self.number, exc, None))
         finally:
             self._close_loop(instance)
             instance.actor_stopped.set()
@@ -142,37 +142,37 @@ class Incarnation:
         try:
             instance._close_loop()
         except BaseException as exc:  # noqa: BLE001 - the incarnation ends regardless
-            self.cell.log.opt(exception=exc).error(
-                "closing the event loop of {!r} failed", self.cell.name
+            self.slot.log.opt(exception=exc).error(
+                "closing the event loop of {!r} failed", self.slot.name
             )
 
     def _forget_thread(self) -> None:
-        _local.state.cell = None
-        cell = self.cell
+        _local.state.slot = None
+        slot = self.slot
         if not self.abandoned:  # an abandoned one leaves the slot to its successor
-            cell.current = None
-            cell.instance = None
-            if cell.mailbox.consumer == threading.get_ident():
-                cell.mailbox.consumer = None
+            slot.current = None
+            slot.instance = None
+            if slot.mailbox.consumer == threading.get_ident():
+                slot.mailbox.consumer = None
 
     def _construct(self) -> AgentActor:
         from actors.agent import AgentActor
 
-        cell = self.cell
-        _local.state.constructing = cell
+        slot = self.slot
+        _local.state.constructing = slot
         try:
-            instance = cell.factory()
+            instance = slot.factory()
         finally:
             _local.state.constructing = None
-        if isinstance(instance, AgentActor) and "_cell" not in vars(instance):
+        if isinstance(instance, AgentActor) and "_slot" not in vars(instance):
             msg = (
                 f"{type(instance).__qualname__}.__init__ did not call super().__init__(); "
                 "every agent's __init__ must call it"
             )
             raise TypeError(msg)
-        if not isinstance(instance, AgentActor) or instance._cell is not cell:
+        if not isinstance(instance, AgentActor) or instance._slot is not slot:
             msg = (
-                f"the factory of {cell.name!r} returned {instance!r}; it must construct an "
+                f"the factory of {slot.name!r} returned {instance!r}; it must construct an "
                 "AgentActor subclass (and its __init__ must call super().__init__())"
             )
             raise TypeError(msg)
@@ -185,32 +185,32 @@ class Incarnation:
         kept for retry or handed back, a stop request, abandonment), so a plain message costs a
         `get`, a dispatch and a few attribute reads.
         """
-        cell = self.cell
-        get = cell.mailbox.get
+        slot = self.slot
+        get = slot.mailbox.get
         receive = instance._receive
         handlers = type(instance)._handlers
-        watch = cell.watch_counter
-        limit = cell.options.max_messages
+        watch = slot.watch_counter
+        limit = slot.options.max_messages
         while True:
             if self.attention:
                 if self.abandoned:
                     return
-                if cell.stop_reason is not None:  # self.stop(), even from on_start
-                    self._exit(instance, cell.stop_reason)
+                if slot.stop_reason is not None:  # self.stop(), even from on_start
+                    self._exit(instance, slot.stop_reason)
                     return
-                item: object = cell.take_front()
+                item: object = slot.take_front()
                 if item is None:
                     item = get()
             else:
                 item = get()
             if self.abandoned:  # taken after a successor took over: it is not ours to handle
-                cell.hand_back(item)
+                slot.hand_back(item)
                 return
             if type(item) is not Envelope:
                 if self._control(instance, item):
                     return
                 continue
-            cell.current = item
+            slot.current = item
             try:
                 # A plain tell whose type has a handler: dispatch right here (the common
                 # case); anything else (asks, replies, deadlines, lookups) via _receive.
@@ -225,21 +225,21 @@ class Incarnation:
                 if watch.active:  # a failure consumed the message too (guards must see loops)
                     watch.tick()
                 if limit is not None:
-                    cell.handled += 1
+                    slot.handled += 1
                 if self._failed(instance, item, exc):
                     return
                 continue
             if self.attention:
                 if self.abandoned:
                     return  # the slot's state belongs to the successor now
-                self.attention = cell.retrying(item)
-            cell.current = None
+                self.attention = slot.retrying(item)
+            slot.current = None
             if watch.active:
                 watch.tick()
             if limit is not None:
-                cell.handled += 1
-                if cell.handled >= limit:
-                    cell.request_stop(cell.stop_reason or ExitReason.MAX_MESSAGES)
+                slot.handled += 1
+                if slot.handled >= limit:
+                    slot.request_stop(slot.stop_reason or ExitReason.MAX_MESSAGES)
 
     def _control(self, instance: AgentActor, item: object) -> bool:
         """Handle one control item; True if the incarnation ended."""
@@ -278,10 +278,10 @@ class Incarnation:
 
     def _failed(self, instance: AgentActor, envelope: Envelope | None, exc: BaseException) -> bool:
         """Deal with a handler that raised; True if the incarnation ended."""
-        cell = self.cell
-        cell.current = None
-        office = cell.system.dead_letter_office
-        log = cell.log
+        slot = self.slot
+        slot.current = None
+        office = slot.system.dead_letter_office
+        log = slot.log
         if envelope is not None:  # the runtime's lines about a message carry its ids
             log = log.bind(
                 msg_id=envelope.id,
@@ -292,40 +292,40 @@ class Incarnation:
         # written before the asker can see the error.
         if envelope is not None and envelope.future is not None:
             body = type(envelope.body).__name__
-            error = AgentFailed(f"agent {cell.name!r} failed handling {body}: {exc!r}", cell.name)
+            error = AgentFailed(f"agent {slot.name!r} failed handling {body}: {exc!r}", slot.name)
             error.__cause__ = exc
-            if isinstance(exc, Exception) and not cell.options.restart_on_ask_error:
+            if isinstance(exc, Exception) and not slot.options.restart_on_ask_error:
                 log.opt(exception=exc).info(
                     "{} {!r} raised handling an ask ({}); the asker gets the error",
-                    cell.kind,
-                    cell.name,
+                    slot.kind,
+                    slot.name,
                     body,
                 )
                 office.record(
                     envelope, DeadLetterReason.HANDLER_FAILED, repr(exc), error, log=False
                 )
                 return False
-            log.opt(exception=exc).error("{} {!r} failed: {!r}", cell.kind, cell.name, exc)
+            log.opt(exception=exc).error("{} {!r} failed: {!r}", slot.kind, slot.name, exc)
             office.record(envelope, DeadLetterReason.HANDLER_FAILED, repr(exc), error, log=False)
         else:
-            log.opt(exception=exc).error("{} {!r} failed: {!r}", cell.kind, cell.name, exc)
-            if envelope is not None and not cell.keep_for_retry(envelope):
+            log.opt(exception=exc).error("{} {!r} failed: {!r}", slot.kind, slot.name, exc)
+            if envelope is not None and not slot.keep_for_retry(envelope):
                 office.record(envelope, DeadLetterReason.HANDLER_FAILED, repr(exc), log=False)
-        cell.report(ChildFailed(cell, self.number, exc, envelope))
+        slot.report(ChildFailed(slot, self.number, exc, envelope))
         return self._park(instance, exc, envelope)
 
     def _park(self, instance: AgentActor, error: BaseException, envelope: Envelope | None) -> bool:
         """Wait for the supervisor's directive, reading only the control lane."""
-        from actors._cell import CellState
+        from actors._slot import SlotState
 
-        cell = self.cell
-        cell.state = CellState.SUSPENDED
+        slot = self.slot
+        slot.state = SlotState.SUSPENDED
         stash: list[object] = []
         try:
             while True:
-                item = cell.mailbox.get_control(_PARK_POLL)
+                item = slot.mailbox.get_control(_PARK_POLL)
                 if item is None:
-                    if cell.mailbox.closed or self.abandoned:
+                    if slot.mailbox.closed or self.abandoned:
                         return True
                     continue
                 if item is CLOSED:
@@ -333,7 +333,7 @@ class Incarnation:
                 if type(item) is Resume:
                     assert isinstance(item, Resume)
                     if item.incarnation == self.number:
-                        cell.state = CellState.RUNNING
+                        slot.state = SlotState.RUNNING
                         return False
                 elif type(item) is Terminate:
                     assert isinstance(item, Terminate)
@@ -345,7 +345,7 @@ class Incarnation:
                     stash.append(item)
         finally:
             for item in stash:
-                cell.mailbox.put_control(item)
+                slot.mailbox.put_control(item)
 
     def _end(
         self,
@@ -355,11 +355,11 @@ class Incarnation:
         cause: BaseException | None,
         envelope: Envelope | None,
     ) -> None:
-        from actors._cell import CellState
+        from actors._slot import SlotState
 
-        cell = self.cell
+        slot = self.slot
         if not self.abandoned:  # the slot's state belongs to the successor otherwise
-            cell.state = CellState.RESTARTING if restart else CellState.STOPPED
+            slot.state = SlotState.RESTARTING if restart else SlotState.STOPPED
         try:
             if restart:
                 instance._run_hook(instance.pre_restart(cause, envelope))
@@ -367,8 +367,8 @@ class Incarnation:
                 instance._run_hook(instance.on_stop())
         except BaseException as exc:  # noqa: BLE001 - the incarnation ends regardless
             hook = "pre_restart" if restart else "on_stop"
-            cell.log.opt(exception=exc).error("{} of {!r} raised", hook, cell.name)
+            slot.log.opt(exception=exc).error("{} of {!r} raised", hook, slot.name)
 
     def _exit(self, instance: AgentActor, reason: ExitReason) -> None:
         self._end(instance, restart=False, cause=None, envelope=None)
-        self.cell.report(ChildExited(self.cell, self.number, reason))
+        self.slot.report(ChildExited(self.slot, self.number, reason))

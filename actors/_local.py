@@ -1,6 +1,6 @@
 """Per-thread runtime state: which agent's slot the current thread is running, if any.
 
-An incarnation's thread sets ``state.cell`` once when it starts, so a send made from inside a
+An incarnation's thread sets ``state.slot`` once when it starts, so a send made from inside a
 handler (through the agent, an `AgentRef` or the system) knows its sender and the envelope that
 caused it without any argument passing. ``state.constructing`` is set while an agent's
 constructor runs, so `AgentActor.__init__` can find the slot (and mailbox) it belongs to.
@@ -12,26 +12,26 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from actors._cell import Cell
+    from actors._slot import Slot
 
 
 class _State(threading.local):
-    cell: Cell | None = None
-    constructing: Cell | None = None
+    slot: Slot | None = None
+    constructing: Slot | None = None
     never_block: bool = False  # set in threads that must never wait on a full mailbox
 
 
 state = _State()
 
 
-def current_cell() -> Cell | None:
+def current_slot() -> Slot | None:
     """The slot whose incarnation runs in this thread, or None outside agents."""
-    return state.cell
+    return state.slot
 
 
-def sender_in(system: object) -> Cell | None:
+def sender_in(system: object) -> Slot | None:
     """The current thread's slot if it belongs to ``system`` (the sender of a send), else None."""
-    cell = state.cell
-    if cell is not None and cell.system is system:
-        return cell
+    slot = state.slot
+    if slot is not None and slot.system is system:
+        return slot
     return None

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from actors._cell import Cell
+    from actors._slot import Slot
     from actors.envelope import Envelope
     from actors.events import ExitReason
     from actors.future import Future
@@ -56,9 +56,9 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class ChildFailed:
-    """To a supervisor: ``cell``'s incarnation raised ``error`` and waits for a directive."""
+    """To a supervisor: ``slot``'s incarnation raised ``error`` and waits for a directive."""
 
-    cell: Cell
+    slot: Slot
     incarnation: int
     error: BaseException
     envelope: Envelope | None
@@ -66,8 +66,8 @@ class ChildFailed:
 
 @dataclass(frozen=True, slots=True)
 class ChildExited:
-    """To a supervisor: ``cell``'s incarnation ended by itself, without an error."""
+    """To a supervisor: ``slot``'s incarnation ended by itself, without an error."""
 
-    cell: Cell
+    slot: Slot
     incarnation: int
     reason: ExitReason

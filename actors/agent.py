@@ -53,13 +53,13 @@ from actors.messages import Kind, Message, Priority
 if TYPE_CHECKING:
     from loguru import Logger
 
-    from actors._cell import Cell
+    from actors._deadletters import DeadLetterOffice
     from actors._mailboxes import MailboxQueue
-    from actors.deadletters import DeadLetterOffice
+    from actors._slot import Slot
+    from actors._timers import Timer
     from actors.future import Future
     from actors.mailbox import Mailbox
     from actors.system import ActorSystem
-    from actors.timers import Timer
 
 __all__ = ["AgentActor", "Context"]
 
@@ -145,10 +145,10 @@ class AgentActor(pykka.ThreadingActor):
     @classmethod
     def _create_actor_inbox(cls) -> MailboxQueue:  # type: ignore[override]
         """Hand pykka the slot's mailbox (it outlives this instance)."""
-        cell = _local.state.constructing
-        if cell is None:  # constructed outside a system, e.g. to unit-test a handler directly
+        slot = _local.state.constructing
+        if slot is None:  # constructed outside a system, e.g. to unit-test a handler directly
             return FifoQueue(cls.__name__, _drop)
-        return cell.mailbox
+        return slot.mailbox
 
     @classmethod
     def start(cls, *args: Any, **kwargs: Any) -> NoReturn:
@@ -175,13 +175,13 @@ class AgentActor(pykka.ThreadingActor):
             )
             raise TypeError(msg)
         super().__init__()
-        self._cell: Cell | None = _local.state.constructing
+        self._slot: Slot | None = _local.state.constructing
         self._replied = False
         self._timers: set[Timer] | None = None
         self._runner: asyncio.Runner | None = None  # this incarnation's event loop, lazily
 
     def __str__(self) -> str:
-        name = self._cell.name if self._cell is not None else "<unstarted>"
+        name = self._slot.name if self._slot is not None else "<unstarted>"
         return f"{type(self).__name__} {name!r}"
 
     # -- lifecycle hooks --------------------------------------------------------------------
@@ -237,29 +237,29 @@ class AgentActor(pykka.ThreadingActor):
     @property
     def context(self) -> Context:
         """The agent's name, roles, restart count and current envelope."""
-        cell = self._running_cell()
-        return Context(cell.name, cell.roles, cell.current, cell.restarts, cell.system)
+        slot = self._running_slot()
+        return Context(slot.name, slot.roles, slot.current, slot.restarts, slot.system)
 
     @property
     def name(self) -> str:
         """The agent's unique name."""
-        return self._running_cell().name
+        return self._running_slot().name
 
     @property
     def system(self) -> ActorSystem:
         """The system the agent runs in."""
-        return self._running_cell().system
+        return self._running_slot().system
 
     @property
     def log(self) -> Logger:
         """A loguru logger bound to the agent's name and the current message's ids."""
-        cell = self._cell
-        if cell is None:
+        slot = self._slot
+        if slot is None:
             return logger
-        current = cell.current
+        current = slot.current
         if current is None:
-            return cell.log
-        return cell.log.bind(
+            return slot.log
+        return slot.log.bind(
             msg_id=current.id,
             correlation_id=current.correlation_id,
             causation_id=current.causation_id,
@@ -285,11 +285,11 @@ class AgentActor(pykka.ThreadingActor):
             InvalidMessage, InvalidAddress: for a bad message or address.
             PolicyViolation, MailboxFull: if a send policy or a bounded mailbox refuses it.
         """
-        cell = self._running_cell()
-        return cell.system.router.tell(
+        slot = self._running_slot()
+        return slot.system.router.tell(
             to,
             message,
-            cell,
+            slot,
             kind=kind,
             priority=priority,
             reply_to=reply_to,
@@ -323,11 +323,11 @@ class AgentActor(pykka.ThreadingActor):
             AskToSelf: if the only possible recipient is this agent.
             InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
-        cell = self._running_cell()
-        system = cell.system
+        slot = self._running_slot()
+        system = slot.system
         wait = system.ask_timeout if timeout is None else check_timeout(timeout)
         return system.router.ask(
-            to, message, cell, timeout=wait, priority=priority, correlation_id=correlation_id
+            to, message, slot, timeout=wait, priority=priority, correlation_id=correlation_id
         )
 
     def reply(self, message: Any) -> None:
@@ -339,13 +339,13 @@ class AgentActor(pykka.ThreadingActor):
         Raises:
             RegimentError: outside a handler.
         """
-        cell = self._running_cell()
-        current = cell.current
+        slot = self._running_slot()
+        current = slot.current
         if current is None:
             msg = f"{self} called reply() outside a handler"
             raise RegimentError(msg)
         self._replied = True
-        self._answer(cell, current, message)
+        self._answer(slot, current, message)
 
     def broadcast(
         self,
@@ -360,26 +360,26 @@ class AgentActor(pykka.ThreadingActor):
         Returns:
             How many mailboxes took it.
         """
-        cell = self._running_cell()
+        slot = self._running_slot()
         address = Broadcast(role=role, include_self=include_self)
-        return cell.system.router.tell(address, message, cell, correlation_id=correlation_id)
+        return slot.system.router.tell(address, message, slot, correlation_id=correlation_id)
 
     def watch(self, name: str) -> None:
         """Receive `Terminated(name, reason)` when the agent ``name`` stops for good.
 
         If it is already gone, the notice arrives at once (reason ``not_found``).
         """
-        cell = self._running_cell()
-        target = cell.system.router.table.names.get(validate_name(name))
-        if target is None or not target.add_watcher(cell):
-            cell.notify_terminated(name, ExitReason.NOT_FOUND)
+        slot = self._running_slot()
+        target = slot.system.router.table.names.get(validate_name(name))
+        if target is None or not target.add_watcher(slot):
+            slot.notify_terminated(name, ExitReason.NOT_FOUND)
 
     def unwatch(self, name: str) -> None:
         """Stop watching ``name``."""
-        cell = self._running_cell()
-        target = cell.system.router.table.names.get(name)
+        slot = self._running_slot()
+        target = slot.system.router.table.names.get(name)
         if target is not None:
-            target.remove_watcher(cell)
+            target.remove_watcher(slot)
 
     def schedule(self, delay: float, message: Message, to: AddressLike | None = None) -> Timer:
         """Send ``message`` (to this agent unless ``to``) after ``delay`` seconds.
@@ -399,7 +399,7 @@ class AgentActor(pykka.ThreadingActor):
 
     def stop(self) -> None:
         """Stop this agent for good once the current message is handled (runs ``on_stop``)."""
-        self._running_cell().request_stop(ExitReason.NORMAL)
+        self._running_slot().request_stop(ExitReason.NORMAL)
 
     # -- runtime internals --------------------------------------------------------------------
 
@@ -427,15 +427,15 @@ class AgentActor(pykka.ThreadingActor):
         if runner is not None:
             runner.close()
 
-    def _running_cell(self) -> Cell:
-        cell = self._cell
-        if cell is None:
+    def _running_slot(self) -> Slot:
+        slot = self._slot
+        if slot is None:
             msg = f"{type(self).__name__} is not running in an ActorSystem"
             raise RegimentError(msg)
-        return cell
+        return slot
 
     def _office(self) -> DeadLetterOffice:
-        return self._running_cell().system.dead_letter_office
+        return self._running_slot().system.dead_letter_office
 
     def _receive(self, envelope: Envelope) -> None:
         """Dispatch one envelope to its handler and deliver the reply (agent thread)."""
@@ -456,17 +456,17 @@ class AgentActor(pykka.ThreadingActor):
         if future is not None:
             future.resolve(result)
         elif result is not None and envelope.reply_to is not None:
-            self._answer(self._running_cell(), envelope, result)
+            self._answer(self._running_slot(), envelope, result)
 
     def _expired(self, envelope: Envelope) -> bool:
         """Dead-letter ``envelope`` if its deadline passed; True if it did."""
-        system = self._running_cell().system
+        system = self._running_slot().system
         if envelope.deadline is not None and envelope.deadline < system.clock.time():
             system.dead_letter_office.record(envelope, DeadLetterReason.EXPIRED)
             return True
         return False
 
-    def _answer(self, cell: Cell, request: Envelope, message: Any) -> None:
+    def _answer(self, slot: Slot, request: Envelope, message: Any) -> None:
         future = request.future
         if future is not None:
             future.resolve(message)
@@ -477,12 +477,12 @@ class AgentActor(pykka.ThreadingActor):
         correlation = request.correlation_id or request.id
         if target is None:
             reply = Envelope(message, request.to, kind=Kind.RESPONSE, correlation_id=correlation)
-            cell.system.dead_letter_office.record(
+            slot.system.dead_letter_office.record(
                 reply, DeadLetterReason.UNKNOWN_ADDRESS, "the request has no sender or reply_to"
             )
             return
-        cell.system.router.tell(
-            target, message, cell, kind=Kind.RESPONSE, correlation_id=correlation
+        slot.system.router.tell(
+            target, message, slot, kind=Kind.RESPONSE, correlation_id=correlation
         )
 
     def _on_control(self, item: object) -> None:
@@ -501,33 +501,33 @@ class AgentActor(pykka.ThreadingActor):
         logger.warning("{} ignored an unexpected control item {!r}", self, item)
 
     def _run_future_callback(self, item: _AgentCallback) -> None:
-        cell = self._running_cell()
-        if item.incarnation != cell.incarnation:
-            cell.log.warning(
+        slot = self._running_slot()
+        if item.incarnation != slot.incarnation:
+            slot.log.warning(
                 "{} restarted after future callback {!r} was added; not run on the new instance",
                 self,
                 item.callback,
             )
             return
-        previous = cell.current
-        cell.current = item.envelope
+        previous = slot.current
+        slot.current = item.envelope
         try:
             item.callback(item.future)  # raising is a failure of this agent, like a handler's
         finally:
-            cell.current = previous
+            slot.current = previous
 
     def _add_timer(
         self, delay: float, interval: float | None, message: Message, to: AddressLike | None
     ) -> Timer:
-        cell = self._running_cell()
-        target: AddressLike = to if to is not None else cell.name
-        current = cell.current
-        timer = cell.system.timers.schedule(
+        slot = self._running_slot()
+        target: AddressLike = to if to is not None else slot.name
+        current = slot.current
+        timer = slot.system.timers.schedule(
             delay,
             interval,
             target,
             message,
-            sender=cell,
+            sender=slot,
             causation_id=None if current is None else current.id,
             correlation_id=None if current is None else current.correlation_id,
             on_done=self._forget_timer,

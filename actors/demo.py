@@ -16,8 +16,8 @@ from collections.abc import Callable
 from actors._dispatch import handler
 from actors.agent import AgentActor
 from actors.events import AgentRestarted, DeadLetter
-from actors.guards import StopReason
 from actors.messages import Message
+from actors.run import StopReason
 from actors.system import ActorSystem
 from supervision.spec import ChildSpec, SupervisorSpec
 

@@ -46,7 +46,7 @@ from actors.errors import AskTimeout
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from actors._cell import Cell
+    from actors._slot import Slot
     from actors.envelope import Envelope
 
 __all__ = ["Future"]
@@ -201,9 +201,9 @@ class Future(pykka.Future[T]):
           already complete. Keep it short and non-blocking; an exception it raises is logged
           and otherwise ignored.
         """
-        cell = _local.state.cell
-        if cell is not None:
-            item = _AgentCallback(callback, self, cell, cell.incarnation, cell.current)
+        slot = _local.state.slot
+        if slot is not None:
+            item = _AgentCallback(callback, self, slot, slot.incarnation, slot.current)
             self._on_done(item.post)
             return
         self._on_done(callback)
@@ -343,15 +343,15 @@ class _AgentCallback:
 
     callback: Callable[[Future[Any]], object]
     future: Future[Any]
-    cell: Cell
+    slot: Slot
     incarnation: int  # the incarnation that added it; a restart makes the callback stale
     envelope: Envelope | None  # the envelope being handled when it was added
 
     def post(self, _: Future[Any]) -> None:
-        if not self.cell.mailbox.put_control(self):
-            self.cell.log.warning(
+        if not self.slot.mailbox.put_control(self):
+            self.slot.log.warning(
                 "{} {!r} has stopped; future callback {!r} dropped",
-                self.cell.kind,
-                self.cell.name,
+                self.slot.kind,
+                self.slot.name,
                 self.callback,
             )

@@ -14,7 +14,7 @@ from actors._timeouts import check_timeout
 from actors.messages import Kind, Message, Priority
 
 if TYPE_CHECKING:
-    from actors._cell import Cell
+    from actors._slot import Slot
     from actors.address import AddressLike
     from actors.future import Future
 
@@ -27,38 +27,38 @@ _NORMAL = Priority.NORMAL
 class AgentRef:
     """Send to one agent, from any thread (or from inside another agent's handler)."""
 
-    __slots__ = ("_cell",)
+    __slots__ = ("_slot",)
 
-    def __init__(self, cell: Cell) -> None:
-        self._cell = cell
+    def __init__(self, slot: Slot) -> None:
+        self._slot = slot
 
     def __repr__(self) -> str:
-        state = "alive" if self._cell.alive else "stopped"
-        return f"<AgentRef {self._cell.name!r} {state}>"
+        state = "alive" if self._slot.alive else "stopped"
+        return f"<AgentRef {self._slot.name!r} {state}>"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, AgentRef) and other._cell is self._cell
+        return isinstance(other, AgentRef) and other._slot is self._slot
 
     def __hash__(self) -> int:
-        return hash(id(self._cell))
+        return hash(id(self._slot))
 
     @property
     def name(self) -> str:
         """The agent's unique name."""
-        return self._cell.name
+        return self._slot.name
 
     @property
     def roles(self) -> frozenset[str]:
         """The roles the agent holds."""
-        return self._cell.roles
+        return self._slot.roles
 
     def is_alive(self) -> bool:
         """True until the agent stops for good (a restarting agent is alive)."""
-        return self._cell.alive
+        return self._slot.alive
 
     def mailbox_size(self) -> int:
         """How many user messages wait in its mailbox."""
-        return self._cell.mailbox.qsize()
+        return self._slot.mailbox.qsize()
 
     def tell(
         self,
@@ -83,22 +83,22 @@ class AgentRef:
             SystemStopped: if its system is shut down (or shutting down) and the caller is
                 not one of its agents.
         """
-        cell = self._cell
-        system = cell.system
-        sender = _local.state.cell
+        slot = self._slot
+        system = slot.system
+        sender = _local.state.slot
         if sender is not None and sender.system is not system:
             sender = None  # an agent of another system: an outside caller here
         if kind is _EVENT and priority is _NORMAL and reply_to is None and correlation_id is None:
-            return system.router.post(cell, message, sender)
+            return system.router.post(slot, message, sender)
         return system.router.tell(
-            cell.name,
+            slot.name,
             message,
             sender,
             kind=kind,
             priority=priority,
             reply_to=reply_to,
             correlation_id=correlation_id,
-            target=cell,
+            target=slot,
         )
 
     def ask_future(
@@ -125,15 +125,15 @@ class AgentRef:
             InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
         check_timeout(timeout)
-        cell = self._cell
-        return cell.system.router.ask(
-            cell.name,
+        slot = self._slot
+        return slot.system.router.ask(
+            slot.name,
             message,
-            _local.sender_in(cell.system),
+            _local.sender_in(slot.system),
             timeout=timeout,
             priority=priority,
             correlation_id=correlation_id,
-            target=cell,
+            target=slot,
         )
 
     def ask(
@@ -159,7 +159,7 @@ class AgentRef:
             SystemStopped: if its system is shut down (or shutting down).
             InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
-        wait = self._cell.system.ask_timeout if timeout is None else check_timeout(timeout)
+        wait = self._slot.system.ask_timeout if timeout is None else check_timeout(timeout)
         future = self.ask_future(
             message, timeout=wait, priority=priority, correlation_id=correlation_id
         )
@@ -179,7 +179,7 @@ class AgentRef:
             AskTimeout: if no reply came within ``timeout`` (default: the system's).
             AgentFailed, UnknownAddress, SystemStopped, ...: as for `ask`.
         """
-        wait = self._cell.system.ask_timeout if timeout is None else check_timeout(timeout)
+        wait = self._slot.system.ask_timeout if timeout is None else check_timeout(timeout)
         future = self.ask_future(
             message, timeout=wait, priority=priority, correlation_id=correlation_id
         )
@@ -196,4 +196,4 @@ class AgentRef:
         Raises:
             InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
-        return self._cell.system._stop_cell(self._cell, timeout)
+        return self._slot.system._stop_slot(self._slot, timeout)

@@ -41,7 +41,7 @@ from actors.errors import InvalidConfig, PolicyViolation
 from actors.events import DeadLetterReason
 
 if TYPE_CHECKING:
-    from actors._cell import Cell
+    from actors._slot import Slot
     from actors.envelope import Envelope
     from actors.system import ActorSystem
 
@@ -64,7 +64,7 @@ def _check_pattern(pattern: str | None, *, target: bool) -> None:
     validate_name(pattern)
 
 
-def _sender_matches(pattern: str | None, sender: Cell | None) -> bool:
+def _sender_matches(pattern: str | None, sender: Slot | None) -> bool:
     if pattern is None:
         return True
     if sender is None:
@@ -102,7 +102,7 @@ class SendRule:
         """A rule refusing sends from senders matching ``sender`` to targets matching ``to``."""
         return cls(False, sender, to)
 
-    def matches(self, sender: Cell | None, recipient: Cell, broadcast: Broadcast | None) -> bool:
+    def matches(self, sender: Slot | None, recipient: Slot, broadcast: Broadcast | None) -> bool:
         """True if this rule is about this sender and recipient."""
         if not _sender_matches(self.sender, sender):
             return False
@@ -171,9 +171,9 @@ class SendPolicy:
         self._buckets: dict[str, _Bucket] = {}
         # Decisions per (sender, recipient, broadcast): a slot's name and roles never change,
         # so an entry never goes stale (the cache is only bounded).
-        self._cache: dict[tuple[Cell | None, Cell, Broadcast | None], bool] = {}
+        self._cache: dict[tuple[Slot | None, Slot, Broadcast | None], bool] = {}
 
-    def allows(self, sender: Cell | None, recipient: Cell, broadcast: Broadcast | None) -> bool:
+    def allows(self, sender: Slot | None, recipient: Slot, broadcast: Broadcast | None) -> bool:
         """The rules' decision for one sender and recipient (no rate limit involved)."""
         for rule in self.rules:
             if rule.matches(sender, recipient, broadcast):
@@ -183,10 +183,10 @@ class SendPolicy:
     def check(
         self,
         envelope: Envelope,
-        recipients: tuple[Cell, ...],
-        sender: Cell | None,
+        recipients: tuple[Slot, ...],
+        sender: Slot | None,
         system: ActorSystem,
-    ) -> tuple[Cell, ...]:
+    ) -> tuple[Slot, ...]:
         """Return the recipients ``envelope`` may reach; raise if it may reach none.
 
         Raises:
@@ -200,16 +200,16 @@ class SendPolicy:
             decision = cache.get((sender, recipients[0], broadcast))
             if decision and not self.rate_limits:
                 return recipients
-        allowed: list[Cell] = []
-        denied: list[Cell] = []
-        for cell in recipients:
-            key = (sender, cell, broadcast)
+        allowed: list[Slot] = []
+        denied: list[Slot] = []
+        for slot in recipients:
+            key = (sender, slot, broadcast)
             decision = cache.get(key)
             if decision is None:
                 if len(cache) >= _CACHE_LIMIT:
                     cache.clear()
-                decision = cache[key] = self.allows(sender, cell, broadcast)
-            (allowed if decision else denied).append(cell)
+                decision = cache[key] = self.allows(sender, slot, broadcast)
+            (allowed if decision else denied).append(slot)
         if denied and not allowed:
             names = ", ".join(repr(c.name) for c in denied)
             detail = f"{OUTSIDE if sender is None else sender.name} may not send to {names}"
@@ -218,13 +218,13 @@ class SendPolicy:
             self._refuse(envelope, system, DeadLetterReason.RATE_LIMITED, "rate limit exceeded")
         if not denied:
             return recipients
-        for cell in denied:
+        for slot in denied:
             system.dead_letter_office.record(
-                envelope, DeadLetterReason.POLICY_DENIED, f"not allowed to reach {cell.name!r}"
+                envelope, DeadLetterReason.POLICY_DENIED, f"not allowed to reach {slot.name!r}"
             )
         return tuple(allowed)
 
-    def _take_token(self, sender: Cell | None, system: ActorSystem) -> bool:
+    def _take_token(self, sender: Slot | None, system: ActorSystem) -> bool:
         limit = next((r for r in self.rate_limits if _sender_matches(r.sender, sender)), None)
         if limit is None:
             return True

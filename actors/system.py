@@ -33,14 +33,17 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from actors import _exit, _local, _logsetup
-from actors._cell import Cell, CellOptions, CellState
+from actors._deadletters import DeadLetterOffice
+from actors._guards import RunWatch
+from actors._router import Router
 from actors._signals import ChildExited, ChildFailed
+from actors._slot import Slot, SlotOptions, SlotState
 from actors._threads import SystemThreads
 from actors._timeouts import check_timeout
+from actors._timers import TimerService
 from actors.address import AddressLike, Broadcast, validate_name
 from actors.agent import AgentActor
 from actors.clock import Clock, SystemClock
-from actors.deadletters import DeadLetterOffice
 from actors.errors import AgentUnavailable, AskTimeout, InvalidConfig, SystemStopped, UnknownAddress
 from actors.events import (
     DeadLetter,
@@ -50,11 +53,9 @@ from actors.events import (
     ExitReason,
     SystemFailed,
 )
-from actors.guards import RunReport, RunWatch
 from actors.mailbox import Mailbox
 from actors.messages import Kind, Message, Priority
-from actors.router import Router
-from actors.timers import TimerService
+from actors.run import RunReport
 
 if TYPE_CHECKING:
     from actors.future import Future
@@ -126,7 +127,7 @@ class ActorSystem:
         self._clean = True
         self._watch = RunWatch(self)
         root_spec = SupervisorSpec("root", policy=root_policy)
-        self._root = Cell(
+        self._root = Slot(
             self,
             "root",
             kind="supervisor",
@@ -134,7 +135,7 @@ class ActorSystem:
             factory=lambda: Supervisor(root_spec),
             mailbox=Mailbox(),
             parent=None,
-            options=CellOptions(shutdown_timeout=60.0),
+            options=SlotOptions(shutdown_timeout=60.0),
             spec=root_spec,
             registered=False,
         )
@@ -341,11 +342,11 @@ class ActorSystem:
         Raises:
             UnknownAddress: if there is no such agent.
         """
-        cell = self.router.table.names.get(name)
-        if cell is None or cell.kind != "agent":
+        slot = self.router.table.names.get(name)
+        if slot is None or slot.kind != "agent":
             msg = f"no agent named {name!r} in system {self.name!r}"
             raise UnknownAddress(msg, name)
-        return cell.ref
+        return slot.ref
 
     def supervisor(self, name: str) -> SupervisorRef:
         """The ref of the supervisor called ``name`` (``"root"``: the one `spawn` uses).
@@ -357,15 +358,15 @@ class ActorSystem:
 
         if name == self._root.name:
             return SupervisorRef(self._root)
-        cell = self.router.table.names.get(name)
-        if cell is None or cell.kind != "supervisor":
+        slot = self.router.table.names.get(name)
+        if slot is None or slot.kind != "supervisor":
             msg = f"no supervisor named {name!r} in system {self.name!r}"
             raise UnknownAddress(msg, name)
-        return SupervisorRef(cell)
+        return SupervisorRef(slot)
 
     def agents(self) -> list[AgentRef]:
         """Refs of every live agent, in registration order."""
-        return [cell.ref for cell in self.router.table.agents if cell.alive]
+        return [slot.ref for slot in self.router.table.agents if slot.alive]
 
     def dead_letters(self) -> list[DeadLetter]:
         """The most recent dead letters (a bounded ring), oldest first."""
@@ -386,7 +387,7 @@ class ActorSystem:
         idle: float | None = None,
         shutdown: bool = False,
     ) -> RunReport:
-        """Block until the run ends, and say why (see `actors.guards`).
+        """Block until the run ends, and say why (see `actors.run`).
 
         Args:
             predicate: the run is complete once it returns True (called in this thread).
@@ -474,7 +475,7 @@ class ActorSystem:
         check_timeout(timeout, "timeout")
         check_timeout(drain, "drain")
         deadline = time.monotonic() + timeout
-        current = _local.state.cell
+        current = _local.state.slot
         if current is not None and current.system is self:
             if self._claim_shutdown():
                 self._threads.start_helper(self._run_shutdown, "shutdown", (deadline, drain))
@@ -525,9 +526,9 @@ class ActorSystem:
             self._watch.stop()
             # What is queued now will never be handled: every agent stops after its current
             # message. Say so at once (asks fail with SystemStopped), not when each one stops.
-            for cell in self._root.subtree():
-                if cell.kind == "agent":
-                    cell.mailbox.discard(DeadLetterReason.SHUTDOWN.value)
+            for slot in self._root.subtree():
+                if slot.kind == "agent":
+                    slot.mailbox.discard(DeadLetterReason.SHUTDOWN.value)
             self._root.terminate(restart=False, cause=None, timeout=_remaining(deadline))
             self._root.close_subtree(ExitReason.SHUTDOWN)
             self.timers.close(_remaining(deadline))
@@ -562,29 +563,29 @@ class ActorSystem:
 
     def _busy(self) -> bool:
         """True if some agent that will go on working has a message queued or in hand."""
-        for cell in self.router._agents.items:
-            if cell.state in _WORKING and (
-                cell.current is not None or cell.mailbox.qsize() or cell.has_front()
+        for slot in self.router._agents.items:
+            if slot.state in _WORKING and (
+                slot.current is not None or slot.mailbox.qsize() or slot.has_front()
             ):
                 return True
         return False
 
-    def _register(self, cells: list[Cell]) -> None:
-        self.router.register(cells)
+    def _register(self, slots: list[Slot]) -> None:
+        self.router.register(slots)
 
-    def _unregister(self, cell: Cell) -> None:
-        self.router.unregister([cell])
+    def _unregister(self, slot: Slot) -> None:
+        self.router.unregister([slot])
 
     def _publish(self, event_type: type[Event], **fields: Any) -> None:
         if self.events.wants(event_type):
             self.events.publish(event_type(system=self.name, **fields))
 
-    def _top_level_exit(self, cell: Cell, signal: ChildFailed | ChildExited) -> None:
+    def _top_level_exit(self, slot: Slot, signal: ChildFailed | ChildExited) -> None:
         """The root supervisor failed or exited: the system cannot go on."""
         if isinstance(signal, ChildFailed):
             cause: BaseException = signal.error
         else:
-            cause = RuntimeError(f"{cell.kind} {cell.name!r} exited ({signal.reason.value})")
+            cause = RuntimeError(f"{slot.kind} {slot.name!r} exited ({signal.reason.value})")
         with self._lock:
             if self._failure is not None or self._shutting_down:
                 return
@@ -614,28 +615,28 @@ class ActorSystem:
         except BaseException:  # noqa: BLE001 - even sys.exit() must not leave the system unstopped
             logger.opt(exception=True).error("on_fatal callback raised")
 
-    def _stop_cell(self, cell: Cell, timeout: float) -> bool:
+    def _stop_slot(self, slot: Slot, timeout: float) -> bool:
         """Stop an agent for good through its supervisor (used by `AgentRef.stop`)."""
         check_timeout(timeout)
-        if not cell.alive:
+        if not slot.alive:
             return True
-        if _local.state.cell is cell:
-            cell.request_stop(ExitReason.NORMAL)
+        if _local.state.slot is slot:
+            slot.request_stop(ExitReason.NORMAL)
             return True
-        parent = cell.parent
+        parent = slot.parent
         if parent is None:
             return False
         try:
-            parent.call(lambda sup: sup.stop_child(cell.name), timeout, f"stop of {cell.name!r}")
+            parent.call(lambda sup: sup.stop_child(slot.name), timeout, f"stop of {slot.name!r}")
         except AgentUnavailable:  # the supervisor itself is gone
             pass
         except AskTimeout:
             return False  # still stopping: its supervisor goes on waiting for it
-        return not cell.alive
+        return not slot.alive
 
 
 # States whose queued messages a drain waits for (not RESTARTING: a backoff may take hours).
-_WORKING = frozenset({CellState.STARTING, CellState.RUNNING, CellState.SUSPENDED})
+_WORKING = frozenset({SlotState.STARTING, SlotState.RUNNING, SlotState.SUSPENDED})
 
 
 def _cause_chain(error: BaseException, limit: int = 8) -> str:

@@ -535,12 +535,12 @@ def header(title: str, config: dict[str, Any]) -> list[str]:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    widths = [max(len(str(slot)) for slot in column) for column in zip(headers, *rows, strict=True)]
 
-    def line(cells: Sequence[str]) -> str:
+    def line(slots: Sequence[str]) -> str:
         parts = [
-            str(cell).rjust(width) if index in right else str(cell).ljust(width)
-            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
+            str(slot).rjust(width) if index in right else str(slot).ljust(width)
+            for index, (slot, width) in enumerate(zip(slots, widths, strict=True))
         ]
         return "  ".join(parts).rstrip()
 

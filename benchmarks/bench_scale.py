@@ -500,14 +500,14 @@ class ScaleReport(Report):
         factor = large / small
         rows = []
         for key in GROWTH_ROWS:
-            cells = [METRICS[key][0]]
+            slots = [METRICS[key][0]]
             for side in (REGIMENT, PYKKA):
                 g = self.growth[key, placement, side]
                 if key == "rss_per_agent_kib":  # already per agent: flat = 1.00x
-                    cells += ["-", _num(g.value, "x")]
+                    slots += ["-", _num(g.value, "x")]
                 else:
-                    cells += [_num(g.value, "x"), _num(g.value / factor, "x")]
-            rows.append(cells)
+                    slots += [_num(g.value, "x"), _num(g.value / factor, "x")]
+            rows.append(slots)
         title = (
             f"growth from {small:,} to {large:,} agents [{placement}] ({factor:g}x the agents; "
             f"linear = {factor:g}x the total time, 1.00x per agent)"

@@ -12,7 +12,7 @@ from actors._timeouts import check_timeout
 from supervision.spec import ChildSpec, SupervisorSpec
 
 if TYPE_CHECKING:
-    from actors._cell import Cell
+    from actors._slot import Slot
     from actors.ref import AgentRef
     from supervision.supervisor import ChildInfo
 
@@ -22,32 +22,32 @@ __all__ = ["SupervisorRef"]
 class SupervisorRef:
     """Add, stop, restart and list the children of one supervisor, from any thread."""
 
-    __slots__ = ("_cell",)
+    __slots__ = ("_slot",)
 
-    def __init__(self, cell: Cell) -> None:
-        self._cell = cell
+    def __init__(self, slot: Slot) -> None:
+        self._slot = slot
 
     def __repr__(self) -> str:
-        return f"<SupervisorRef {self._cell.name!r} {self._cell.state.value}>"
+        return f"<SupervisorRef {self._slot.name!r} {self._slot.state.value}>"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, SupervisorRef) and other._cell is self._cell
+        return isinstance(other, SupervisorRef) and other._slot is self._slot
 
     def __hash__(self) -> int:
-        return hash(id(self._cell))
+        return hash(id(self._slot))
 
     @property
     def name(self) -> str:
         """The supervisor's name."""
-        return self._cell.name
+        return self._slot.name
 
     def is_alive(self) -> bool:
         """True until the supervisor stops for good."""
-        return self._cell.alive
+        return self._slot.alive
 
     def _call(self, function: Any, timeout: float, what: str) -> Any:
         check_timeout(timeout)
-        return self._cell.call(function, timeout, f"{what} on supervisor {self._cell.name!r}")
+        return self._slot.call(function, timeout, f"{what} on supervisor {self._slot.name!r}")
 
     def spawn(self, spec: ChildSpec | SupervisorSpec, *, timeout: float = 30.0) -> Any:
         """Add and start a child (an agent or a whole subtree); returns its ref.
@@ -65,10 +65,10 @@ class SupervisorRef:
 
             msg = f"spawn takes a ChildSpec or SupervisorSpec, got {spec!r}"
             raise InvalidTree(msg)
-        cell: Cell = self._call(lambda sup: sup.add_child(spec), timeout, "spawn")
-        if cell.kind == "supervisor":
-            return SupervisorRef(cell)
-        return cell.ref
+        slot: Slot = self._call(lambda sup: sup.add_child(spec), timeout, "spawn")
+        if slot.kind == "supervisor":
+            return SupervisorRef(slot)
+        return slot.ref
 
     def stop_child(self, name: str, *, timeout: float = 30.0) -> bool:
         """Stop the child ``name`` for good (its subtree too); False if there is none."""
@@ -91,11 +91,11 @@ class SupervisorRef:
 
     def child(self, name: str) -> AgentRef | SupervisorRef | None:
         """The ref of the child ``name``, or None (reads the tree without a call)."""
-        cell = self._cell.system.router.table.names.get(name)
-        if cell is None or cell.parent is not self._cell or cell not in self._cell.children:
+        slot = self._slot.system.router.table.names.get(name)
+        if slot is None or slot.parent is not self._slot or slot not in self._slot.children:
             return None
-        return SupervisorRef(cell) if cell.kind == "supervisor" else cell.ref
+        return SupervisorRef(slot) if slot.kind == "supervisor" else slot.ref
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop this supervisor and its whole subtree for good."""
-        return self._cell.system._stop_cell(self._cell, timeout)
+        return self._slot.system._stop_slot(self._slot, timeout)

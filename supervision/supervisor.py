@@ -46,8 +46,8 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from actors._cell import Cell, CellState
 from actors._signals import ChildExited, ChildFailed
+from actors._slot import Slot, SlotState
 from actors.agent import AgentActor
 from actors.errors import DuplicateName, StartFailed
 from actors.events import AgentCrashed, Escalated, ExitReason
@@ -59,7 +59,7 @@ from supervision.spec import ChildSpec, Restart, Strategy, SupervisorSpec, valid
 from supervision.tree import build
 
 if TYPE_CHECKING:
-    from actors.timers import Timer
+    from actors._timers import Timer
 
 __all__ = ["ChildInfo", "Supervisor"]
 
@@ -73,17 +73,17 @@ class ChildInfo:
 
     name: str
     kind: str  # "agent" or "supervisor"
-    state: str  # a CellState value
+    state: str  # a SlotState value
     restarts: int
     roles: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class _StartLater:
-    """Self-message: start ``cells`` now (after a backoff, or to retry a failed restart)."""
+    """Self-message: start ``slots`` now (after a backoff, or to retry a failed restart)."""
 
     token: object
-    cells: tuple[Cell, ...]
+    slots: tuple[Slot, ...]
     cause: BaseException | None
 
 
@@ -94,18 +94,19 @@ class Supervisor(AgentActor):
         super().__init__()
         self.spec = spec
         self._history: tuple[float, ...] = ()
-        self._attempts: dict[Cell, int] = {}  # consecutive backoff restarts per child
-        self._last_restart: dict[Cell, float] = {}
+        self._attempts: dict[Slot, int] = {}  # consecutive backoff restarts per child
+        self._last_restart: dict[Slot, float] = {}
         self._pending: dict[object, Timer | None] = {}  # delayed starts not yet done
-        self._pending_cells: dict[object, tuple[Cell, ...]] = {}  # what each one starts
+        self._pending_slots: dict[object, tuple[Slot, ...]] = {}  # what each one starts
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     @property
-    def _slot(self) -> Cell:
-        cell = self._cell
-        assert cell is not None
-        return cell
+    def _own(self) -> Slot:
+        """The supervisor's own slot (its children are other slots)."""
+        slot = self._slot
+        assert slot is not None
+        return slot
 
     def on_start(self) -> None:
         """Start every child in spec order; on a failure stop the started ones and re-raise.
@@ -120,7 +121,7 @@ class Supervisor(AgentActor):
         """Start every child of the spec again (as OTP does), then the dynamic ones.
 
         A spec child that was stopped for good meanwhile (a decider's ``STOP``, ``stop_child``)
-        comes back as a fresh slot under its name, temporary ones too (a fresh OTP supervisor
+        comes back as a fresh own under its name, temporary ones too (a fresh OTP supervisor
         starts its whole child list); children added later with ``SupervisorRef.spawn`` are
         restarted after the spec's, except temporary ones, which are dropped.
 
@@ -129,7 +130,7 @@ class Supervisor(AgentActor):
                 taken meanwhile (the restart fails, and the parent's policy applies).
         """
         in_spec = {id(child_spec) for child_spec in self.spec.children}
-        for child in list(self._slot.children):
+        for child in list(self._own.children):
             if _restart_type(child) is Restart.TEMPORARY and id(child.spec) not in in_spec:
                 self._remove(child, ExitReason.FAILED)  # a dynamic temporary child: dropped
         self._restore_spec_children()
@@ -137,33 +138,33 @@ class Supervisor(AgentActor):
 
     def _restore_spec_children(self) -> None:
         """Fresh slots for the spec's children that were stopped for good; spec order first."""
-        slot = self._slot
-        by_spec = {id(child.spec): child for child in slot.children}
-        children: dict[Cell, None] = {}
+        own = self._own
+        by_spec = {id(child.spec): child for child in own.children}
+        children: dict[Slot, None] = {}
         for child_spec in self.spec.children:
-            cell = by_spec.pop(id(child_spec), None)
-            if cell is None:
-                cell = self._rebuild(child_spec)
-            children[cell] = None
-        for cell in slot.children:  # the dynamic ones, in their start order
-            if id(cell.spec) in by_spec:
-                children[cell] = None
-        slot.children = children
+            slot = by_spec.pop(id(child_spec), None)
+            if slot is None:
+                slot = self._rebuild(child_spec)
+            children[slot] = None
+        for slot in own.children:  # the dynamic ones, in their start order
+            if id(slot.spec) in by_spec:
+                children[slot] = None
+        own.children = children
 
-    def _rebuild(self, spec: ChildSpec | SupervisorSpec) -> Cell:
-        """A fresh, registered slot (subtree) for a spec child that was stopped for good."""
-        slot = self._slot
-        cell = build(slot.system, spec, slot)
+    def _rebuild(self, spec: ChildSpec | SupervisorSpec) -> Slot:
+        """A fresh, registered own (subtree) for a spec child that was stopped for good."""
+        own = self._own
+        slot = build(own.system, spec, own)
         try:
-            slot.system._register(cell.subtree())
+            own.system._register(slot.subtree())
         except DuplicateName as exc:  # taken meanwhile: this restart fails, and is charged
-            msg = f"child {exc.name!r} of {slot.name!r} cannot come back: {exc}"
+            msg = f"child {exc.name!r} of {own.name!r} cannot come back: {exc}"
             raise NameTaken(msg, exc.name) from None
-        return cell
+        return slot
 
     def _start_all(self) -> None:
-        started: list[Cell] = []
-        for child in list(self._slot.children):
+        started: list[Slot] = []
+        for child in list(self._own.children):
             try:
                 child.start()
             except StartFailed:
@@ -180,10 +181,10 @@ class Supervisor(AgentActor):
         """Stop every child's incarnation, in reverse start order.
 
         The children's slots (names, queues) are kept: whoever retires this supervisor for
-        good closes the whole subtree (`Cell.close_subtree`); a restart starts them again.
+        good closes the whole subtree (`Slot.close_subtree`); a restart starts them again.
         """
         self._cancel_pending()
-        for child in reversed(list(self._slot.children)):
+        for child in reversed(list(self._own.children)):
             child.terminate(restart=False, cause=None, timeout=child.options.shutdown_timeout)
 
     # -- signals from children ----------------------------------------------------------------
@@ -194,205 +195,205 @@ class Supervisor(AgentActor):
         elif isinstance(item, ChildExited):
             self._child_exited(item)
         elif isinstance(item, _StartLater):
-            self._pending_cells.pop(item.token, None)
+            self._pending_slots.pop(item.token, None)
             if self._pending.pop(item.token, False) is not False:
-                self._start(item.cells, item.cause)
+                self._start(item.slots, item.cause)
         else:
             super()._on_control(item)
 
-    def _current(self, cell: Cell, incarnation: int) -> bool:
-        return cell in self._slot.children and cell.incarnation == incarnation  # O(1): a dict
+    def _current(self, slot: Slot, incarnation: int) -> bool:
+        return slot in self._own.children and slot.incarnation == incarnation  # O(1): a dict
 
     def _child_failed(self, signal: ChildFailed) -> None:
-        cell, error = signal.cell, signal.error
-        if not self._current(cell, signal.incarnation):
+        slot, error = signal.slot, signal.error
+        if not self._current(slot, signal.incarnation):
             return  # a late report about an incarnation that is already gone
         try:
             directive = self.spec.policy.decider(error)
         except Exception:  # noqa: BLE001 - a broken decider escalates
             logger.opt(exception=True).error("decider of {!r} raised; escalating", self.spec.name)
             directive = Directive.ESCALATE
-        if directive is Directive.RESUME and not (cell.thread and cell.thread.is_alive()):
+        if directive is Directive.RESUME and not (slot.thread and slot.thread.is_alive()):
             directive = Directive.RESTART  # its thread died: there is nothing to resume
         if directive is Directive.RESTART and not should_restart(
-            _restart_type(cell), abnormal=True
+            _restart_type(slot), abnormal=True
         ):
             directive = Directive.STOP  # a temporary child is never restarted
-        cell.log.info("supervisor {!r}: {} after {!r}", self.spec.name, directive.value, error)
-        _publish_crash(cell, error, directive.value)
+        slot.log.info("supervisor {!r}: {} after {!r}", self.spec.name, directive.value, error)
+        _publish_crash(slot, error, directive.value)
         if directive is Directive.RESUME:
-            cell.resume()
+            slot.resume()
         elif directive is Directive.STOP:
-            self._remove(cell, ExitReason.FAILED)
+            self._remove(slot, ExitReason.FAILED)
         elif directive is Directive.ESCALATE:
-            self._escalate(cell, error, "decider chose escalate")
+            self._escalate(slot, error, "decider chose escalate")
         else:
-            self._restart(cell, error)
+            self._restart(slot, error)
 
     def _child_exited(self, signal: ChildExited) -> None:
-        cell = signal.cell
-        if not self._current(cell, signal.incarnation):
+        slot = signal.slot
+        if not self._current(slot, signal.incarnation):
             return
         if signal.reason is ExitReason.NORMAL and should_restart(
-            _restart_type(cell), abnormal=False
+            _restart_type(slot), abnormal=False
         ):
-            self._restart(cell, None)
+            self._restart(slot, None)
         else:
-            self._remove(cell, signal.reason)
+            self._remove(slot, signal.reason)
 
     # -- restarting ---------------------------------------------------------------------------
 
-    def _charge(self, cell: Cell, error: BaseException | None) -> None:
+    def _charge(self, slot: Slot, error: BaseException | None) -> None:
         """Charge one restart against the budget; escalate (raise) if it is exhausted."""
         policy = self.spec.policy
-        now = self._slot.system.clock.monotonic()
+        now = self._own.system.clock.monotonic()
         allowed, self._history = add_restart(self._history, now, policy.max_restarts, policy.within)
         if not allowed:
-            cause = error if error is not None else RuntimeError(f"{cell.name!r} kept exiting")
-            self._escalate(cell, cause, "restart budget exhausted")
+            cause = error if error is not None else RuntimeError(f"{slot.name!r} kept exiting")
+            self._escalate(slot, cause, "restart budget exhausted")
 
-    def _restart(self, cell: Cell, error: BaseException | None) -> None:
-        self._charge(cell, error)
-        targets = affected(self.spec.strategy, self._slot.children, cell)
+    def _restart(self, slot: Slot, error: BaseException | None) -> None:
+        self._charge(slot, error)
+        targets = affected(self.spec.strategy, self._own.children, slot)
         for target in reversed(targets):
             target.terminate(restart=True, cause=error, timeout=target.options.shutdown_timeout)
         # A temporary sibling caught in the strategy is removed, never restarted (as in OTP).
         kept = []
         for target in targets:
-            if target is not cell and _restart_type(target) is Restart.TEMPORARY:
+            if target is not slot and _restart_type(target) is Restart.TEMPORARY:
                 self._close(target, ExitReason.NORMAL)
             else:
                 kept.append(target)
-        self._start_after_backoff(cell, tuple(kept), error)
+        self._start_after_backoff(slot, tuple(kept), error)
 
     def _start_after_backoff(
-        self, cell: Cell, targets: tuple[Cell, ...], error: BaseException | None
+        self, slot: Slot, targets: tuple[Slot, ...], error: BaseException | None
     ) -> None:
         backoff = self.spec.policy.backoff
         if backoff is None:
             self._start(targets, error)
             return
-        now = self._slot.system.clock.monotonic()
-        last = self._last_restart.get(cell)
-        attempt = 0 if last is None or now - last >= backoff.reset_after else self._attempts[cell]
-        self._attempts[cell] = attempt + 1
+        now = self._own.system.clock.monotonic()
+        last = self._last_restart.get(slot)
+        attempt = 0 if last is None or now - last >= backoff.reset_after else self._attempts[slot]
+        self._attempts[slot] = attempt + 1
         delay = backoff.delay(attempt)
-        self._last_restart[cell] = now + delay  # it runs again from then on
+        self._last_restart[slot] = now + delay  # it runs again from then on
         if delay <= 0:
             self._start(targets, error)
             return
         for target in targets:
-            target.state = CellState.RESTARTING
+            target.state = SlotState.RESTARTING
         self._later(targets, error, delay)
 
-    def _later(self, cells: tuple[Cell, ...], cause: BaseException | None, delay: float) -> None:
-        """Start ``cells`` after ``delay`` seconds, by a message to this supervisor."""
+    def _later(self, slots: tuple[Slot, ...], cause: BaseException | None, delay: float) -> None:
+        """Start ``slots`` after ``delay`` seconds, by a message to this supervisor."""
         token = object()
-        slot = self._slot
-        message = _StartLater(token, cells, cause)
-        self._pending_cells[token] = cells
+        own = self._own
+        message = _StartLater(token, slots, cause)
+        self._pending_slots[token] = slots
         if delay <= 0:
             self._pending[token] = None
-            slot.mailbox.put_control(message)
+            own.mailbox.put_control(message)
             return
-        self._pending[token] = slot.system.timers.call_later(
-            delay, lambda: slot.mailbox.put_control(message)
+        self._pending[token] = own.system.timers.call_later(
+            delay, lambda: own.mailbox.put_control(message)
         )
 
-    def _start(self, cells: tuple[Cell, ...], cause: BaseException | None) -> None:
-        started: list[Cell] = []
-        for index, cell in enumerate(cells):
-            if cell not in self._slot.children or cell.state in _RUNNING:
+    def _start(self, slots: tuple[Slot, ...], cause: BaseException | None) -> None:
+        started: list[Slot] = []
+        for index, slot in enumerate(slots):
+            if slot not in self._own.children or slot.state in _RUNNING:
                 continue  # removed while waiting, or restarted meanwhile (restart_child)
             try:
-                cell.start(cause)
+                slot.start(cause)
             except StartFailed as exc:
-                error = exc.__cause__ or exc  # the cell published AgentCrashed already
-                self._charge(cell, error)
+                error = exc.__cause__ or exc  # the slot published AgentCrashed already
+                self._charge(slot, error)
                 if self.spec.strategy is Strategy.ONE_FOR_ALL:
                     # As OTP: the group goes down again and is restarted as a whole.
                     for done in reversed(started):
                         done.terminate(
                             restart=True, cause=error, timeout=done.options.shutdown_timeout
                         )
-                    self._later(cells, error, 0.0)
+                    self._later(slots, error, 0.0)
                 else:
-                    self._later(cells[index:], error, 0.0)
+                    self._later(slots[index:], error, 0.0)
                 return
-            started.append(cell)
+            started.append(slot)
 
-    def _escalate(self, cell: Cell, error: BaseException, reason: str) -> None:
-        slot = self._slot
-        logger.bind(system=slot.system.name, agent=slot.name).warning(
-            "supervisor {!r} escalates: {} (child {!r}: {!r})", slot.name, reason, cell.name, error
+    def _escalate(self, slot: Slot, error: BaseException, reason: str) -> None:
+        own = self._own
+        logger.bind(system=own.system.name, agent=own.name).warning(
+            "supervisor {!r} escalates: {} (child {!r}: {!r})", own.name, reason, slot.name, error
         )
         self.on_stop()
-        clock = slot.system.clock
+        clock = own.system.clock
         offset = clock.time() - clock.monotonic()  # monotonic readings -> wall-clock times
         history = tuple(datetime.fromtimestamp(t + offset, tz=UTC) for t in self._history)
-        escalation = EscalationError(slot.name, cell.name, reason, history, error)
-        slot.system._publish(Escalated, supervisor=slot.name, cause=str(escalation))
+        escalation = EscalationError(own.name, slot.name, reason, history, error)
+        own.system._publish(Escalated, supervisor=own.name, cause=str(escalation))
         raise escalation
 
-    def _forget_pending(self, cell: Cell) -> None:
-        """Cancel a delayed start that concerns ``cell`` alone (it was restarted or removed)."""
+    def _forget_pending(self, slot: Slot) -> None:
+        """Cancel a delayed start that concerns ``slot`` alone (it was restarted or removed)."""
         for token, timer in list(self._pending.items()):
-            if self._pending_cells.get(token) == (cell,):
+            if self._pending_slots.get(token) == (slot,):
                 del self._pending[token]
-                self._pending_cells.pop(token, None)
+                self._pending_slots.pop(token, None)
                 if timer is not None:
                     timer.cancel()
 
     def _cancel_pending(self) -> None:
         pending, self._pending = self._pending, {}
-        self._pending_cells.clear()
+        self._pending_slots.clear()
         for timer in pending.values():
             if timer is not None:
                 timer.cancel()
 
-    def _remove(self, cell: Cell, reason: ExitReason) -> None:
-        """Stop ``cell`` for good and forget it."""
-        cell.terminate(restart=False, cause=None, timeout=cell.options.shutdown_timeout)
-        self._close(cell, reason)
+    def _remove(self, slot: Slot, reason: ExitReason) -> None:
+        """Stop ``slot`` for good and forget it."""
+        slot.terminate(restart=False, cause=None, timeout=slot.options.shutdown_timeout)
+        self._close(slot, reason)
 
-    def _close(self, cell: Cell, reason: ExitReason) -> None:
-        self._slot.children.pop(cell, None)
-        self._forget_pending(cell)
-        self._attempts.pop(cell, None)
-        self._last_restart.pop(cell, None)
-        cell.close_subtree(reason)
+    def _close(self, slot: Slot, reason: ExitReason) -> None:
+        self._own.children.pop(slot, None)
+        self._forget_pending(slot)
+        self._attempts.pop(slot, None)
+        self._last_restart.pop(slot, None)
+        slot.close_subtree(reason)
 
     # -- requests from SupervisorRef (run in this supervisor's thread) ------------------------
 
-    def add_child(self, spec: ChildSpec | SupervisorSpec) -> Cell:
+    def add_child(self, spec: ChildSpec | SupervisorSpec) -> Slot:
         """Validate, register and start a new child; it is removed again if it fails to start.
 
         Raises:
             InvalidTree: for a bad spec or a name already taken.
             StartFailed: if it (or anything in its subtree) failed to start.
         """
-        slot = self._slot
-        validate(spec, _Taken(slot.system.router.table.names))
-        cell = build(slot.system, spec, slot)
-        cells = cell.subtree()
+        own = self._own
+        validate(spec, _Taken(own.system.router.table.names))
+        slot = build(own.system, spec, own)
+        slots = slot.subtree()
         try:
-            slot.system._register(cells)
+            own.system._register(slots)
         except DuplicateName as exc:  # taken meanwhile, by a spawn under another supervisor
             raise NameTaken(str(exc), exc.name) from None
         try:
-            cell.start()
+            slot.start()
         except BaseException:
-            cell.close_subtree(ExitReason.START_FAILED)
+            slot.close_subtree(ExitReason.START_FAILED)
             raise
-        slot.children[cell] = None
-        return cell
+        own.children[slot] = None
+        return slot
 
     def stop_child(self, name: str) -> bool:
         """Stop the child ``name`` for good; False if there is no such child."""
-        cell = self._child(name)
-        if cell is None:
+        slot = self._child(name)
+        if slot is None:
             return False
-        self._remove(cell, ExitReason.NORMAL)
+        self._remove(slot, ExitReason.NORMAL)
         return True
 
     def restart_child(self, name: str) -> bool:
@@ -401,15 +402,15 @@ class Supervisor(AgentActor):
         Raises:
             StartFailed: if the new incarnation failed to start (the child is then stopped).
         """
-        cell = self._child(name)
-        if cell is None:
+        slot = self._child(name)
+        if slot is None:
             return False
-        self._forget_pending(cell)  # a backoff's delayed start must not start it a second time
-        cell.terminate(restart=True, cause=None, timeout=cell.options.shutdown_timeout)
+        self._forget_pending(slot)  # a backoff's delayed start must not start it a second time
+        slot.terminate(restart=True, cause=None, timeout=slot.options.shutdown_timeout)
         try:
-            cell.start()
+            slot.start()
         except StartFailed:
-            self._close(cell, ExitReason.FAILED)
+            self._close(slot, ExitReason.FAILED)
             raise
         return True
 
@@ -417,15 +418,15 @@ class Supervisor(AgentActor):
         """The children, in start order."""
         return [
             ChildInfo(c.name, c.kind, c.state.value, c.restarts, tuple(sorted(c.roles)))
-            for c in self._slot.children
+            for c in self._own.children
         ]
 
-    def _child(self, name: str) -> Cell | None:
-        cell = self._slot.system.router.table.names.get(name)  # O(1), not a scan
-        return cell if cell is not None and cell in self._slot.children else None
+    def _child(self, name: str) -> Slot | None:
+        slot = self._own.system.router.table.names.get(name)  # O(1), not a scan
+        return slot if slot is not None and slot in self._own.children else None
 
 
-_RUNNING = frozenset({CellState.STARTING, CellState.RUNNING, CellState.SUSPENDED})
+_RUNNING = frozenset({SlotState.STARTING, SlotState.RUNNING, SlotState.SUSPENDED})
 
 
 class _Taken:
@@ -440,18 +441,18 @@ class _Taken:
         return name in self._names or name in RESERVED_NAMES
 
 
-def _publish_crash(cell: Cell, error: BaseException, directive: str) -> None:
-    cell.system._publish(
+def _publish_crash(slot: Slot, error: BaseException, directive: str) -> None:
+    slot.system._publish(
         AgentCrashed,
-        name=cell.name,
+        name=slot.name,
         error=repr(error),
         error_type=f"{type(error).__module__}.{type(error).__qualname__}",
         directive=directive,
     )
 
 
-def _restart_type(cell: Cell) -> Restart:
-    spec = cell.spec
+def _restart_type(slot: Slot) -> Restart:
+    spec = slot.spec
     if isinstance(spec, ChildSpec | SupervisorSpec):
         return spec.restart
     return Restart.PERMANENT

@@ -1,6 +1,6 @@
 """Trees of slots: building them from specs, and snapshots that render as text or Mermaid.
 
-`build` turns a validated spec into cells (slots) without starting anything, so every name of
+`build` turns a validated spec into slots (slots) without starting anything, so every name of
 a new subtree can be registered in one atomic step before the first agent starts. `snapshot`
 reads a live tree into an immutable `TreeNode`, which prints as indented text and renders as a
 Mermaid graph.
@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from actors._cell import Cell, CellOptions
+from actors._slot import Slot, SlotOptions
 from actors.mailbox import Mailbox
 from supervision.spec import ChildSpec, SupervisorSpec
 
@@ -27,12 +27,12 @@ __all__ = ["TreeNode", "build", "snapshot"]
 _auto = itertools.count(1)
 
 
-def build(system: ActorSystem, spec: ChildSpec | SupervisorSpec, parent: Cell) -> Cell:
-    """Create (without starting) the cells of ``spec``'s subtree under ``parent``."""
+def build(system: ActorSystem, spec: ChildSpec | SupervisorSpec, parent: Slot) -> Slot:
+    """Create (without starting) the slots of ``spec``'s subtree under ``parent``."""
     if isinstance(spec, SupervisorSpec):
         from supervision.supervisor import Supervisor
 
-        cell = Cell(
+        slot = Slot(
             system,
             spec.name,
             kind="supervisor",
@@ -40,14 +40,14 @@ def build(system: ActorSystem, spec: ChildSpec | SupervisorSpec, parent: Cell) -
             factory=lambda: Supervisor(spec),
             mailbox=Mailbox(),
             parent=parent,
-            options=CellOptions(
+            options=SlotOptions(
                 shutdown_timeout=spec.shutdown_timeout, start_timeout=_start_budget(spec)
             ),
             spec=spec,
         )
-        cell.children = {build(system, child, cell): None for child in spec.children}
-        return cell
-    return Cell(
+        slot.children = {build(system, child, slot): None for child in spec.children}
+        return slot
+    return Slot(
         system,
         spec.name or _auto_name(spec),
         kind="agent",
@@ -55,7 +55,7 @@ def build(system: ActorSystem, spec: ChildSpec | SupervisorSpec, parent: Cell) -
         factory=lambda: spec.factory(*spec.args, **spec.kwargs),
         mailbox=spec.effective_mailbox(),
         parent=parent,
-        options=CellOptions(
+        options=SlotOptions(
             keep_mailbox=spec.keep_mailbox,
             retry_failed=spec.retry_failed,
             restart_on_ask_error=spec.restart_on_ask_error,
@@ -87,7 +87,7 @@ class TreeNode:
     name: str
     kind: str  # "supervisor" or "agent"
     roles: tuple[str, ...]
-    state: str  # a CellState value: running, suspended, restarting, stopped, ...
+    state: str  # a SlotState value: running, suspended, restarting, stopped, ...
     restarts: int
     mailbox: int  # queued user messages
     capacity: int | None  # the mailbox's bound, None if unbounded
@@ -143,15 +143,15 @@ def _node_id(name: str) -> str:
     return "n_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
 
 
-def snapshot(cell: Cell) -> TreeNode:
-    """Read ``cell``'s subtree as it is now (thread-safe, not atomic across slots)."""
+def snapshot(slot: Slot) -> TreeNode:
+    """Read ``slot``'s subtree as it is now (thread-safe, not atomic across slots)."""
     return TreeNode(
-        name=cell.name,
-        kind=cell.kind,
-        roles=tuple(sorted(cell.roles)),
-        state=cell.state.value,
-        restarts=cell.restarts,
-        mailbox=cell.mailbox.qsize(),
-        capacity=cell.mailbox.capacity,
-        children=tuple(snapshot(child) for child in list(cell.children)),
+        name=slot.name,
+        kind=slot.kind,
+        roles=tuple(sorted(slot.roles)),
+        state=slot.state.value,
+        restarts=slot.restarts,
+        mailbox=slot.mailbox.qsize(),
+        capacity=slot.mailbox.capacity,
+        children=tuple(snapshot(child) for child in list(slot.children)),
     )

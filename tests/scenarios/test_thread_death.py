@@ -31,9 +31,9 @@ def test_a_thread_killed_by_a_runtime_fault_is_restarted_and_keeps_its_queue(sys
     system.events.subscribe(lambda e: restarts.append((e.name, e.restarts)), AgentRestarted)
     sup = system.start_tree(SupervisorSpec("sup", [ChildSpec(Recorder, name="victim")]))
     ref = system.ref("victim")
-    cell = system.router.table.names["victim"]
-    faulty = FaultyQueue(cell.mailbox)
-    cell.mailbox = faulty  # type: ignore[assignment]
+    slot = system.router.table.names["victim"]
+    faulty = FaultyQueue(slot.mailbox)
+    slot.mailbox = faulty  # type: ignore[assignment]
     assert sup.restart_child("victim")  # the new incarnation reads through the faulty queue
     assert ref.ask(Ping(n=2), timeout=5).n == 2  # ...dies, is restarted, and answers
     assert faulty.faults == 0

@@ -31,8 +31,8 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from actors._deadletters import error_for
 from actors.address import AddressLike, Broadcast, Direct, Role, parse_address
-from actors.deadletters import error_for
 from actors.envelope import Envelope, make_envelope
 from actors.envelope import _id_counter as _ids
 from actors.errors import (
@@ -50,7 +50,7 @@ from actors.messages import Kind, Message, Priority
 from actors.messages import message_classes as _messages
 
 if TYPE_CHECKING:
-    from actors._cell import Cell
+    from actors._slot import Slot
     from actors.send_policy import SendPolicy
     from actors.system import ActorSystem
 
@@ -71,21 +71,21 @@ class _Holders:
     __slots__ = ("dead", "items")
 
     def __init__(self) -> None:
-        self.items: list[Cell] = []
+        self.items: list[Slot] = []
         self.dead = 0
 
-    def add(self, cell: Cell) -> None:
-        self.items.append(cell)
+    def add(self, slot: Slot) -> None:
+        self.items.append(slot)
 
     def remove(self) -> None:
         """Count one slot of the array as removed (it is closed); compact when worth it."""
         self.dead += 1
         if self.dead > _COMPACT_MIN and self.dead * 2 > len(self.items):
-            self.items = [cell for cell in self.items if cell.alive]
+            self.items = [slot for slot in self.items if slot.alive]
             self.dead = 0
 
-    def live(self) -> tuple[Cell, ...]:
-        return tuple(cell for cell in self.items if cell.alive)
+    def live(self) -> tuple[Slot, ...]:
+        return tuple(slot for slot in self.items if slot.alive)
 
 
 class RouteTable:
@@ -97,16 +97,16 @@ class RouteTable:
         self._router = router
 
     @property
-    def names(self) -> Mapping[str, Cell]:
+    def names(self) -> Mapping[str, Slot]:
         """Every registered slot by name: agents and supervisors."""
         return self._router._names_view
 
     @property
-    def agents(self) -> tuple[Cell, ...]:
+    def agents(self) -> tuple[Slot, ...]:
         """Every live agent (the broadcast targets), in registration order."""
         return self._router._agents.live()
 
-    def holders(self, role: str) -> tuple[Cell, ...]:
+    def holders(self, role: str) -> tuple[Slot, ...]:
         """The live holders of ``role``, in registration order."""
         holders = self._router._roles.get(role)
         return () if holders is None else holders.live()
@@ -121,7 +121,7 @@ class Router:
     def __init__(self, system: ActorSystem) -> None:
         self._system = system
         self._write = threading.Lock()
-        self._names: dict[str, Cell] = {}
+        self._names: dict[str, Slot] = {}
         self._names_view = MappingProxyType(self._names)
         self._agents = _Holders()
         self._roles: dict[str, _Holders] = {}
@@ -137,8 +137,8 @@ class Router:
 
     # -- writes: any thread, one at a time ------------------------------------------------------
 
-    def register(self, cells: list[Cell]) -> None:
-        """Register ``cells`` (a new subtree) all at once, or none of them.
+    def register(self, slots: list[Slot]) -> None:
+        """Register ``slots`` (a new subtree) all at once, or none of them.
 
         Raises:
             DuplicateName: if a name is taken (nothing is registered then).
@@ -146,34 +146,34 @@ class Router:
         with self._write:
             names = self._names
             seen: set[str] = set()
-            for cell in cells:
-                if cell.name in names or cell.name in seen:
-                    msg = f"the name {cell.name!r} is already taken in system {self._system.name!r}"
-                    raise DuplicateName(msg, cell.name)
-                seen.add(cell.name)
-            for cell in cells:
-                names[cell.name] = cell
-                if cell.kind != "agent":
+            for slot in slots:
+                if slot.name in names or slot.name in seen:
+                    msg = f"the name {slot.name!r} is already taken in system {self._system.name!r}"
+                    raise DuplicateName(msg, slot.name)
+                seen.add(slot.name)
+            for slot in slots:
+                names[slot.name] = slot
+                if slot.kind != "agent":
                     continue
-                self._agents.add(cell)
-                for role in cell.roles:
+                self._agents.add(slot)
+                for role in slot.roles:
                     holders = self._roles.get(role)
                     if holders is None:
                         holders = self._roles[role] = _Holders()
-                    holders.add(cell)
+                    holders.add(slot)
 
-    def unregister(self, cells: list[Cell]) -> None:
-        """Remove ``cells`` (already closed) from the table; unknown ones are ignored."""
+    def unregister(self, slots: list[Slot]) -> None:
+        """Remove ``slots`` (already closed) from the table; unknown ones are ignored."""
         with self._write:
             names = self._names
-            for cell in cells:
-                if names.get(cell.name) is not cell:
+            for slot in slots:
+                if names.get(slot.name) is not slot:
                     continue
-                del names[cell.name]
-                if cell.kind != "agent":
+                del names[slot.name]
+                if slot.kind != "agent":
                     continue
                 self._agents.remove()
-                for role in cell.roles:
+                for role in slot.roles:
                     self._roles[role].remove()
 
     # -- sends: any thread ---------------------------------------------------------------------
@@ -182,7 +182,7 @@ class Router:
         self,
         to: AddressLike,
         body: Message,
-        sender: Cell | None,
+        sender: Slot | None,
         *,
         kind: str = Kind.EVENT,
         priority: Priority = Priority.NORMAL,
@@ -190,7 +190,7 @@ class Router:
         correlation_id: str | None = None,
         deadline: float | None = None,
         causation_id: str | None = None,
-        target: Cell | None = None,
+        target: Slot | None = None,
         detached: bool = False,
     ) -> int:
         """Deliver ``body`` to ``to``; returns how many mailboxes took it (0: dead-lettered).
@@ -225,10 +225,10 @@ class Router:
         else:
             sender_name = None
         back = None if reply_to is None else parse_address(reply_to)
-        cell = target if target is not None else self._names.get(to) if type(to) is str else None
+        slot = target if target is not None else self._names.get(to) if type(to) is str else None
         envelope = make_envelope(
             body,
-            parse_address(to) if cell is None else cell.address,
+            parse_address(to) if slot is None else slot.address,
             sender_name,
             kind,
             priority,
@@ -238,16 +238,16 @@ class Router:
             deadline,
             None,
         )
-        if cell is None:
+        if slot is None:
             return self._deliver(envelope, sender)  # a role, a broadcast, or an unknown name
         if self.policy is not None:  # the common case: a plain name (or a ref's own slot)
-            self.policy.check(envelope, (cell,), sender, self._system)
-        return 1 if cell.mailbox.put(envelope) else 0
+            self.policy.check(envelope, (slot,), sender, self._system)
+        return 1 if slot.mailbox.put(envelope) else 0
 
-    def post(self, cell: Cell, body: Message, sender: Cell | None) -> int:
+    def post(self, slot: Slot, body: Message, sender: Slot | None) -> int:
         """`tell` with every default, to a known slot: the path of ``AgentRef.tell(msg)``.
 
-        Same behaviour as ``tell(cell.name, body, sender, target=cell)``, without the keyword
+        Same behaviour as ``tell(slot.name, body, sender, target=slot)``, without the keyword
         handling (the send path is what agents do most).
         """
         if type(body) not in _messages:
@@ -257,7 +257,7 @@ class Router:
         # make_envelope, inlined: this is the most frequent call in the framework.
         envelope = _new(Envelope)
         envelope._id = seq = next(_ids)
-        envelope.to = cell.address
+        envelope.to = slot.address
         envelope.body = body
         envelope.kind = _EVENT
         envelope.priority = _NORMAL
@@ -275,18 +275,18 @@ class Router:
             envelope._corr = current._corr
             envelope.causation_id = current.id
         if self.policy is not None:
-            self.policy.check(envelope, (cell,), sender, self._system)
-        return 1 if cell.mailbox.put(envelope) else 0
+            self.policy.check(envelope, (slot,), sender, self._system)
+        return 1 if slot.mailbox.put(envelope) else 0
 
-    def _deliver(self, envelope: Envelope, sender: Cell | None) -> int:
+    def _deliver(self, envelope: Envelope, sender: Slot | None) -> int:
         """Resolve the envelope's address and put it in every recipient's mailbox."""
         address = envelope.to
         if isinstance(address, Direct):
-            cell = self._names.get(address.name)
-            if cell is None:
+            slot = self._names.get(address.name)
+            if slot is None:
                 self._undeliverable(envelope, DeadLetterReason.UNKNOWN_ADDRESS)
                 return 0
-            recipients: tuple[Cell, ...] = (cell,)
+            recipients: tuple[Slot, ...] = (slot,)
         elif isinstance(address, Role):
             picked = self._pick(address.role, None)
             if picked is None:
@@ -312,9 +312,9 @@ class Router:
         if not isinstance(address, Broadcast):
             return 1 if recipients[0].mailbox.put(envelope) else 0
         delivered = 0
-        for cell in recipients:  # a broadcast: one full mailbox must not starve the rest
+        for slot in recipients:  # a broadcast: one full mailbox must not starve the rest
             try:
-                if cell.mailbox.put(envelope):
+                if slot.mailbox.put(envelope):
                     delivered += 1
             except MailboxFull:
                 pass  # the mailbox dead-lettered its copy already
@@ -324,13 +324,13 @@ class Router:
         self,
         to: AddressLike,
         body: Message,
-        sender: Cell | None,
+        sender: Slot | None,
         *,
         timeout: float | None,
         priority: Priority = Priority.NORMAL,
         kind: str = Kind.QUERY,
         correlation_id: str | None = None,
-        target: Cell | None = None,
+        target: Slot | None = None,
     ) -> Future[Any]:
         """Send ``body`` to exactly one agent and return the future of its reply.
 
@@ -374,33 +374,33 @@ class Router:
             future,
         )
         if target is not None:
-            cell = target if target.alive else None
+            slot = target if target.alive else None
             reason = DeadLetterReason.STOPPED
         elif isinstance(address, Direct):
-            cell = self._names.get(address.name)
+            slot = self._names.get(address.name)
             reason = DeadLetterReason.UNKNOWN_ADDRESS
         elif isinstance(address, Role):
-            cell = self._pick(address.role, sender)
+            slot = self._pick(address.role, sender)
             reason = DeadLetterReason.NO_ROLE_MEMBER
         else:
             msg = f"cannot ask {address!s}: an ask needs exactly one recipient (use a name or role)"
             raise InvalidAddress(msg, str(address))
-        if cell is None:
+        if slot is None:
             error = error_for(envelope, reason, None)
             self._system.dead_letter_office.record(envelope, reason, None, error)
             raise error
-        if cell is sender:
-            msg = f"agent {cell.name!r} asked itself from inside a handler; it could never reply"
-            raise AskToSelf(msg, cell.name)
+        if slot is sender:
+            msg = f"agent {slot.name!r} asked itself from inside a handler; it could never reply"
+            raise AskToSelf(msg, slot.name)
         if self.policy is not None:
-            self.policy.check(envelope, (cell,), sender, self._system)
-        cell.mailbox.put(envelope)
+            self.policy.check(envelope, (slot,), sender, self._system)
+        slot.mailbox.put(envelope)
         deadline_at = future._deadline
         if deadline_at is not None and not future.done():
             self._system.timers.expire(future, deadline_at)
         return future
 
-    def _pick(self, role: str, avoid: Cell | None) -> Cell | None:
+    def _pick(self, role: str, avoid: Slot | None) -> Slot | None:
         """Round-robin over the live holders of ``role``, skipping ``avoid`` if others exist."""
         holders = self._roles.get(role)
         if holders is None:
@@ -415,13 +415,13 @@ class Router:
         start = next(counter)
         fallback = None
         for step in range(count):
-            cell = items[(start + step) % count]
-            if not cell.alive:
+            slot = items[(start + step) % count]
+            if not slot.alive:
                 continue
-            if cell is avoid:
-                fallback = cell
+            if slot is avoid:
+                fallback = slot
                 continue
-            return cell
+            return slot
         return fallback
 
     def _refuse(self) -> None:

@@ -1,86 +1,25 @@
-"""Loop guards for a whole system: run until done, idle, or a limit trips.
+"""The watch behind `ActorSystem.run_until`: counts handled messages and decides when a run ends.
 
-`ActorSystem.run_until` blocks the calling thread until the first of these holds, and says
-which one as a `RunReport`:
-
-| reason                     | when                                                            |
-| -------------------------- | --------------------------------------------------------------- |
-| `StopReason.COMPLETED`     | ``predicate()`` returned True (checked after bursts of work)     |
-| `StopReason.IDLE`          | nothing handled for ``idle`` seconds, every mailbox empty        |
-| `StopReason.MAX_MESSAGES`  | the agents handled ``max_messages`` messages since the call      |
-| `StopReason.MAX_RUNTIME`   | ``max_runtime`` seconds passed                                   |
-| `StopReason.FATAL_ERROR`   | the root supervisor escalated (the system is stopping)           |
-| `StopReason.MANUAL_STOP`   | someone shut the system down meanwhile                           |
-
-The predicate runs in the caller's thread, never in an agent's. ``run_until`` only observes: it
-does not stop the agents unless ``shutdown=True`` (then the system is shut down before it
-returns), so a runaway conversation is cut off by passing ``shutdown=True``.
-Per-agent ``max_messages`` (on a child spec) stops that one agent for good instead.
+The public half (`StopReason`, `RunReport`, and what each reason means) is `actors.run`.
 """
 
 from __future__ import annotations
 
-import enum
 import itertools
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from actors.errors import InvalidConfig
+from actors.run import RunReport, StopReason
 
 if TYPE_CHECKING:
     from actors.system import ActorSystem
 
-__all__ = ["RunReport", "RunWatch", "StopReason"]
+__all__ = ["RunWatch"]
 
 _NO_LIMIT = 3600.0  # a run with no time bound still returns after an hour
-
-
-class StopReason(enum.Enum):
-    """Why `ActorSystem.run_until` returned."""
-
-    COMPLETED = "completed"  # the predicate became true
-    IDLE = "idle"  # nothing happened for the idle period and all mailboxes are empty
-    MAX_MESSAGES = "max_messages"  # the message budget was used up
-    MAX_RUNTIME = "max_runtime"  # the time budget was used up
-    FATAL_ERROR = "fatal_error"  # the root supervisor escalated
-    MANUAL_STOP = "manual_stop"  # the system was shut down by someone else
-
-
-@dataclass(frozen=True, slots=True)
-class RunReport:
-    """What ended a run: the reason, and the counts when it was decided.
-
-    Compares equal to its `StopReason`, so ``system.run_until(...) == StopReason.IDLE`` reads
-    naturally.
-
-    Attributes:
-        reason: why the run ended.
-        messages: messages handled by the system's agents during the run.
-        elapsed: seconds the run lasted.
-        failure: the fatal cause, for `StopReason.FATAL_ERROR`.
-    """
-
-    reason: StopReason
-    messages: int
-    elapsed: float
-    failure: BaseException | None = None
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, StopReason):
-            return self.reason is other
-        if isinstance(other, RunReport):
-            return (self.reason, self.messages, self.elapsed) == (
-                other.reason,
-                other.messages,
-                other.elapsed,
-            )
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self.reason)
 
 
 class RunWatch:
@@ -198,6 +137,6 @@ class RunWatch:
     def _quiet(self) -> bool:
         """No agent is handling a message and every mailbox is empty."""
         return all(
-            cell.current is None and cell.mailbox.qsize() == 0
-            for cell in self._system.router.table.agents
+            slot.current is None and slot.mailbox.qsize() == 0
+            for slot in self._system.router.table.agents
         )

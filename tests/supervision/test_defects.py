@@ -22,7 +22,7 @@ from actors import (
     Message,
     handler,
 )
-from actors._cell import Cell
+from actors._slot import Slot
 from supervision import (
     ESCALATE,
     RESTART,
@@ -370,15 +370,15 @@ def test_affected_reads_no_more_children_than_it_returns():
 
 
 @pytest.fixture
-def cell_comparisons(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts ``==`` between cells: what a scan of a supervisor's children costs."""
+def slot_comparisons(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts ``==`` between slots: what a scan of a supervisor's children costs."""
     count = [0]
 
-    def counting_eq(self: Cell, other: object) -> bool:
+    def counting_eq(self: Slot, other: object) -> bool:
         count[0] += 1
         return self is other
 
-    monkeypatch.setattr(Cell, "__eq__", counting_eq)
+    monkeypatch.setattr(Slot, "__eq__", counting_eq)
     return count
 
 
@@ -400,22 +400,22 @@ def start_and_restart_all(system: ActorSystem, size: int) -> None:
 
 @pytest.mark.slow
 def test_a_thousand_children_start_and_restart_one_for_all_without_a_scan_per_child(
-    system, cell_comparisons
+    system, slot_comparisons
 ):
     # Counted, not timed: a scan of the children per child costs about 500,000 comparisons
     # here (quadratic); a linear supervisor needs none.
     start_and_restart_all(system, 1000)
-    assert cell_comparisons[0] < 1000
+    assert slot_comparisons[0] < 1000
 
 
 @pytest.mark.slow
 def test_one_child_costs_the_same_to_spawn_stop_and_restart_with_a_thousand_siblings(
-    system, cell_comparisons
+    system, slot_comparisons
 ):
     for n in range(1000):
         system.spawn(Crashable, name=f"w-{n}")
     root = system.supervisor("root")
-    cell_comparisons[0] = 0
+    slot_comparisons[0] = 0
     restarted = record_events(system, AgentRestarted)
     system.tell("w-999", Boom())
     restarted.wait_len(1)
@@ -424,7 +424,7 @@ def test_one_child_costs_the_same_to_spawn_stop_and_restart_with_a_thousand_sibl
     system.spawn(Crashable, name="late")
     assert root.restart_child("late", timeout=WAIT) is True
     assert root.child("w-997") is not None
-    assert cell_comparisons[0] < 100
+    assert slot_comparisons[0] < 100
 
 
 def test_a_message_kept_for_retry_is_redelivered_to_a_resumed_instance_first(system):

@@ -35,7 +35,7 @@ from actors import _local
 from actors.errors import InvalidConfig, RegimentError
 
 if TYPE_CHECKING:
-    from actors._cell import Cell
+    from actors._slot import Slot
     from actors.address import AddressLike
     from actors.future import Future
     from actors.messages import Message
@@ -129,7 +129,7 @@ class TimerService:
         to: AddressLike,
         message: Message,
         *,
-        sender: Cell | None,
+        sender: Slot | None,
         causation_id: str | None,
         correlation_id: str | None = None,
         on_done: Callable[[Timer], object] | None = None,

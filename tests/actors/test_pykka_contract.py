@@ -99,9 +99,9 @@ def test_pykka_future_get_is_keyword_only_timeout():
 
 def test_a_pykka_actor_ref_put_into_an_agents_mailbox_is_refused_not_fatal(system):
     system.spawn(Recorder, name="a")
-    cell = system.router.table.names["a"]
-    assert cell.instance is not None
-    raw = cell.instance.actor_ref
+    slot = system.router.table.names["a"]
+    assert slot.instance is not None
+    raw = slot.instance.actor_ref
     with pytest.raises(Exception, match="AgentRef"):
         raw.ask("hello", timeout=5)
     assert system.ask("a", Ping(n=2), timeout=5).n == 2

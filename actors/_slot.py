@@ -1,11 +1,11 @@
-"""A cell is an agent's slot in the tree: name, mailbox, watchers, and its current incarnation.
+"""A slot is an agent's slot in the tree: name, mailbox, watchers, and its current incarnation.
 
-The cell outlives incarnations. Each incarnation (`actors._incarnation`) is a fresh instance
-of the agent class running in a fresh thread and reading the cell's mailbox. So a restart
+The slot outlives incarnations. Each incarnation (`actors._incarnation`) is a fresh instance
+of the agent class running in a fresh thread and reading the slot's mailbox. So a restart
 keeps the queue, the name and every `AgentRef`, and changes only the instance.
 
 The supervisor side (start, terminate, resume, close) runs in the supervisor's thread and waits
-for the incarnation with bounded joins; the incarnation side calls back into the cell for the
+for the incarnation with bounded joins; the incarnation side calls back into the slot for the
 state that outlives it (a message kept for retry, a stop request, reports to the parent).
 """
 
@@ -54,10 +54,10 @@ if TYPE_CHECKING:
     from actors.ref import AgentRef
     from actors.system import ActorSystem
 
-__all__ = ["Cell", "CellOptions", "CellState"]
+__all__ = ["Slot", "SlotOptions", "SlotState"]
 
 
-class CellState(enum.Enum):
+class SlotState(enum.Enum):
     """Where a slot is in its life."""
 
     NEW = "new"  # created, never started
@@ -70,7 +70,7 @@ class CellState(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class CellOptions:
+class SlotOptions:
     """Per-slot behaviour chosen by the child spec (or `ActorSystem.spawn`)."""
 
     keep_mailbox: bool = True  # False: dead-letter the queue on every restart (Erlang-like)
@@ -81,7 +81,7 @@ class CellOptions:
     start_timeout: float = 5.0  # how long a start waits for on_start / post_restart
 
 
-class Cell:
+class Slot:
     """The slot of one agent (or supervisor): see the module docstring."""
 
     def __init__(
@@ -93,8 +93,8 @@ class Cell:
         roles: frozenset[str],
         factory: Callable[[], AgentActor],
         mailbox: Mailbox,
-        parent: Cell | None,
-        options: CellOptions,
+        parent: Slot | None,
+        options: SlotOptions,
         spec: object = None,
         registered: bool = True,
     ) -> None:
@@ -110,8 +110,8 @@ class Cell:
         self.address = Direct(name)
         self.mailbox_config = mailbox
         self.mailbox: MailboxQueue = mailbox.build(name, self._reject)
-        self.children: dict[Cell, None] = {}  # supervisors only, in start order (O(1) removal)
-        self.state = CellState.NEW
+        self.children: dict[Slot, None] = {}  # supervisors only, in start order (O(1) removal)
+        self.state = SlotState.NEW
         self.incarnation = 0
         self.restarts = 0
         self.handled = 0
@@ -120,10 +120,10 @@ class Cell:
         self.current: Envelope | None = None  # the envelope being handled
         self.stop_reason: ExitReason | None = None  # set by the agent's own stop()
         self._lock = threading.Lock()
-        self._watchers: set[Cell] | None = None  # made on first use: most slots have none
-        self._watching: set[Cell] | None = None
+        self._watchers: set[Slot] | None = None  # made on first use: most slots have none
+        self._watching: set[Slot] | None = None
         self.runner: Incarnation | None = None  # the incarnation self.thread runs
-        self.waiting_for: Cell | None = None  # the child this supervisor is stopping or starting
+        self.waiting_for: Slot | None = None  # the child this supervisor is stopping or starting
         # Envelopes the next incarnation takes before its mailbox: one kept for a retry, or
         # one an abandoned incarnation took off the queue and handed back unhandled.
         self._front: deque[Envelope] | None = None
@@ -133,7 +133,7 @@ class Cell:
         self.watch_counter = system._watch  # run_until's message counter
 
     def __repr__(self) -> str:
-        return f"<Cell {self.kind} {self.name!r} {self.state.value} #{self.incarnation}>"
+        return f"<Slot {self.kind} {self.name!r} {self.state.value} #{self.incarnation}>"
 
     @functools.cached_property
     def log(self) -> Logger:
@@ -152,7 +152,7 @@ class Cell:
     @property
     def alive(self) -> bool:
         """True until the slot is closed for good."""
-        return self.state is not CellState.CLOSED
+        return self.state is not SlotState.CLOSED
 
     # -- supervisor side: runs in the supervising thread ------------------------------------
 
@@ -171,7 +171,7 @@ class Cell:
                 or did not return within the start timeout.
             SystemStopped: if the system is shutting down.
         """
-        if self.state is CellState.CLOSED:
+        if self.state is SlotState.CLOSED:
             msg = f"{self.kind} {self.name!r} is closed and cannot be started"
             raise SystemStopped(msg)
         previous, runner = self.thread, self.runner
@@ -189,11 +189,11 @@ class Cell:
             if not self.options.keep_mailbox:
                 self.mailbox.discard(DeadLetterReason.RESTART_DISCARDED.value)
         self.incarnation += 1
-        self.state = CellState.STARTING
+        self.state = SlotState.STARTING
         self.stop_reason = None
         runner = self.runner = Incarnation(self, self.incarnation, bool(self._front))
         ack: Future[None] = Future(what=f"start of {self.name!r}")
-        starter = _local.state.cell  # a supervisor: calls from this child must not wait for it
+        starter = _local.state.slot  # a supervisor: calls from this child must not wait for it
         if starter is not None:
             starter.waiting_for = self
         thread = self.system._threads.new(
@@ -228,13 +228,13 @@ class Cell:
         """
         thread, runner = self.thread, self.runner
         if thread is None or runner is None or runner.ended():
-            if self.state is not CellState.CLOSED:
-                self.state = CellState.RESTARTING if restart else CellState.STOPPED
+            if self.state is not SlotState.CLOSED:
+                self.state = SlotState.RESTARTING if restart else SlotState.STOPPED
             return True
         self.mailbox.put_control(Terminate(self.incarnation, restart, cause))
         if thread is threading.current_thread():
             return True
-        stopper = _local.state.cell
+        stopper = _local.state.slot
         if stopper is not None:
             stopper.waiting_for = self
         try:
@@ -275,9 +275,9 @@ class Cell:
         The incarnation must already have ended (see `terminate`). Idempotent.
         """
         with self._lock:
-            if self.state is CellState.CLOSED:
+            if self.state is SlotState.CLOSED:
                 return
-            self.state = CellState.CLOSED
+            self.state = SlotState.CLOSED
             watchers, self._watchers = self._watchers or set(), None
             watching, self._watching = self._watching or set(), None
         if self.registered:
@@ -303,17 +303,17 @@ class Cell:
         if runner is not None:
             runner.attention = True
 
-    def subtree(self) -> list[Cell]:
+    def subtree(self) -> list[Slot]:
         """The slot and every slot below it, parents before children, in start order."""
-        cells = [self]
+        slots = [self]
         for child in list(self.children):
-            cells.extend(child.subtree())
-        return cells
+            slots.extend(child.subtree())
+        return slots
 
     def close_subtree(self, reason: ExitReason) -> None:
         """Close this slot and everything below it, deepest and latest first."""
-        for cell in reversed(self.subtree()):
-            cell.close(reason)
+        for slot in reversed(self.subtree()):
+            slot.close(reason)
 
     def call(self, function: Callable[[Any], Any], timeout: float, what: str) -> Any:
         """Run ``function(instance)`` in this slot's thread and return its result.
@@ -323,11 +323,11 @@ class Cell:
             AskTimeout: if it did not answer in time.
             Exception: whatever ``function`` raised.
         """
-        caller = _local.state.cell
+        caller = _local.state.slot
         if caller is self and self.instance is not None:
             return function(self.instance)
         if caller is not None and self.waiting_for is caller:
-            doing = "on_start" if caller.state is CellState.STARTING else "stop"
+            doing = "on_start" if caller.state is SlotState.STARTING else "stop"
             msg = (
                 f"{caller.name!r} called its own supervisor {self.name!r} during its {doing}, "
                 f"but {self.name!r} is waiting for that {doing} to finish; do it from a handler"
@@ -341,10 +341,10 @@ class Cell:
 
     # -- death watch ----------------------------------------------------------------------
 
-    def add_watcher(self, watcher: Cell) -> bool:
+    def add_watcher(self, watcher: Slot) -> bool:
         """Tell ``watcher`` when this slot closes; False if it is already closed."""
         with self._lock:
-            if self.state is CellState.CLOSED:
+            if self.state is SlotState.CLOSED:
                 return False
             if self._watchers is None:
                 self._watchers = set()
@@ -355,7 +355,7 @@ class Cell:
             watcher._watching.add(self)
         return True
 
-    def remove_watcher(self, watcher: Cell) -> None:
+    def remove_watcher(self, watcher: Slot) -> None:
         """Stop telling ``watcher`` about this slot."""
         with self._lock:
             if self._watchers is not None:

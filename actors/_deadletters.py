@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 from actors.errors import (
+    AgentFailed,
     AgentUnavailable,
     AskTimeout,
     MailboxFull,
@@ -36,16 +37,31 @@ __all__ = ["DeadLetterOffice", "error_for"]
 _LOG_BURST = 10  # dead-letter warnings logged per second before they are summarised
 
 
-def error_for(envelope: Envelope, reason: DeadLetterReason, detail: str | None) -> RegimentError:
-    """Build the error an asker receives when its envelope is dead-lettered for ``reason``."""
+def error_for(
+    envelope: Envelope,
+    reason: DeadLetterReason,
+    detail: str | None,
+    *,
+    agent: str | None = None,
+    capacity: int = 0,
+) -> RegimentError:
+    """The error for ``envelope`` dead-lettered for ``reason``: the one reason -> error mapping.
+
+    An asker's future fails with it, and a sender that must hear of the refusal at once (a
+    full ``FAIL`` mailbox, a send policy) gets it raised. ``agent`` names the agent concerned
+    when it is known (default: the address), ``capacity`` the size of a full mailbox.
+    """
     to = str(envelope.to)
+    who = to if agent is None else agent
     text = f"{type(envelope.body).__name__} to {to!r} was dead-lettered ({reason.value})"
     if detail:
         text = f"{text}: {detail}"
     if reason in (DeadLetterReason.UNKNOWN_ADDRESS, DeadLetterReason.NO_ROLE_MEMBER):
         return UnknownAddress(text, to, reason.value, envelope)
     if reason is DeadLetterReason.MAILBOX_FULL:
-        return MailboxFull(text, to, 0, envelope)
+        return MailboxFull(text, who, capacity, envelope)
+    if reason is DeadLetterReason.HANDLER_FAILED:
+        return AgentFailed(text, who)
     if reason in (DeadLetterReason.POLICY_DENIED, DeadLetterReason.RATE_LIMITED):
         return PolicyViolation(text, envelope.sender, to, reason.value, envelope)
     if reason is DeadLetterReason.UNHANDLED:
@@ -56,7 +72,7 @@ def error_for(envelope: Envelope, reason: DeadLetterReason, detail: str | None) 
         deadline = envelope.deadline
         timeout = None if deadline is None else max(0.0, deadline - envelope.created_at)
         return AskTimeout(text, timeout)
-    return AgentUnavailable(text, to, envelope)
+    return AgentUnavailable(text, who, envelope)
 
 
 class DeadLetterOffice:

@@ -21,16 +21,16 @@ import weakref
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from actors.system import ActorSystem
+    from actors._runtime import Runtime
 
 __all__ = ["wait_at_exit"]
 
-_systems: weakref.WeakSet[ActorSystem] = weakref.WeakSet()
+_systems: weakref.WeakSet[Runtime] = weakref.WeakSet()
 _lock = threading.Lock()
 _registered = False
 
 
-def wait_at_exit(system: ActorSystem) -> bool:
+def wait_at_exit(system: Runtime) -> bool:
     """Make interpreter exit wait for ``system``'s threads; True if the hook took it on.
 
     False means the hook is not available (another Python, or the interpreter is already
@@ -57,7 +57,7 @@ def _join_systems() -> None:
     while True:
         with _lock:
             systems = list(_systems)
-        threads = [t for system in systems for t in system._threads.live() if t is not me]
+        threads = [t for system in systems for t in system.threads.live() if t is not me]
         if not threads:
             return
         for thread in threads:

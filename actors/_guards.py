@@ -15,7 +15,7 @@ from actors.errors import InvalidConfig
 from actors.run import RunReport, StopReason
 
 if TYPE_CHECKING:
-    from actors.system import ActorSystem
+    from actors._runtime import Runtime
 
 __all__ = ["RunWatch"]
 
@@ -25,8 +25,8 @@ _NO_LIMIT = 3600.0  # a run with no time bound still returns after an hour
 class RunWatch:
     """Counts handled messages while a run is active and wakes the waiting caller."""
 
-    def __init__(self, system: ActorSystem) -> None:
-        self._system = system
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
         self._lock = threading.Lock()
         self._activity = threading.Event()
         self._counter = itertools.count(1)
@@ -87,7 +87,7 @@ class RunWatch:
         finally:
             self.active = False
         if shutdown:
-            self._system.shutdown(drain=0.0)  # cut the run off: no draining
+            self._runtime.shutdown(30.0, 0.0)  # cut the run off: no draining
         return report
 
     def _handled(self) -> int:
@@ -110,7 +110,7 @@ class RunWatch:
                 count = (
                     tripped if reason is StopReason.MAX_MESSAGES and tripped else self._handled()
                 )
-                failure = self._system.failure if reason is StopReason.FATAL_ERROR else None
+                failure = self._runtime.failure if reason is StopReason.FATAL_ERROR else None
                 return RunReport(reason, count, now - start, failure)
             if idle is not None and now - last_activity >= idle and self._quiet():
                 return RunReport(StopReason.IDLE, self._handled(), now - start)
@@ -122,7 +122,7 @@ class RunWatch:
                 last_activity = time.monotonic()
 
     def _reason(self, predicate: Callable[[], bool] | None, timed_out: bool) -> StopReason | None:
-        if self._system.failure is not None:
+        if self._runtime.failure is not None:
             return StopReason.FATAL_ERROR
         if self._stopped:
             return StopReason.MANUAL_STOP
@@ -138,5 +138,5 @@ class RunWatch:
         """No agent is handling a message and every mailbox is empty."""
         return all(
             slot.current is None and slot.mailbox.qsize() == 0
-            for slot in self._system.router.table.agents
+            for slot in self._runtime.router.table.agents
         )

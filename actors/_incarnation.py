@@ -21,15 +21,16 @@ it still takes off the mailbox, it hands back to the slot (`Slot.hand_back`) and
 mailbox never has two consumers handling its messages at once.
 
 Every hook may be ``async def``: its coroutine runs to completion on the instance's event loop
-(`AgentActor._run_async`), which is closed when the incarnation ends, however it ends.
+(`Agent._run_async`), which is closed when the incarnation ends, however it ends.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from actors import _local
+from actors._lifecycle import SlotState
 from actors._mailboxes import CLOSED
 from actors._signals import Call, ChildExited, ChildFailed, Nudge, Resume, Terminate
 from actors.envelope import Envelope
@@ -37,11 +38,35 @@ from actors.errors import AgentFailed, StartFailed
 from actors.events import AgentCrashed, AgentRestarted, AgentStarted, DeadLetterReason, ExitReason
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from actors._slot import Slot
-    from actors.agent import AgentActor
     from actors.future import Future
 
-__all__ = ["Incarnation"]
+__all__ = ["Agent", "Incarnation"]
+
+
+class Agent(Protocol):
+    """What the runtime needs of an agent instance (`Agent` is the one implementation).
+
+    The runtime drives instances through this protocol, so it never imports the facade.
+    """
+
+    @property
+    def _handlers(self) -> Mapping[type, Callable[[Any, Any], Any] | None]: ...
+
+    actor_stopped: threading.Event
+
+    def on_start(self) -> object: ...
+    def on_stop(self) -> object: ...
+    def pre_restart(self, error: BaseException | None, envelope: Envelope | None) -> object: ...
+    def post_restart(self, error: BaseException) -> object: ...
+    def _receive(self, envelope: Envelope) -> None: ...
+    def _run_hook(self, result: object) -> None: ...
+    def _on_control(self, item: object) -> None: ...
+    def _close_loop(self) -> None: ...
+    def _cancel_timers(self) -> None: ...
+
 
 _PARK_POLL = 0.5  # seconds between checks of a closed mailbox while parked
 
@@ -49,12 +74,23 @@ _PARK_POLL = 0.5  # seconds between checks of a closed mailbox while parked
 class Incarnation:
     """The thread-side life of one instance of a slot's agent; see the module docstring."""
 
-    __slots__ = ("_ended", "abandoned", "attention", "instance", "number", "slot")
+    __slots__ = (
+        "_ended",
+        "abandoned",
+        "attention",
+        "instance",
+        "number",
+        "slot",
+        "stop_reason",
+        "thread",
+    )
 
     def __init__(self, slot: Slot, number: int, attention: bool) -> None:
         self.slot = slot
         self.number = number
-        self.instance: AgentActor | None = None
+        self.instance: Agent | None = None
+        self.thread: threading.Thread | None = None  # set by the slot before it starts
+        self.stop_reason: ExitReason | None = None  # set by the agent's own stop()
         # One flag for every rare condition the loop must notice (a message kept for retry or
         # handed back, a stop request, abandonment); it belongs to this incarnation alone.
         self.attention = attention
@@ -63,6 +99,11 @@ class Incarnation:
         # thread's own teardown then overlaps with whatever the waiter does next).
         self._ended = threading.Lock()
         self._ended.acquire()
+
+    def request_stop(self, reason: ExitReason) -> None:
+        """Stop for good after the current message (the agent's own ``stop()``, a guard)."""
+        self.stop_reason = reason
+        self.attention = True
 
     def ended(self) -> bool:
         """True once the incarnation's thread has finished its work (it may still be exiting)."""
@@ -83,15 +124,12 @@ class Incarnation:
             self._ended.release()
 
     def _run(self, cause: BaseException | None, restarted: bool, ack: Future[None]) -> None:
-        from actors._slot import SlotState
-
         slot = self.slot
         _local.state.slot = slot
         slot.mailbox.consumer = threading.get_ident()
         slot.current = None
         try:
             instance = self.instance = self._construct()
-            slot.instance = instance
             if cause is None:
                 instance._run_hook(instance.on_start())
             else:
@@ -99,13 +137,13 @@ class Incarnation:
         except BaseException as exc:  # noqa: BLE001 - any start failure goes to the starter
             slot.log.opt(exception=exc).error("{} {!r} failed to start", slot.kind, slot.name)
             if not isinstance(exc, StartFailed):  # a child's failure was published by the child
-                slot.system._publish(
+                slot.runtime.publish(
                     AgentCrashed,
                     name=slot.name,
                     error=repr(exc),
                     error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
                 )
-            slot.state = SlotState.STOPPED
+            slot.transition(SlotState.STOPPED)
             if self.instance is not None:
                 self._close_loop(self.instance)
                 self.instance.actor_stopped.set()
@@ -118,11 +156,11 @@ class Incarnation:
             instance.actor_stopped.set()
             self._forget_thread()
             return
-        slot.state = SlotState.RUNNING
+        slot.transition(SlotState.RUNNING)
         if restarted:
-            slot.system._publish(AgentRestarted, name=slot.name, restarts=slot.restarts)
+            slot.runtime.publish(AgentRestarted, name=slot.name, restarts=slot.restarts)
         else:
-            slot.system._publish(
+            slot.runtime.publish(
                 AgentStarted, name=slot.name, kind=slot.kind, restarts=slot.restarts
             )
         ack.resolve(None)
@@ -137,7 +175,7 @@ class Incarnation:
             instance._cancel_timers()
             self._forget_thread()
 
-    def _close_loop(self, instance: AgentActor) -> None:
+    def _close_loop(self, instance: Agent) -> None:
         """Close the instance's event loop, if its async code made one; never raises."""
         try:
             instance._close_loop()
@@ -149,36 +187,40 @@ class Incarnation:
     def _forget_thread(self) -> None:
         _local.state.slot = None
         slot = self.slot
+        self.instance = None  # the slot no longer hands it out
         if not self.abandoned:  # an abandoned one leaves the slot to its successor
             slot.current = None
-            slot.instance = None
             if slot.mailbox.consumer == threading.get_ident():
                 slot.mailbox.consumer = None
 
-    def _construct(self) -> AgentActor:
-        from actors.agent import AgentActor
+    def _construct(self) -> Agent:
+        """Build the instance; it finds its slot through ``_local.state.constructing``.
 
+        Raises:
+            TypeError: if the factory built no agent, or the agent's ``__init__`` did not
+                call ``super().__init__()`` (so it never attached itself to the slot).
+        """
         slot = self.slot
         _local.state.constructing = slot
         try:
             instance = slot.factory()
         finally:
             _local.state.constructing = None
-        if isinstance(instance, AgentActor) and "_slot" not in vars(instance):
+        if getattr(instance, "__dict__", {}).get("_slot") is slot:  # AgentActor.__init__ did it
+            return instance
+        if hasattr(type(instance), "_receive"):
             msg = (
                 f"{type(instance).__qualname__}.__init__ did not call super().__init__(); "
                 "every agent's __init__ must call it"
             )
-            raise TypeError(msg)
-        if not isinstance(instance, AgentActor) or instance._slot is not slot:
+        else:
             msg = (
                 f"the factory of {slot.name!r} returned {instance!r}; it must construct an "
                 "AgentActor subclass (and its __init__ must call super().__init__())"
             )
-            raise TypeError(msg)
-        return instance
+        raise TypeError(msg)
 
-    def _loop(self, instance: AgentActor) -> None:
+    def _loop(self, instance: Agent) -> None:
         """Take and handle items until the incarnation ends.
 
         The hot path: one flag (``self.attention``) stands for every rare condition (a message
@@ -188,15 +230,15 @@ class Incarnation:
         slot = self.slot
         get = slot.mailbox.get
         receive = instance._receive
-        handlers = type(instance)._handlers
+        handlers = instance._handlers  # a class attribute: read once per incarnation
         watch = slot.watch_counter
         limit = slot.options.max_messages
         while True:
             if self.attention:
                 if self.abandoned:
                     return
-                if slot.stop_reason is not None:  # self.stop(), even from on_start
-                    self._exit(instance, slot.stop_reason)
+                if self.stop_reason is not None:  # self.stop(), even from on_start
+                    self._exit(instance, self.stop_reason)
                     return
                 item: object = slot.take_front()
                 if item is None:
@@ -239,9 +281,9 @@ class Incarnation:
             if limit is not None:
                 slot.handled += 1
                 if slot.handled >= limit:
-                    slot.request_stop(slot.stop_reason or ExitReason.MAX_MESSAGES)
+                    self.request_stop(self.stop_reason or ExitReason.MAX_MESSAGES)
 
-    def _control(self, instance: AgentActor, item: object) -> bool:
+    def _control(self, instance: Agent, item: object) -> bool:
         """Handle one control item; True if the incarnation ended."""
         kind = type(item)
         if kind is Terminate:
@@ -276,11 +318,11 @@ class Incarnation:
             return self._failed(instance, None, exc)
         return False
 
-    def _failed(self, instance: AgentActor, envelope: Envelope | None, exc: BaseException) -> bool:
+    def _failed(self, instance: Agent, envelope: Envelope | None, exc: BaseException) -> bool:
         """Deal with a handler that raised; True if the incarnation ended."""
         slot = self.slot
         slot.current = None
-        office = slot.system.dead_letter_office
+        office = slot.runtime.dead_letters
         log = slot.log
         if envelope is not None:  # the runtime's lines about a message carry its ids
             log = log.bind(
@@ -314,12 +356,10 @@ class Incarnation:
         slot.report(ChildFailed(slot, self.number, exc, envelope))
         return self._park(instance, exc, envelope)
 
-    def _park(self, instance: AgentActor, error: BaseException, envelope: Envelope | None) -> bool:
+    def _park(self, instance: Agent, error: BaseException, envelope: Envelope | None) -> bool:
         """Wait for the supervisor's directive, reading only the control lane."""
-        from actors._slot import SlotState
-
         slot = self.slot
-        slot.state = SlotState.SUSPENDED
+        slot.transition(SlotState.SUSPENDED)
         stash: list[object] = []
         try:
             while True:
@@ -333,7 +373,7 @@ class Incarnation:
                 if type(item) is Resume:
                     assert isinstance(item, Resume)
                     if item.incarnation == self.number:
-                        slot.state = SlotState.RUNNING
+                        slot.transition(SlotState.RUNNING)
                         return False
                 elif type(item) is Terminate:
                     assert isinstance(item, Terminate)
@@ -349,17 +389,15 @@ class Incarnation:
 
     def _end(
         self,
-        instance: AgentActor,
+        instance: Agent,
         *,
         restart: bool,
         cause: BaseException | None,
         envelope: Envelope | None,
     ) -> None:
-        from actors._slot import SlotState
-
         slot = self.slot
         if not self.abandoned:  # the slot's state belongs to the successor otherwise
-            slot.state = SlotState.RESTARTING if restart else SlotState.STOPPED
+            slot.transition(SlotState.RESTARTING if restart else SlotState.STOPPED)
         try:
             if restart:
                 instance._run_hook(instance.pre_restart(cause, envelope))
@@ -369,6 +407,6 @@ class Incarnation:
             hook = "pre_restart" if restart else "on_stop"
             slot.log.opt(exception=exc).error("{} of {!r} raised", hook, slot.name)
 
-    def _exit(self, instance: AgentActor, reason: ExitReason) -> None:
+    def _exit(self, instance: Agent, reason: ExitReason) -> None:
         self._end(instance, restart=False, cause=None, envelope=None)
         self.slot.report(ChildExited(self.slot, self.number, reason))

@@ -29,9 +29,9 @@ def current_slot() -> Slot | None:
     return state.slot
 
 
-def sender_in(system: object) -> Slot | None:
-    """The current thread's slot if it belongs to ``system`` (the sender of a send), else None."""
+def sender_in(runtime: object) -> Slot | None:
+    """The current thread's slot if it belongs to ``runtime`` (the sender of a send), else None."""
     slot = state.slot
-    if slot is not None and slot.system is system:
+    if slot is not None and slot.runtime is runtime:
         return slot
     return None

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -34,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 from actors._deadletters import error_for
 from actors.address import AddressLike, Broadcast, Direct, Role, parse_address
 from actors.envelope import Envelope, make_envelope
-from actors.envelope import _id_counter as _ids
 from actors.errors import (
     AskToSelf,
     DuplicateName,
@@ -50,9 +48,9 @@ from actors.messages import Kind, Message, Priority
 from actors.messages import message_classes as _messages
 
 if TYPE_CHECKING:
+    from actors._runtime import Runtime
     from actors._slot import Slot
     from actors.send_policy import SendPolicy
-    from actors.system import ActorSystem
 
 __all__ = ["RouteTable", "Router"]
 
@@ -118,8 +116,8 @@ class Router:
     Thread-safe: every method may be called from any thread.
     """
 
-    def __init__(self, system: ActorSystem) -> None:
-        self._system = system
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
         self._write = threading.Lock()
         self._names: dict[str, Slot] = {}
         self._names_view = MappingProxyType(self._names)
@@ -148,7 +146,8 @@ class Router:
             seen: set[str] = set()
             for slot in slots:
                 if slot.name in names or slot.name in seen:
-                    msg = f"the name {slot.name!r} is already taken in system {self._system.name!r}"
+                    system = self._runtime.name
+                    msg = f"the name {slot.name!r} is already taken in system {system!r}"
                     raise DuplicateName(msg, slot.name)
                 seen.add(slot.name)
             for slot in slots:
@@ -178,32 +177,39 @@ class Router:
 
     # -- sends: any thread ---------------------------------------------------------------------
 
-    def tell(
+    def tell(  # noqa: PLR0917 - positional on purpose: refs call it on every send
         self,
         to: AddressLike,
         body: Message,
         sender: Slot | None,
-        *,
         kind: str = Kind.EVENT,
         priority: Priority = Priority.NORMAL,
         reply_to: AddressLike | None = None,
         correlation_id: str | None = None,
-        deadline: float | None = None,
         causation_id: str | None = None,
+        deadline: float | None = None,
         target: Slot | None = None,
         detached: bool = False,
+        future: Future[Any] | None = None,
     ) -> int:
-        """Deliver ``body`` to ``to``; returns how many mailboxes took it (0: dead-lettered).
+        """The send path: resolve, stamp, build the envelope, put. Every send goes through it.
 
         ``target`` (used by `AgentRef`) names the slot directly: no lookup, and a closed slot
         means a dead letter with reason ``stopped``. ``detached`` (timers): the send is not
         made while the sender handles its current message, so it takes no ids from it.
+        ``future`` makes the send an ask (see `ask`): it needs exactly one recipient, and an
+        address nobody holds raises instead of only leaving a dead letter.
+
+        Returns:
+            How many mailboxes took the envelope (0: it was dead-lettered).
 
         Raises:
             InvalidMessage: if ``body`` is not a `Message`.
-            InvalidAddress: if ``to`` or ``reply_to`` is malformed.
+            InvalidAddress: if ``to`` or ``reply_to`` is malformed (or an ask is broadcast).
+            UnknownAddress, AgentUnavailable, AskToSelf: for an ask that cannot be delivered.
             PolicyViolation: if a send policy refuses it.
             MailboxFull: if a bounded mailbox with ``FAIL`` or ``BLOCK`` refuses it.
+            SystemStopped: for a sender outside the system once it shuts down.
         """
         if type(body) not in _messages:
             _not_a_message(body)
@@ -211,20 +217,20 @@ class Router:
             self._refuse()
         if priority.__class__ is not Priority:
             priority = Priority.parse(priority)
-        if correlation_id is not None:
-            _check_correlation(correlation_id)
+        # Stamp: the conversation goes on (the id of the message in hand, formatted lazily).
         corr: str | int | None = correlation_id
+        if corr is not None:
+            _check_correlation(corr)
+        sender_name = None
         if sender is not None:
-            sender_name: str | None = sender.name
+            sender_name = sender.name
             current = None if detached else sender.current
             if current is not None:
                 if causation_id is None:
                     causation_id = current.id
                 if corr is None:
-                    corr = current._corr  # the conversation goes on (id formatted lazily)
-        else:
-            sender_name = None
-        back = None if reply_to is None else parse_address(reply_to)
+                    corr = current._corr
+        # Resolve: a ref's own slot or a plain name needs no address parsing.
         slot = target if target is not None else self._names.get(to) if type(to) is str else None
         envelope = make_envelope(
             body,
@@ -234,91 +240,22 @@ class Router:
             priority,
             corr,
             causation_id,
-            back,
+            None if reply_to is None else parse_address(reply_to),
             deadline,
-            None,
+            future,
         )
-        if slot is None:
-            return self._deliver(envelope, sender)  # a role, a broadcast, or an unknown name
-        if self.policy is not None:  # the common case: a plain name (or a ref's own slot)
-            self.policy.check(envelope, (slot,), sender, self._system)
-        return 1 if slot.mailbox.put(envelope) else 0
-
-    def post(self, slot: Slot, body: Message, sender: Slot | None) -> int:
-        """`tell` with every default, to a known slot: the path of ``AgentRef.tell(msg)``.
-
-        Same behaviour as ``tell(slot.name, body, sender, target=slot)``, without the keyword
-        handling (the send path is what agents do most).
-        """
-        if type(body) not in _messages:
-            _not_a_message(body)
-        if sender is None and not self.open:
-            self._refuse()
-        # make_envelope, inlined: this is the most frequent call in the framework.
-        envelope = _new(Envelope)
-        envelope._id = seq = next(_ids)
-        envelope.to = slot.address
-        envelope.body = body
-        envelope.kind = _EVENT
-        envelope.priority = _NORMAL
-        envelope.reply_to = None
-        envelope.created_at = _time()
-        envelope.deadline = None
-        envelope.future = None
-        current = None if sender is None else sender.current
-        if current is None:
-            envelope.sender = None if sender is None else sender.name
-            envelope._corr = seq  # a new conversation: its own id (formatted lazily)
-            envelope.causation_id = None
-        else:
-            envelope.sender = sender.name  # type: ignore[union-attr]  # current implies sender
-            envelope._corr = current._corr
-            envelope.causation_id = current.id
-        if self.policy is not None:
-            self.policy.check(envelope, (slot,), sender, self._system)
-        return 1 if slot.mailbox.put(envelope) else 0
-
-    def _deliver(self, envelope: Envelope, sender: Slot | None) -> int:
-        """Resolve the envelope's address and put it in every recipient's mailbox."""
-        address = envelope.to
-        if isinstance(address, Direct):
-            slot = self._names.get(address.name)
-            if slot is None:
-                self._undeliverable(envelope, DeadLetterReason.UNKNOWN_ADDRESS)
-                return 0
-            recipients: tuple[Slot, ...] = (slot,)
-        elif isinstance(address, Role):
-            picked = self._pick(address.role, None)
-            if picked is None:
-                self._undeliverable(envelope, DeadLetterReason.NO_ROLE_MEMBER)
-                return 0
-            recipients = (picked,)
-        else:
-            holders = self._agents if address.role is None else self._roles.get(address.role)
-            pool = () if holders is None else holders.items
-            recipients = tuple(
-                c for c in pool if c.alive and (address.include_self or c is not sender)
-            )
+        if slot is None or future is not None:
+            recipients = self._resolve(envelope, slot, sender)
             if not recipients:
-                reason = (
-                    DeadLetterReason.UNKNOWN_ADDRESS
-                    if address.role is None
-                    else DeadLetterReason.NO_ROLE_MEMBER
-                )
-                self._undeliverable(envelope, reason, "no recipients")
                 return 0
-        if self.policy is not None:
-            recipients = self.policy.check(envelope, recipients, sender, self._system)
-        if not isinstance(address, Broadcast):
-            return 1 if recipients[0].mailbox.put(envelope) else 0
-        delivered = 0
-        for slot in recipients:  # a broadcast: one full mailbox must not starve the rest
-            try:
-                if slot.mailbox.put(envelope):
-                    delivered += 1
-            except MailboxFull:
-                pass  # the mailbox dead-lettered its copy already
-        return delivered
+            if self.policy is not None:
+                recipients = self.policy.check(envelope, recipients, sender, self._runtime)
+            if type(envelope.to) is Broadcast:
+                return self._put_all(envelope, recipients)
+            slot = recipients[0]
+        elif self.policy is not None:  # the common case: a plain name, or a ref's own slot
+            self.policy.check(envelope, (slot,), sender, self._runtime)
+        return 1 if slot.mailbox.put(envelope) else 0
 
     def ask(
         self,
@@ -332,7 +269,7 @@ class Router:
         correlation_id: str | None = None,
         target: Slot | None = None,
     ) -> Future[Any]:
-        """Send ``body`` to exactly one agent and return the future of its reply.
+        """Send ``body`` to exactly one agent (through `tell`) and return the future of its reply.
 
         ``timeout`` also stamps the envelope's deadline: if it is still queued when the
         deadline passes, it is skipped and dead-lettered (reason ``expired``). And it arms the
@@ -343,62 +280,78 @@ class Router:
         Raises:
             InvalidMessage, InvalidAddress: for a bad body or address (or a broadcast).
             UnknownAddress: at once, if no agent has the name or holds the role.
+            AgentUnavailable: at once, if ``target`` is closed.
             AskToSelf: if an agent asks itself from inside a handler.
             PolicyViolation, MailboxFull: as for `tell`.
         """
-        if type(body) not in _messages:
-            _not_a_message(body)
-        if sender is None and not self.open:
-            self._refuse()
-        if priority.__class__ is not Priority:
-            priority = Priority.parse(priority)
-        address = parse_address(to)
-        current = sender.current if sender is not None else None
-        if correlation_id is not None:
-            _check_correlation(correlation_id)
-        corr: str | int | None = correlation_id
-        if corr is None and current is not None:
-            corr = current._corr
-        deadline = None if timeout is None else self._system.clock.time() + timeout
-        future: Future[Any] = Future(timeout=timeout, what=address)
-        envelope = make_envelope(
-            body,
-            address,
-            None if sender is None else sender.name,
-            kind,
-            priority,
-            corr,
-            None if current is None else current.id,
-            None,
-            deadline,
-            future,
-        )
-        if target is not None:
-            slot = target if target.alive else None
-            reason = DeadLetterReason.STOPPED
-        elif isinstance(address, Direct):
-            slot = self._names.get(address.name)
-            reason = DeadLetterReason.UNKNOWN_ADDRESS
-        elif isinstance(address, Role):
-            slot = self._pick(address.role, sender)
-            reason = DeadLetterReason.NO_ROLE_MEMBER
-        else:
-            msg = f"cannot ask {address!s}: an ask needs exactly one recipient (use a name or role)"
-            raise InvalidAddress(msg, str(address))
-        if slot is None:
-            error = error_for(envelope, reason, None)
-            self._system.dead_letter_office.record(envelope, reason, None, error)
-            raise error
-        if slot is sender:
-            msg = f"agent {slot.name!r} asked itself from inside a handler; it could never reply"
-            raise AskToSelf(msg, slot.name)
-        if self.policy is not None:
-            self.policy.check(envelope, (slot,), sender, self._system)
-        slot.mailbox.put(envelope)
+        deadline = None if timeout is None else self._runtime.clock.time() + timeout
+        future: Future[Any] = Future(timeout=timeout, what=to)
+        self.tell(
+            to, body, sender, kind, priority, None, correlation_id, None, deadline, target,
+            False, future,
+        )  # fmt: skip
         deadline_at = future._deadline
         if deadline_at is not None and not future.done():
-            self._system.timers.expire(future, deadline_at)
+            self._runtime.timers.expire(future, deadline_at)
         return future
+
+    def _resolve(
+        self, envelope: Envelope, slot: Slot | None, sender: Slot | None
+    ) -> tuple[Slot, ...]:
+        """The recipients of ``envelope`` (``slot``: already looked up); () if undeliverable.
+
+        What cannot be delivered is dead-lettered here (and, for an ask, raised).
+        """
+        address = envelope.to
+        asking = envelope.future is not None
+        if slot is not None:  # an ask to a known slot
+            if not slot.alive:
+                self._undeliverable(envelope, DeadLetterReason.STOPPED)
+                return ()
+        elif type(address) is Direct:
+            slot = self._names.get(address.name)
+            if slot is None:
+                self._undeliverable(envelope, DeadLetterReason.UNKNOWN_ADDRESS)
+                return ()
+        elif type(address) is Role:
+            slot = self._pick(address.role, sender if asking else None)
+            if slot is None:
+                self._undeliverable(envelope, DeadLetterReason.NO_ROLE_MEMBER)
+                return ()
+        else:
+            assert isinstance(address, Broadcast)
+            if asking:
+                msg = f"cannot ask {address!s}: an ask needs exactly one recipient (a name or role)"
+                raise InvalidAddress(msg, str(address))
+            holders = self._agents if address.role is None else self._roles.get(address.role)
+            pool = () if holders is None else holders.items
+            recipients = tuple(
+                c for c in pool if c.alive and (address.include_self or c is not sender)
+            )
+            if not recipients:
+                reason = (
+                    DeadLetterReason.UNKNOWN_ADDRESS
+                    if address.role is None
+                    else DeadLetterReason.NO_ROLE_MEMBER
+                )
+                self._undeliverable(envelope, reason, "no recipients")
+            return recipients
+        if asking and slot is sender:
+            msg = f"agent {slot.name!r} asked itself from inside a handler; it could never reply"
+            raise AskToSelf(msg, slot.name)
+        return (slot,)
+
+    @staticmethod
+    def _put_all(envelope: Envelope, recipients: tuple[Slot, ...]) -> int:
+        """Put a broadcast in every mailbox: one full mailbox must not starve the rest."""
+        delivered = 0
+        for slot in recipients:
+            try:
+                if slot.mailbox.put(envelope):
+                    delivered += 1
+            except MailboxFull:
+                pass  # the mailbox dead-lettered its copy already
+        return delivered
 
     def _pick(self, role: str, avoid: Slot | None) -> Slot | None:
         """Round-robin over the live holders of ``role``, skipping ``avoid`` if others exist."""
@@ -425,19 +378,19 @@ class Router:
         return fallback
 
     def _refuse(self) -> None:
-        msg = f"system {self._system.name!r} is shut down; it takes no new messages from outside"
+        msg = f"system {self._runtime.name!r} is shut down; it takes no new messages from outside"
         raise SystemStopped(msg)
 
     def _undeliverable(
         self, envelope: Envelope, reason: DeadLetterReason, detail: str | None = None
     ) -> None:
-        self._system.dead_letter_office.record(envelope, reason, detail)
-
-
-_EVENT = Kind.EVENT
-_NORMAL = Priority.NORMAL
-_new = object.__new__
-_time = time.time
+        """Dead-letter ``envelope``; an ask raises the error its future fails with."""
+        if envelope.future is None:
+            self._runtime.dead_letters.record(envelope, reason, detail)
+            return
+        error = error_for(envelope, reason, detail)
+        self._runtime.dead_letters.record(envelope, reason, detail, error)
+        raise error
 
 
 def _check_correlation(value: object) -> None:

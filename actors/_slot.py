@@ -1,8 +1,12 @@
-"""A slot is an agent's slot in the tree: name, mailbox, watchers, and its current incarnation.
+"""A slot is an agent's place in the tree: name, mailbox, watchers, and its current incarnation.
 
 The slot outlives incarnations. Each incarnation (`actors._incarnation`) is a fresh instance
 of the agent class running in a fresh thread and reading the slot's mailbox. So a restart
 keeps the queue, the name and every `AgentRef`, and changes only the instance.
+
+The slot owns its lifecycle: its `SlotState` changes only through `Slot.transition`, which
+checks the written table of legal transitions (`actors._lifecycle.TRANSITIONS`) and publishes
+every change as a `LifecycleChanged` event.
 
 The supervisor side (start, terminate, resume, close) runs in the supervisor's thread and waits
 for the incarnation with bounded joins; the incarnation side calls back into the slot for the
@@ -11,7 +15,6 @@ state that outlives it (a message kept for retry, a stop request, reports to the
 
 from __future__ import annotations
 
-import enum
 import functools
 import threading
 from collections import deque
@@ -20,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from actors import _local
+from actors import _lifecycle, _local
+from actors._deadletters import error_for
 from actors._incarnation import Incarnation
+from actors._lifecycle import TRANSITIONS, IllegalTransition, SlotState
 from actors._mailboxes import CLOSED
 from actors._signals import Call, ChildExited, ChildFailed, Nudge, Resume, Terminate
 from actors.address import Direct
@@ -29,7 +34,6 @@ from actors.envelope import Envelope
 from actors.errors import (
     AgentUnavailable,
     AskTimeout,
-    MailboxFull,
     RegimentError,
     StartFailed,
     SystemStopped,
@@ -38,6 +42,7 @@ from actors.events import (
     AgentStopped,
     DeadLetterReason,
     ExitReason,
+    LifecycleChanged,
     Terminated,
 )
 from actors.future import Future
@@ -48,25 +53,12 @@ if TYPE_CHECKING:
 
     from loguru import Logger
 
+    from actors._incarnation import Agent
     from actors._mailboxes import MailboxQueue
-    from actors.agent import AgentActor
+    from actors._runtime import Runtime
     from actors.mailbox import Mailbox
-    from actors.ref import AgentRef
-    from actors.system import ActorSystem
 
 __all__ = ["Slot", "SlotOptions", "SlotState"]
-
-
-class SlotState(enum.Enum):
-    """Where a slot is in its life."""
-
-    NEW = "new"  # created, never started
-    STARTING = "starting"  # constructor and on_start / post_restart are running
-    RUNNING = "running"  # taking messages
-    SUSPENDED = "suspended"  # failed; waiting for its supervisor's directive
-    RESTARTING = "restarting"  # between incarnations: stopping for a restart, or backing off
-    STOPPED = "stopped"  # no incarnation; the slot is kept and may be started again
-    CLOSED = "closed"  # gone for good: unregistered, mailbox closed, watchers told
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,19 +78,19 @@ class Slot:
 
     def __init__(
         self,
-        system: ActorSystem,
+        runtime: Runtime,
         name: str,
         *,
         kind: str,
         roles: frozenset[str],
-        factory: Callable[[], AgentActor],
+        factory: Callable[[], Agent],
         mailbox: Mailbox,
         parent: Slot | None,
         options: SlotOptions,
         spec: object = None,
         registered: bool = True,
     ) -> None:
-        self.system = system
+        self.runtime = runtime
         self.name = name
         self.kind = kind
         self.roles = roles
@@ -111,14 +103,14 @@ class Slot:
         self.mailbox_config = mailbox
         self.mailbox: MailboxQueue = mailbox.build(name, self._reject)
         self.children: dict[Slot, None] = {}  # supervisors only, in start order (O(1) removal)
-        self.state = SlotState.NEW
-        self.incarnation = 0
+        self.state = SlotState.NEW  # changed only by transition()
+        self.incarnation = 0  # the number of the latest incarnation
         self.restarts = 0
-        self.handled = 0
-        self.thread: threading.Thread | None = None
-        self.instance: AgentActor | None = None
-        self.current: Envelope | None = None  # the envelope being handled
-        self.stop_reason: ExitReason | None = None  # set by the agent's own stop()
+        self.handled = 0  # messages handled, counted only under a max_messages guard
+        # The envelope being handled. Thread-side, but kept here rather than on the
+        # incarnation: every send made from a handler reads it (the sender's conversation),
+        # and the slot is what the send path holds.
+        self.current: Envelope | None = None
         self._lock = threading.Lock()
         self._watchers: set[Slot] | None = None  # made on first use: most slots have none
         self._watching: set[Slot] | None = None
@@ -129,8 +121,8 @@ class Slot:
         self._front: deque[Envelope] | None = None
         self._retry_envelope: Envelope | None = None
         self._retry_count = 0
-        self._ref: AgentRef | None = None
-        self.watch_counter = system._watch  # run_until's message counter
+        self.handle: object = None  # the facade's handle (`AgentRef`), made on first use
+        self.watch_counter = runtime.watch  # run_until's message counter
 
     def __repr__(self) -> str:
         return f"<Slot {self.kind} {self.name!r} {self.state.value} #{self.incarnation}>"
@@ -138,21 +130,62 @@ class Slot:
     @functools.cached_property
     def log(self) -> Logger:
         """A loguru logger bound to the system's and the slot's names."""
-        return logger.bind(system=self.system.name, agent=self.name)
+        return logger.bind(system=self.runtime.name, agent=self.name)
 
     @property
-    def ref(self) -> AgentRef:
-        """The stable `AgentRef` of this slot."""
-        if self._ref is None:
-            from actors.ref import AgentRef
+    def thread(self) -> threading.Thread | None:
+        """The thread of the current incarnation (None before the first start)."""
+        runner = self.runner
+        return None if runner is None else runner.thread
 
-            self._ref = AgentRef(self)
-        return self._ref
+    @property
+    def instance(self) -> Agent | None:
+        """The current incarnation's instance, once constructed (None between incarnations)."""
+        runner = self.runner
+        return None if runner is None else runner.instance
 
     @property
     def alive(self) -> bool:
         """True until the slot is closed for good."""
         return self.state is not SlotState.CLOSED
+
+    def transition(self, to: SlotState) -> bool:
+        """Move to state ``to`` if `TRANSITIONS` allows it, and publish the change.
+
+        Staying in the same state is no change (nothing is published). Any thread may call
+        it; the check and the change are atomic.
+
+        Returns:
+            True if the state changed.
+
+        Raises:
+            IllegalTransition: for a transition the table does not allow, when `strict`
+                is on (otherwise it is logged at ERROR and the state is left as it is).
+        """
+        with self._lock:
+            return self._transition(to)
+
+    def _transition(self, to: SlotState) -> bool:
+        """`transition`, with ``self._lock`` already held."""
+        previous = self.state
+        if to is previous:
+            return False
+        if to not in TRANSITIONS[previous]:
+            _lifecycle.illegal_transitions.append((self.name, previous, to))
+            msg = f"{self.kind} {self.name!r}: illegal transition {previous.value} -> {to.value}"
+            if _lifecycle.strict:
+                raise IllegalTransition(msg)
+            self.log.error("{} (a runtime bug; the state stays {})", msg, previous.value)
+            return False
+        self.state = to
+        self.runtime.publish(
+            LifecycleChanged,
+            name=self.name,
+            kind=self.kind,
+            previous=previous.value,
+            state=to.value,
+        )
+        return True
 
     # -- supervisor side: runs in the supervising thread ------------------------------------
 
@@ -174,10 +207,10 @@ class Slot:
         if self.state is SlotState.CLOSED:
             msg = f"{self.kind} {self.name!r} is closed and cannot be started"
             raise SystemStopped(msg)
-        previous, runner = self.thread, self.runner
+        runner = self.runner
         if (
             runner is not None
-            and previous is not threading.current_thread()
+            and runner.thread is not threading.current_thread()
             and not runner.abandoned  # that one ends by itself
             and not runner.wait_ended(self.options.shutdown_timeout)  # told to end, or ended
         ):
@@ -189,17 +222,15 @@ class Slot:
             if not self.options.keep_mailbox:
                 self.mailbox.discard(DeadLetterReason.RESTART_DISCARDED.value)
         self.incarnation += 1
-        self.state = SlotState.STARTING
-        self.stop_reason = None
+        self.transition(SlotState.STARTING)
         runner = self.runner = Incarnation(self, self.incarnation, bool(self._front))
         ack: Future[None] = Future(what=f"start of {self.name!r}")
         starter = _local.state.slot  # a supervisor: calls from this child must not wait for it
         if starter is not None:
             starter.waiting_for = self
-        thread = self.system._threads.new(
+        thread = runner.thread = self.runtime.threads.new(
             runner.run, f"{self.name}#{runner.number}", (cause, restarted, ack)
         )
-        self.thread = thread
         thread.start()
         timeout = self.options.start_timeout
         try:
@@ -226,13 +257,14 @@ class Slot:
             False if the thread did not end within ``timeout`` (it is then abandoned: it exits
             as soon as its handler returns, without taking another message).
         """
-        thread, runner = self.thread, self.runner
-        if thread is None or runner is None or runner.ended():
-            if self.state is not SlotState.CLOSED:
-                self.state = SlotState.RESTARTING if restart else SlotState.STOPPED
+        runner = self.runner
+        if runner is None or runner.ended():
+            with self._lock:
+                if self.state is not SlotState.CLOSED:
+                    self._transition(SlotState.RESTARTING if restart else SlotState.STOPPED)
             return True
         self.mailbox.put_control(Terminate(self.incarnation, restart, cause))
-        if thread is threading.current_thread():
+        if runner.thread is threading.current_thread():
             return True
         stopper = _local.state.slot
         if stopper is not None:
@@ -250,6 +282,9 @@ class Slot:
                 timeout,
             )
             self.abandon()
+            with self._lock:  # the abandoned incarnation no longer moves the slot: we do
+                if self.state is not SlotState.CLOSED:
+                    self._transition(SlotState.RESTARTING if restart else SlotState.STOPPED)
             return False
         return True
 
@@ -277,14 +312,14 @@ class Slot:
         with self._lock:
             if self.state is SlotState.CLOSED:
                 return
-            self.state = SlotState.CLOSED
+            self._transition(SlotState.CLOSED)
             watchers, self._watchers = self._watchers or set(), None
             watching, self._watching = self._watching or set(), None
         if self.registered:
-            self.system._unregister(self)
+            self.runtime.unregister(self)
         kept, self._front = list(self._front or ()), None
         if kept:  # held for a retry (or handed back), and the slot closed instead
-            self.system.dead_letter_office.record_many(kept, DeadLetterReason.HANDLER_FAILED)
+            self.runtime.dead_letters.record_many(kept, DeadLetterReason.HANDLER_FAILED)
         shutdown = reason is ExitReason.SHUTDOWN
         self.mailbox.close(DeadLetterReason.SHUTDOWN.value if shutdown else "stopped")
         for watcher in watchers:
@@ -294,14 +329,13 @@ class Slot:
         # At shutdown every agent stops: one line each would drown the log of a big system.
         level = "DEBUG" if shutdown else "INFO"
         self.log.log(level, "{} {!r} stopped ({})", self.kind, self.name, reason.value)
-        self.system._publish(AgentStopped, name=self.name, reason=reason)
+        self.runtime.publish(AgentStopped, name=self.name, reason=reason)
 
     def request_stop(self, reason: ExitReason) -> None:
         """Stop for good after the current message (called from the agent's own thread)."""
-        self.stop_reason = reason
         runner = self.runner
         if runner is not None:
-            runner.attention = True
+            runner.request_stop(reason)
 
     def subtree(self) -> list[Slot]:
         """The slot and every slot below it, parents before children, in start order."""
@@ -324,8 +358,9 @@ class Slot:
             Exception: whatever ``function`` raised.
         """
         caller = _local.state.slot
-        if caller is self and self.instance is not None:
-            return function(self.instance)
+        instance = self.instance
+        if caller is self and instance is not None:
+            return function(instance)
         if caller is not None and self.waiting_for is caller:
             doing = "on_start" if caller.state is SlotState.STARTING else "stop"
             msg = (
@@ -417,35 +452,35 @@ class Slot:
         """True while ``envelope`` is the message kept for a retry; forget it once handled."""
         if envelope is self._retry_envelope:
             self._retry_envelope = None
-        return self.stop_reason is not None or bool(self._front)
+        runner = self.runner
+        return (runner is not None and runner.stop_reason is not None) or bool(self._front)
 
     def report(self, signal: ChildFailed | ChildExited) -> None:
         """Tell the supervisor (or, at the top, the system) how an incarnation ended."""
         parent = self.parent
         if parent is None:
-            self.system._top_level_exit(self, signal)
+            self.runtime.top_level_exit(self, signal)
         elif not parent.mailbox.put_control(signal):
             self.log.warning("supervisor of {!r} is gone; {} not delivered", self.name, signal)
 
     def _reject(self, items: list[Any], reason: str) -> None:
         """Mailbox callback: ``items`` were refused, dropped or left behind at close."""
         why = DeadLetterReason(reason)
-        office = self.system.dead_letter_office
+        office = self.runtime.dead_letters
         envelopes = [item for item in items if type(item) is Envelope]
         if len(envelopes) > 1:
             office.record_many(envelopes, why)
         elif envelopes:
             item = envelopes[0]
-            error: RegimentError | None = None
-            if why is DeadLetterReason.MAILBOX_FULL:
-                capacity = self.mailbox.capacity or 0
-                msg = f"mailbox of {self.name!r} is full ({capacity} messages)"
-                error = MailboxFull(msg, self.name, capacity, item)
-            elif why in (DeadLetterReason.STOPPED, DeadLetterReason.RESTART_DISCARDED):
-                msg = f"{self.kind} {self.name!r} dropped {type(item.body).__name__} ({reason})"
-                error = AgentUnavailable(msg, self.name, item)
+            detail = f"{self.kind} {self.name!r} dropped it" if why is not _FULL else None
+            error = error_for(
+                item, why, detail, agent=self.name, capacity=self.mailbox.capacity or 0
+            )
             office.record(item, why, None, error)
         for item in items:
             if type(item) is Call:
                 msg = f"{self.kind} {self.name!r} stopped before answering"
                 item.future.fail(AgentUnavailable(msg, self.name))
+
+
+_FULL = DeadLetterReason.MAILBOX_FULL

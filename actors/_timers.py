@@ -35,11 +35,11 @@ from actors import _local
 from actors.errors import InvalidConfig, RegimentError
 
 if TYPE_CHECKING:
+    from actors._runtime import Runtime
     from actors._slot import Slot
     from actors.address import AddressLike
     from actors.future import Future
     from actors.messages import Message
-    from actors.system import ActorSystem
 
 __all__ = ["Timer", "TimerService"]
 
@@ -104,9 +104,9 @@ class Timer:
 class TimerService:
     """The system's timer thread and its queue of due timers."""
 
-    def __init__(self, system: ActorSystem) -> None:
-        self._system = system
-        self._clock = system.clock
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._clock = runtime.clock
         self._cond = threading.Condition()
         self._heap: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
@@ -142,7 +142,7 @@ class TimerService:
         Raises:
             InvalidConfig: for a negative delay or a non-positive interval.
         """
-        router = self._system.router
+        router = self._runtime.router
 
         def send() -> None:
             router.tell(
@@ -181,7 +181,7 @@ class TimerService:
             if self._closed:
                 from actors.errors import SystemStopped
 
-                msg = f"system {self._system.name!r} is shut down; no new timers"
+                msg = f"system {self._runtime.name!r} is shut down; no new timers"
                 raise SystemStopped(msg)
             heapq.heappush(self._heap, (timer.due, next(self._seq), timer))
             if self._thread is None:
@@ -228,7 +228,7 @@ class TimerService:
             self._compact_at = max(_COMPACT_MIN, 2 * len(kept))
 
     def _start_thread(self) -> None:
-        self._thread = self._system._threads.new(self._run, "timers", ())
+        self._thread = self._runtime.threads.new(self._run, "timers", ())
         self._thread.start()
 
     def pending(self) -> int:

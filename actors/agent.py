@@ -34,7 +34,7 @@ import asyncio
 import inspect
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 
 import pykka
 from loguru import logger
@@ -238,7 +238,7 @@ class AgentActor(pykka.ThreadingActor):
     def context(self) -> Context:
         """The agent's name, roles, restart count and current envelope."""
         slot = self._running_slot()
-        return Context(slot.name, slot.roles, slot.current, slot.restarts, slot.system)
+        return Context(slot.name, slot.roles, slot.current, slot.restarts, _facade(slot))
 
     @property
     def name(self) -> str:
@@ -248,7 +248,7 @@ class AgentActor(pykka.ThreadingActor):
     @property
     def system(self) -> ActorSystem:
         """The system the agent runs in."""
-        return self._running_slot().system
+        return _facade(self._running_slot())
 
     @property
     def log(self) -> Logger:
@@ -286,7 +286,7 @@ class AgentActor(pykka.ThreadingActor):
             PolicyViolation, MailboxFull: if a send policy or a bounded mailbox refuses it.
         """
         slot = self._running_slot()
-        return slot.system.router.tell(
+        return slot.runtime.router.tell(
             to,
             message,
             slot,
@@ -324,9 +324,9 @@ class AgentActor(pykka.ThreadingActor):
             InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
         slot = self._running_slot()
-        system = slot.system
-        wait = system.ask_timeout if timeout is None else check_timeout(timeout)
-        return system.router.ask(
+        runtime = slot.runtime
+        wait = runtime.ask_timeout if timeout is None else check_timeout(timeout)
+        return runtime.router.ask(
             to, message, slot, timeout=wait, priority=priority, correlation_id=correlation_id
         )
 
@@ -362,7 +362,7 @@ class AgentActor(pykka.ThreadingActor):
         """
         slot = self._running_slot()
         address = Broadcast(role=role, include_self=include_self)
-        return slot.system.router.tell(address, message, slot, correlation_id=correlation_id)
+        return slot.runtime.router.tell(address, message, slot, correlation_id=correlation_id)
 
     def watch(self, name: str) -> None:
         """Receive `Terminated(name, reason)` when the agent ``name`` stops for good.
@@ -370,14 +370,14 @@ class AgentActor(pykka.ThreadingActor):
         If it is already gone, the notice arrives at once (reason ``not_found``).
         """
         slot = self._running_slot()
-        target = slot.system.router.table.names.get(validate_name(name))
+        target = slot.runtime.router.table.names.get(validate_name(name))
         if target is None or not target.add_watcher(slot):
             slot.notify_terminated(name, ExitReason.NOT_FOUND)
 
     def unwatch(self, name: str) -> None:
         """Stop watching ``name``."""
         slot = self._running_slot()
-        target = slot.system.router.table.names.get(name)
+        target = slot.runtime.router.table.names.get(name)
         if target is not None:
             target.remove_watcher(slot)
 
@@ -435,7 +435,7 @@ class AgentActor(pykka.ThreadingActor):
         return slot
 
     def _office(self) -> DeadLetterOffice:
-        return self._running_slot().system.dead_letter_office
+        return self._running_slot().runtime.dead_letters
 
     def _receive(self, envelope: Envelope) -> None:
         """Dispatch one envelope to its handler and deliver the reply (agent thread)."""
@@ -460,9 +460,9 @@ class AgentActor(pykka.ThreadingActor):
 
     def _expired(self, envelope: Envelope) -> bool:
         """Dead-letter ``envelope`` if its deadline passed; True if it did."""
-        system = self._running_slot().system
-        if envelope.deadline is not None and envelope.deadline < system.clock.time():
-            system.dead_letter_office.record(envelope, DeadLetterReason.EXPIRED)
+        runtime = self._running_slot().runtime
+        if envelope.deadline is not None and envelope.deadline < runtime.clock.time():
+            runtime.dead_letters.record(envelope, DeadLetterReason.EXPIRED)
             return True
         return False
 
@@ -477,11 +477,11 @@ class AgentActor(pykka.ThreadingActor):
         correlation = request.correlation_id or request.id
         if target is None:
             reply = Envelope(message, request.to, kind=Kind.RESPONSE, correlation_id=correlation)
-            slot.system.dead_letter_office.record(
+            slot.runtime.dead_letters.record(
                 reply, DeadLetterReason.UNKNOWN_ADDRESS, "the request has no sender or reply_to"
             )
             return
-        slot.system.router.tell(
+        slot.runtime.router.tell(
             target, message, slot, kind=Kind.RESPONSE, correlation_id=correlation
         )
 
@@ -522,7 +522,7 @@ class AgentActor(pykka.ThreadingActor):
         slot = self._running_slot()
         target: AddressLike = to if to is not None else slot.name
         current = slot.current
-        timer = slot.system.timers.schedule(
+        timer = slot.runtime.timers.schedule(
             delay,
             interval,
             target,
@@ -545,3 +545,8 @@ class AgentActor(pykka.ThreadingActor):
         timers, self._timers = self._timers, None
         for timer in timers or ():
             timer.cancel()
+
+
+def _facade(slot: Slot) -> ActorSystem:
+    """The `ActorSystem` a slot's runtime serves (the runtime holds it opaquely)."""
+    return cast("ActorSystem", slot.runtime.facade)

@@ -202,7 +202,7 @@ def run_demo(out: Printer = print) -> int:
         report = system.run_until(team.done.is_set, max_runtime=10)
         out("\nsupervision tree at the end:")
         out(system.tree().render())
-        letters = system.dead_letter_office.count()
+        letters = sum(system.dead_letter_counts().values())
         ok = report.reason is StopReason.COMPLETED and team.flaky_failures == 1
         out(
             f"\n{report.messages} messages handled during the run, "

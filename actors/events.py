@@ -147,6 +147,19 @@ class AgentStopped(Event):
     reason: ExitReason
 
 
+class LifecycleChanged(Event):
+    """An agent's or supervisor's slot moved from one lifecycle state to another.
+
+    ``previous`` and ``state`` are slot states: ``new``, ``starting``, ``running``,
+    ``suspended`` (failed, awaiting its supervisor), ``restarting``, ``stopped``, ``closed``.
+    """
+
+    name: str
+    kind: str
+    previous: str
+    state: str
+
+
 class Escalated(Event):
     """A supervisor stopped its children and failed itself."""
 

@@ -20,9 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AgentRef"]
 
-_EVENT = Kind.EVENT
-_NORMAL = Priority.NORMAL
-
 
 class AgentRef:
     """Send to one agent, from any thread (or from inside another agent's handler)."""
@@ -31,6 +28,15 @@ class AgentRef:
 
     def __init__(self, slot: Slot) -> None:
         self._slot = slot
+
+    @staticmethod
+    def _of(slot: Slot) -> AgentRef:
+        """The ref of ``slot``: one per slot, made on first use and kept by the slot."""
+        ref = slot.handle
+        if ref is None:
+            ref = slot.handle = AgentRef(slot)
+        assert isinstance(ref, AgentRef)
+        return ref
 
     def __repr__(self) -> str:
         state = "alive" if self._slot.alive else "stopped"
@@ -84,21 +90,12 @@ class AgentRef:
                 not one of its agents.
         """
         slot = self._slot
-        system = slot.system
+        runtime = slot.runtime
         sender = _local.state.slot
-        if sender is not None and sender.system is not system:
+        if sender is not None and sender.runtime is not runtime:
             sender = None  # an agent of another system: an outside caller here
-        if kind is _EVENT and priority is _NORMAL and reply_to is None and correlation_id is None:
-            return system.router.post(slot, message, sender)
-        return system.router.tell(
-            slot.name,
-            message,
-            sender,
-            kind=kind,
-            priority=priority,
-            reply_to=reply_to,
-            correlation_id=correlation_id,
-            target=slot,
+        return runtime.router.tell(
+            slot.name, message, sender, kind, priority, reply_to, correlation_id, None, None, slot
         )
 
     def ask_future(
@@ -126,10 +123,10 @@ class AgentRef:
         """
         check_timeout(timeout)
         slot = self._slot
-        return slot.system.router.ask(
+        return slot.runtime.router.ask(
             slot.name,
             message,
-            _local.sender_in(slot.system),
+            _local.sender_in(slot.runtime),
             timeout=timeout,
             priority=priority,
             correlation_id=correlation_id,
@@ -159,7 +156,7 @@ class AgentRef:
             SystemStopped: if its system is shut down (or shutting down).
             InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
-        wait = self._slot.system.ask_timeout if timeout is None else check_timeout(timeout)
+        wait = self._slot.runtime.ask_timeout if timeout is None else check_timeout(timeout)
         future = self.ask_future(
             message, timeout=wait, priority=priority, correlation_id=correlation_id
         )
@@ -179,7 +176,7 @@ class AgentRef:
             AskTimeout: if no reply came within ``timeout`` (default: the system's).
             AgentFailed, UnknownAddress, SystemStopped, ...: as for `ask`.
         """
-        wait = self._slot.system.ask_timeout if timeout is None else check_timeout(timeout)
+        wait = self._slot.runtime.ask_timeout if timeout is None else check_timeout(timeout)
         future = self.ask_future(
             message, timeout=wait, priority=priority, correlation_id=correlation_id
         )
@@ -196,4 +193,4 @@ class AgentRef:
         Raises:
             InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
-        return self._slot.system._stop_slot(self._slot, timeout)
+        return self._slot.runtime.stop_slot(self._slot, timeout)

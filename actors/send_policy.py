@@ -36,14 +36,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from actors._deadletters import error_for
 from actors.address import Broadcast, validate_name
-from actors.errors import InvalidConfig, PolicyViolation
+from actors.errors import InvalidConfig
 from actors.events import DeadLetterReason
 
 if TYPE_CHECKING:
+    from actors._runtime import Runtime
     from actors._slot import Slot
     from actors.envelope import Envelope
-    from actors.system import ActorSystem
 
 __all__ = ["OUTSIDE", "RateLimit", "SendPolicy", "SendRule"]
 
@@ -185,7 +186,7 @@ class SendPolicy:
         envelope: Envelope,
         recipients: tuple[Slot, ...],
         sender: Slot | None,
-        system: ActorSystem,
+        system: Runtime,
     ) -> tuple[Slot, ...]:
         """Return the recipients ``envelope`` may reach; raise if it may reach none.
 
@@ -219,12 +220,12 @@ class SendPolicy:
         if not denied:
             return recipients
         for slot in denied:
-            system.dead_letter_office.record(
+            system.dead_letters.record(
                 envelope, DeadLetterReason.POLICY_DENIED, f"not allowed to reach {slot.name!r}"
             )
         return tuple(allowed)
 
-    def _take_token(self, sender: Slot | None, system: ActorSystem) -> bool:
+    def _take_token(self, sender: Slot | None, system: Runtime) -> bool:
         limit = next((r for r in self.rate_limits if _sender_matches(r.sender, sender)), None)
         if limit is None:
             return True
@@ -245,15 +246,7 @@ class SendPolicy:
             return False
 
     @staticmethod
-    def _refuse(
-        envelope: Envelope, system: ActorSystem, reason: DeadLetterReason, detail: str
-    ) -> None:
-        error = PolicyViolation(
-            f"send of {type(envelope.body).__name__} to {envelope.to!s} refused: {detail}",
-            envelope.sender,
-            str(envelope.to),
-            reason.value,
-            envelope,
-        )
-        system.dead_letter_office.record(envelope, reason, detail, error)
+    def _refuse(envelope: Envelope, system: Runtime, reason: DeadLetterReason, detail: str) -> None:
+        error = error_for(envelope, reason, detail)
+        system.dead_letters.record(envelope, reason, detail, error)
         raise error

@@ -25,41 +25,26 @@ tree in order, then calls ``on_fatal(cause)``. The embedding application sees th
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from actors import _exit, _local, _logsetup
-from actors._deadletters import DeadLetterOffice
-from actors._guards import RunWatch
-from actors._router import Router
-from actors._signals import ChildExited, ChildFailed
-from actors._slot import Slot, SlotOptions, SlotState
-from actors._threads import SystemThreads
+from actors import _local, _logsetup
+from actors._runtime import Runtime
 from actors._timeouts import check_timeout
-from actors._timers import TimerService
 from actors.address import AddressLike, Broadcast, validate_name
-from actors.agent import AgentActor
 from actors.clock import Clock, SystemClock
-from actors.errors import AgentUnavailable, AskTimeout, InvalidConfig, SystemStopped, UnknownAddress
-from actors.events import (
-    DeadLetter,
-    DeadLetterReason,
-    Event,
-    EventStream,
-    ExitReason,
-    SystemFailed,
-)
-from actors.mailbox import Mailbox
+from actors.errors import InvalidConfig, SystemStopped, UnknownAddress
+from actors.events import DeadLetter, DeadLetterReason, EventStream
 from actors.messages import Kind, Message, Priority
-from actors.run import RunReport
+from actors.ref import AgentRef
 
 if TYPE_CHECKING:
+    from actors.agent import AgentActor
     from actors.future import Future
-    from actors.ref import AgentRef
+    from actors.mailbox import Mailbox
+    from actors.run import RunReport
     from actors.send_policy import SendPolicy
     from supervision.policy import RestartPolicy
     from supervision.ref import SupervisorRef
@@ -93,57 +78,36 @@ class ActorSystem:
         on_fatal: Callable[[BaseException], object] | None = None,
         root_policy: RestartPolicy | None = None,
         ask_timeout: float = 5.0,
-        policy: SendPolicy | None = None,
+        send_policy: SendPolicy | None = None,
         dead_letter_capacity: int = 1000,
         daemon: bool = False,
     ) -> None:
-        from supervision.spec import SupervisorSpec
-        from supervision.supervisor import Supervisor
-
         validate_name(name, "system name")
         if not check_timeout(ask_timeout, "ask_timeout"):
             msg = f"ask_timeout must be > 0, got {ask_timeout!r}"
             raise InvalidConfig(msg)
         _logsetup.route_pykka_logging()
         self.name = name
-        self.clock: Clock = clock if clock is not None else SystemClock()
-        self.ask_timeout = ask_timeout
         self.daemon = daemon
-        # Agent threads are daemon threads either way; with daemon=False interpreter exit
-        # still waits for them, through a hook (see actors._exit for why).
-        self._threads = SystemThreads(name, daemon=daemon or _exit.wait_at_exit(self))
-        self.events = EventStream()
-        self.dead_letter_office = DeadLetterOffice(name, self.events, dead_letter_capacity)
-        self.router = Router(self)
-        self.router.policy = policy
-        self.timers = TimerService(self)
-        self.closing = False  # the tree is being stopped
-        self._shutting_down = False  # shutdown was called: outside work is refused
-        self._shutdown_runner: threading.Thread | None = None
-        self._on_fatal = on_fatal
-        self._failure: BaseException | None = None
-        self._lock = threading.Lock()
-        self._stopped = threading.Event()
-        self._clean = True
-        self._watch = RunWatch(self)
-        root_spec = SupervisorSpec("root", policy=root_policy)
-        self._root = Slot(
-            self,
-            "root",
-            kind="supervisor",
-            roles=frozenset(),
-            factory=lambda: Supervisor(root_spec),
-            mailbox=Mailbox(),
-            parent=None,
-            options=SlotOptions(shutdown_timeout=60.0),
-            spec=root_spec,
-            registered=False,
+        self._runtime = runtime = Runtime(
+            name,
+            clock=clock if clock is not None else SystemClock(),
+            ask_timeout=ask_timeout,
+            daemon=daemon,
+            dead_letter_capacity=dead_letter_capacity,
+            on_fatal=on_fatal,
+            facade=self,
         )
-        self._root.start()
+        runtime.router.policy = send_policy
+        # The one place `actors` imports `supervision`, which is built on `actors`: a
+        # module-level import would make the two packages one import cycle.
+        from supervision._root import Root
+
+        self._root = Root(runtime, root_policy)
         logger.bind(system=name).debug("actor system {!r} started", name)
 
     def __repr__(self) -> str:
-        state = "stopped" if self._stopped.is_set() else "running"
+        state = "stopped" if self._runtime.stopped else "running"
         return f"<ActorSystem {self.name!r} {state}>"
 
     def __enter__(self) -> ActorSystem:
@@ -187,14 +151,8 @@ class ActorSystem:
             StartFailed: if the constructor or ``on_start`` raised (``__cause__``).
             SystemStopped: if the system is shut down.
         """
-        from supervision.spec import ChildSpec
-
-        if isinstance(agent, ChildSpec):
-            spec = agent
-        else:
-            spec = ChildSpec(agent, *args, name=name, roles=roles, mailbox=mailbox, **kwargs)
-        ref: AgentRef = self._root_ref().spawn(spec)
-        return ref
+        self._check_open()
+        return self._root.spawn(agent, args, kwargs, name=name, roles=roles, mailbox=mailbox)
 
     def start_tree(self, spec: SupervisorSpec) -> SupervisorRef:
         """Start a supervision tree under the root supervisor.
@@ -204,16 +162,15 @@ class ActorSystem:
             StartFailed: if a child failed to start; everything started is stopped again in
                 reverse order and every name is free again.
         """
-        ref: SupervisorRef = self._root_ref().spawn(spec)
-        return ref
+        self._check_open()
+        return self._root.start_tree(spec)
 
-    def _root_ref(self) -> SupervisorRef:
-        from supervision.ref import SupervisorRef
-
-        if self.closing or (self._shutting_down and _local.sender_in(self) is None):
+    def _check_open(self) -> None:
+        """Refuse new agents once shutdown began (its own agents may spawn until the stop)."""
+        runtime = self._runtime
+        if runtime.closing or (runtime.shutting_down and _local.sender_in(runtime) is None):
             msg = f"system {self.name!r} is shut down; it starts no new agents"
             raise SystemStopped(msg)
-        return SupervisorRef(self._root)
 
     # -- sending from outside ---------------------------------------------------------------
 
@@ -241,14 +198,9 @@ class ActorSystem:
             PolicyViolation, MailboxFull: if a send policy or a bounded mailbox refuses it.
             SystemStopped: if the system is shut down (or shutting down).
         """
-        return self.router.tell(
-            to,
-            message,
-            _local.sender_in(self),
-            kind=kind,
-            priority=priority,
-            reply_to=reply_to,
-            correlation_id=correlation_id,
+        runtime = self._runtime
+        return runtime.router.tell(
+            to, message, _local.sender_in(runtime), kind, priority, reply_to, correlation_id
         )
 
     def broadcast(
@@ -259,8 +211,9 @@ class ActorSystem:
         Raises:
             SystemStopped: if the system is shut down (or shutting down).
         """
-        return self.router.tell(
-            Broadcast(role=role), message, _local.sender_in(self), correlation_id=correlation_id
+        runtime = self._runtime
+        return runtime.router.tell(
+            Broadcast(role=role), message, _local.sender_in(runtime), correlation_id=correlation_id
         )
 
     def ask_future(
@@ -280,10 +233,11 @@ class ActorSystem:
             InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
         check_timeout(timeout)
-        return self.router.ask(
+        runtime = self._runtime
+        return runtime.router.ask(
             to,
             message,
-            _local.sender_in(self),
+            _local.sender_in(runtime),
             timeout=timeout,
             priority=priority,
             correlation_id=correlation_id,
@@ -308,7 +262,7 @@ class ActorSystem:
             SystemStopped: if the system is shut down (or shutting down).
             InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
-        wait = self.ask_timeout if timeout is None else check_timeout(timeout)
+        wait = self._runtime.ask_timeout if timeout is None else check_timeout(timeout)
         future = self.ask_future(
             to, message, timeout=wait, priority=priority, correlation_id=correlation_id
         )
@@ -328,7 +282,7 @@ class ActorSystem:
         Raises:
             AskTimeout, AgentFailed, UnknownAddress, SystemStopped, ...: as for `ask`.
         """
-        wait = self.ask_timeout if timeout is None else check_timeout(timeout)
+        wait = self._runtime.ask_timeout if timeout is None else check_timeout(timeout)
         future = self.ask_future(
             to, message, timeout=wait, priority=priority, correlation_id=correlation_id
         )
@@ -342,11 +296,11 @@ class ActorSystem:
         Raises:
             UnknownAddress: if there is no such agent.
         """
-        slot = self.router.table.names.get(name)
+        slot = self._runtime.router.table.names.get(name)
         if slot is None or slot.kind != "agent":
             msg = f"no agent named {name!r} in system {self.name!r}"
             raise UnknownAddress(msg, name)
-        return slot.ref
+        return AgentRef._of(slot)
 
     def supervisor(self, name: str) -> SupervisorRef:
         """The ref of the supervisor called ``name`` (``"root"``: the one `spawn` uses).
@@ -354,29 +308,46 @@ class ActorSystem:
         Raises:
             UnknownAddress: if there is no such supervisor.
         """
-        from supervision.ref import SupervisorRef
-
-        if name == self._root.name:
-            return SupervisorRef(self._root)
-        slot = self.router.table.names.get(name)
-        if slot is None or slot.kind != "supervisor":
+        ref = self._root.supervisor(name)
+        if ref is None:
             msg = f"no supervisor named {name!r} in system {self.name!r}"
             raise UnknownAddress(msg, name)
-        return SupervisorRef(slot)
+        return ref
 
     def agents(self) -> list[AgentRef]:
         """Refs of every live agent, in registration order."""
-        return [slot.ref for slot in self.router.table.agents if slot.alive]
+        return [AgentRef._of(slot) for slot in self._runtime.router.table.agents if slot.alive]
 
     def dead_letters(self) -> list[DeadLetter]:
         """The most recent dead letters (a bounded ring), oldest first."""
-        return self.dead_letter_office.letters()
+        return self._runtime.dead_letters.letters()
+
+    def dead_letter_counts(self) -> dict[DeadLetterReason, int]:
+        """How many dead letters the system recorded since it started, by reason.
+
+        Counts every dead letter, also those the bounded ring of `dead_letters` no longer
+        holds. Reasons that never occurred are absent.
+        """
+        return self._runtime.dead_letters.counts()
+
+    @property
+    def events(self) -> EventStream:
+        """The system's event stream: lifecycle events, crashes, dead letters."""
+        return self._runtime.events
+
+    @property
+    def clock(self) -> Clock:
+        """Where the system's time comes from."""
+        return self._runtime.clock
+
+    @property
+    def ask_timeout(self) -> float:
+        """The timeout of asks that give none, in seconds."""
+        return self._runtime.ask_timeout
 
     def tree(self) -> TreeNode:
         """A snapshot of the supervision tree (renders as text; ``.mermaid()`` for a graph)."""
-        from supervision.tree import snapshot
-
-        return snapshot(self._root)
+        return self._root.tree()
 
     def run_until(
         self,
@@ -403,7 +374,7 @@ class ActorSystem:
         Raises:
             InvalidConfig: for a non-positive limit or a second concurrent run.
         """
-        return self._watch.run(
+        return self._runtime.watch.run(
             predicate,
             max_messages=max_messages,
             max_runtime=max_runtime,
@@ -414,16 +385,16 @@ class ActorSystem:
     @property
     def failure(self) -> BaseException | None:
         """The cause of a fatal failure (the root supervisor escalated), or None."""
-        return self._failure
+        return self._runtime.failure
 
     @property
-    def policy(self) -> SendPolicy | None:
-        """The send policy in force, or None."""
-        return self.router.policy
+    def send_policy(self) -> SendPolicy | None:
+        """The send policy in force (who may send to whom, rate limits), or None."""
+        return self._runtime.router.policy
 
-    @policy.setter
-    def policy(self, policy: SendPolicy | None) -> None:
-        self.router.policy = policy
+    @send_policy.setter
+    def send_policy(self, policy: SendPolicy | None) -> None:
+        self._runtime.router.policy = policy
 
     def wait(self, timeout: float) -> bool:
         """Wait until the system has stopped (shut down, or after a fatal failure).
@@ -434,7 +405,8 @@ class ActorSystem:
         Raises:
             InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
-        return self._stopped.wait(check_timeout(timeout))
+        check_timeout(timeout)
+        return self._runtime.wait(timeout)
 
     # -- stopping -----------------------------------------------------------------------------
 
@@ -474,23 +446,7 @@ class ActorSystem:
         """
         check_timeout(timeout, "timeout")
         check_timeout(drain, "drain")
-        deadline = time.monotonic() + timeout
-        current = _local.state.slot
-        if current is not None and current.system is self:
-            if self._claim_shutdown():
-                self._threads.start_helper(self._run_shutdown, "shutdown", (deadline, drain))
-            return False
-        if self._claim_shutdown():
-            self._run_shutdown(deadline, drain)
-            return self._clean
-        if self._stopped.is_set():
-            return self._clean
-        if threading.current_thread() is self._shutdown_runner:
-            return False  # called from inside the shutdown (an on_fatal callback): under way
-        if not self._stopped.wait(_remaining(deadline)):
-            return False  # another shutdown is still under way
-        self._threads.join_all(deadline)  # the thread that ran it (the fatal thread, say)
-        return self._clean
+        return self._runtime.shutdown(timeout, drain)
 
     async def shutdown_async(self, timeout: float = 30.0, *, drain: float = 10.0) -> bool:
         """`shutdown` for asyncio services (lifespan hooks): never blocks the event loop.
@@ -506,150 +462,3 @@ class ActorSystem:
         check_timeout(timeout, "timeout")
         check_timeout(drain, "drain")
         return await asyncio.to_thread(self.shutdown, timeout, drain=drain)
-
-    def _claim_shutdown(self) -> bool:
-        """True for the one caller that runs the shutdown; refuses outside work from then on."""
-        with self._lock:
-            if self._shutting_down:
-                return False
-            self._shutting_down = True
-            self.router.open = False
-            return True
-
-    def _run_shutdown(self, deadline: float, drain: float) -> None:
-        """The shutdown itself; runs once, in whichever thread claimed it."""
-        self._shutdown_runner = threading.current_thread()
-        try:
-            now = time.monotonic()
-            self._drain(min(now + drain, now + (deadline - now) / 2))  # half is for the stop
-            self.closing = True
-            self._watch.stop()
-            # What is queued now will never be handled: every agent stops after its current
-            # message. Say so at once (asks fail with SystemStopped), not when each one stops.
-            for slot in self._root.subtree():
-                if slot.kind == "agent":
-                    slot.mailbox.discard(DeadLetterReason.SHUTDOWN.value)
-            self._root.terminate(restart=False, cause=None, timeout=_remaining(deadline))
-            self._root.close_subtree(ExitReason.SHUTDOWN)
-            self.timers.close(_remaining(deadline))
-            self._notify_fatal()
-            stuck = self._threads.join_all(deadline, helpers=False)
-            self._clean = not stuck
-            if stuck:
-                logger.bind(system=self.name).error(
-                    "system {!r}: threads did not stop in time (they end when their handler "
-                    "returns): {}",
-                    self.name,
-                    stuck,
-                )
-        finally:
-            self._stopped.set()
-        # The fatal-failure thread may be waiting for this shutdown: join it only now.
-        self._threads.join_all(deadline)
-
-    def _drain(self, deadline: float) -> None:
-        """Wait until no running agent has queued work or a handler running (or the deadline)."""
-        pause = 0.001
-        quiet = 0
-        while quiet < 2:  # twice in a row: a message between a get and its handler is missed once
-            if time.monotonic() >= deadline:
-                return
-            if self._busy():
-                quiet = 0
-                time.sleep(min(pause, _remaining(deadline)))
-                pause = min(pause * 2, 0.05)
-            else:
-                quiet += 1
-
-    def _busy(self) -> bool:
-        """True if some agent that will go on working has a message queued or in hand."""
-        for slot in self.router._agents.items:
-            if slot.state in _WORKING and (
-                slot.current is not None or slot.mailbox.qsize() or slot.has_front()
-            ):
-                return True
-        return False
-
-    def _register(self, slots: list[Slot]) -> None:
-        self.router.register(slots)
-
-    def _unregister(self, slot: Slot) -> None:
-        self.router.unregister([slot])
-
-    def _publish(self, event_type: type[Event], **fields: Any) -> None:
-        if self.events.wants(event_type):
-            self.events.publish(event_type(system=self.name, **fields))
-
-    def _top_level_exit(self, slot: Slot, signal: ChildFailed | ChildExited) -> None:
-        """The root supervisor failed or exited: the system cannot go on."""
-        if isinstance(signal, ChildFailed):
-            cause: BaseException = signal.error
-        else:
-            cause = RuntimeError(f"{slot.kind} {slot.name!r} exited ({signal.reason.value})")
-        with self._lock:
-            if self._failure is not None or self._shutting_down:
-                return
-            self._failure = cause
-        log = logger.bind(system=self.name)
-        log.critical(
-            "system {!r} failed; stopping it. Cause chain (outermost first):\n{}",
-            self.name,
-            _cause_chain(cause),
-        )
-        log.opt(exception=cause).debug("system {!r}: the fatal failure's traceback", self.name)
-        self._publish(SystemFailed, cause=repr(cause))
-        self._threads.start_helper(self._fatal, "fatal", (cause,))
-
-    def _fatal(self, cause: BaseException) -> None:
-        self.shutdown(drain=0.0)
-
-    def _notify_fatal(self) -> None:
-        """Call ``on_fatal`` once, after the tree stopped and before `wait` returns."""
-        with self._lock:
-            cause, callback = self._failure, self._on_fatal
-            self._on_fatal = None
-        if cause is None or callback is None:
-            return
-        try:
-            callback(cause)
-        except BaseException:  # noqa: BLE001 - even sys.exit() must not leave the system unstopped
-            logger.opt(exception=True).error("on_fatal callback raised")
-
-    def _stop_slot(self, slot: Slot, timeout: float) -> bool:
-        """Stop an agent for good through its supervisor (used by `AgentRef.stop`)."""
-        check_timeout(timeout)
-        if not slot.alive:
-            return True
-        if _local.state.slot is slot:
-            slot.request_stop(ExitReason.NORMAL)
-            return True
-        parent = slot.parent
-        if parent is None:
-            return False
-        try:
-            parent.call(lambda sup: sup.stop_child(slot.name), timeout, f"stop of {slot.name!r}")
-        except AgentUnavailable:  # the supervisor itself is gone
-            pass
-        except AskTimeout:
-            return False  # still stopping: its supervisor goes on waiting for it
-        return not slot.alive
-
-
-# States whose queued messages a drain waits for (not RESTARTING: a backoff may take hours).
-_WORKING = frozenset({SlotState.STARTING, SlotState.RUNNING, SlotState.SUSPENDED})
-
-
-def _cause_chain(error: BaseException, limit: int = 8) -> str:
-    """The error and its causes, one short line each (the tracebacks go to DEBUG)."""
-    lines: list[str] = []
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen and len(lines) < limit:
-        seen.add(id(current))
-        lines.append(f"  {'<- ' if lines else ''}{type(current).__name__}: {current}")
-        current = current.__cause__ or current.__context__
-    return "\n".join(lines)
-
-
-def _remaining(deadline: float) -> float:
-    return max(0.0, deadline - time.monotonic())

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from actors._timeouts import check_timeout
+from actors._spi import agent_ref, check_timeout
 from supervision.spec import ChildSpec, SupervisorSpec
 
 if TYPE_CHECKING:
-    from actors._slot import Slot
+    from actors._spi import Slot
     from actors.ref import AgentRef
     from supervision.supervisor import ChildInfo
 
@@ -68,7 +68,7 @@ class SupervisorRef:
         slot: Slot = self._call(lambda sup: sup.add_child(spec), timeout, "spawn")
         if slot.kind == "supervisor":
             return SupervisorRef(slot)
-        return slot.ref
+        return agent_ref(slot)
 
     def stop_child(self, name: str, *, timeout: float = 30.0) -> bool:
         """Stop the child ``name`` for good (its subtree too); False if there is none."""
@@ -91,11 +91,11 @@ class SupervisorRef:
 
     def child(self, name: str) -> AgentRef | SupervisorRef | None:
         """The ref of the child ``name``, or None (reads the tree without a call)."""
-        slot = self._slot.system.router.table.names.get(name)
+        slot = self._slot.runtime.router.table.names.get(name)
         if slot is None or slot.parent is not self._slot or slot not in self._slot.children:
             return None
-        return SupervisorRef(slot) if slot.kind == "supervisor" else slot.ref
+        return SupervisorRef(slot) if slot.kind == "supervisor" else agent_ref(slot)
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop this supervisor and its whole subtree for good."""
-        return self._slot.system._stop_slot(self._slot, timeout)
+        return self._slot.runtime.stop_slot(self._slot, timeout)

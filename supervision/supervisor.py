@@ -46,8 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from actors._signals import ChildExited, ChildFailed
-from actors._slot import Slot, SlotState
+from actors._spi import ChildExited, ChildFailed, Slot, SlotState
 from actors.agent import AgentActor
 from actors.errors import DuplicateName, StartFailed
 from actors.events import AgentCrashed, Escalated, ExitReason
@@ -59,7 +58,7 @@ from supervision.spec import ChildSpec, Restart, Strategy, SupervisorSpec, valid
 from supervision.tree import build
 
 if TYPE_CHECKING:
-    from actors._timers import Timer
+    from actors import Timer
 
 __all__ = ["ChildInfo", "Supervisor"]
 
@@ -154,9 +153,9 @@ class Supervisor(AgentActor):
     def _rebuild(self, spec: ChildSpec | SupervisorSpec) -> Slot:
         """A fresh, registered own (subtree) for a spec child that was stopped for good."""
         own = self._own
-        slot = build(own.system, spec, own)
+        slot = build(own.runtime, spec, own)
         try:
-            own.system._register(slot.subtree())
+            own.runtime.register(slot.subtree())
         except DuplicateName as exc:  # taken meanwhile: this restart fails, and is charged
             msg = f"child {exc.name!r} of {own.name!r} cannot come back: {exc}"
             raise NameTaken(msg, exc.name) from None
@@ -246,7 +245,7 @@ class Supervisor(AgentActor):
     def _charge(self, slot: Slot, error: BaseException | None) -> None:
         """Charge one restart against the budget; escalate (raise) if it is exhausted."""
         policy = self.spec.policy
-        now = self._own.system.clock.monotonic()
+        now = self._own.runtime.clock.monotonic()
         allowed, self._history = add_restart(self._history, now, policy.max_restarts, policy.within)
         if not allowed:
             cause = error if error is not None else RuntimeError(f"{slot.name!r} kept exiting")
@@ -273,7 +272,7 @@ class Supervisor(AgentActor):
         if backoff is None:
             self._start(targets, error)
             return
-        now = self._own.system.clock.monotonic()
+        now = self._own.runtime.clock.monotonic()
         last = self._last_restart.get(slot)
         attempt = 0 if last is None or now - last >= backoff.reset_after else self._attempts[slot]
         self._attempts[slot] = attempt + 1
@@ -296,7 +295,7 @@ class Supervisor(AgentActor):
             self._pending[token] = None
             own.mailbox.put_control(message)
             return
-        self._pending[token] = own.system.timers.call_later(
+        self._pending[token] = own.runtime.timers.call_later(
             delay, lambda: own.mailbox.put_control(message)
         )
 
@@ -324,15 +323,15 @@ class Supervisor(AgentActor):
 
     def _escalate(self, slot: Slot, error: BaseException, reason: str) -> None:
         own = self._own
-        logger.bind(system=own.system.name, agent=own.name).warning(
+        logger.bind(system=own.runtime.name, agent=own.name).warning(
             "supervisor {!r} escalates: {} (child {!r}: {!r})", own.name, reason, slot.name, error
         )
         self.on_stop()
-        clock = own.system.clock
+        clock = own.runtime.clock
         offset = clock.time() - clock.monotonic()  # monotonic readings -> wall-clock times
         history = tuple(datetime.fromtimestamp(t + offset, tz=UTC) for t in self._history)
         escalation = EscalationError(own.name, slot.name, reason, history, error)
-        own.system._publish(Escalated, supervisor=own.name, cause=str(escalation))
+        own.runtime.publish(Escalated, supervisor=own.name, cause=str(escalation))
         raise escalation
 
     def _forget_pending(self, slot: Slot) -> None:
@@ -373,11 +372,11 @@ class Supervisor(AgentActor):
             StartFailed: if it (or anything in its subtree) failed to start.
         """
         own = self._own
-        validate(spec, _Taken(own.system.router.table.names))
-        slot = build(own.system, spec, own)
+        validate(spec, _Taken(own.runtime.router.table.names))
+        slot = build(own.runtime, spec, own)
         slots = slot.subtree()
         try:
-            own.system._register(slots)
+            own.runtime.register(slots)
         except DuplicateName as exc:  # taken meanwhile, by a spawn under another supervisor
             raise NameTaken(str(exc), exc.name) from None
         try:
@@ -422,7 +421,7 @@ class Supervisor(AgentActor):
         ]
 
     def _child(self, name: str) -> Slot | None:
-        slot = self._own.system.router.table.names.get(name)  # O(1), not a scan
+        slot = self._own.runtime.router.table.names.get(name)  # O(1), not a scan
         return slot if slot is not None and slot in self._own.children else None
 
 
@@ -442,7 +441,7 @@ class _Taken:
 
 
 def _publish_crash(slot: Slot, error: BaseException, directive: str) -> None:
-    slot.system._publish(
+    slot.runtime.publish(
         AgentCrashed,
         name=slot.name,
         error=repr(error),

@@ -13,27 +13,26 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from actors._slot import Slot, SlotOptions
+from actors._spi import Runtime, Slot, SlotOptions
 from actors.mailbox import Mailbox
 from supervision.spec import ChildSpec, SupervisorSpec
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from actors.system import ActorSystem
 
 __all__ = ["TreeNode", "build", "snapshot"]
 
 _auto = itertools.count(1)
 
 
-def build(system: ActorSystem, spec: ChildSpec | SupervisorSpec, parent: Slot) -> Slot:
+def build(runtime: Runtime, spec: ChildSpec | SupervisorSpec, parent: Slot) -> Slot:
     """Create (without starting) the slots of ``spec``'s subtree under ``parent``."""
     if isinstance(spec, SupervisorSpec):
         from supervision.supervisor import Supervisor
 
         slot = Slot(
-            system,
+            runtime,
             spec.name,
             kind="supervisor",
             roles=frozenset(),
@@ -45,10 +44,10 @@ def build(system: ActorSystem, spec: ChildSpec | SupervisorSpec, parent: Slot) -
             ),
             spec=spec,
         )
-        slot.children = {build(system, child, slot): None for child in spec.children}
+        slot.children = {build(runtime, child, slot): None for child in spec.children}
         return slot
     return Slot(
-        system,
+        runtime,
         spec.name or _auto_name(spec),
         kind="agent",
         roles=spec.effective_roles(),

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from actors import ActorSystem, ManualClock
+from actors import ActorSystem, ManualClock, _lifecycle
 from tests.helpers import open_every_gate
 
 THREAD_GRACE = 5.0  # seconds a finished test's threads get to end before it counts as a leak
@@ -27,6 +27,21 @@ def no_thread_leaks() -> Iterator[None]:
     leaked = [t.name for t in threading.enumerate() if t not in before]
     assert not leaked, f"threads leaked by the test: {leaked}"
     assert threading.active_count() == count
+
+
+@pytest.fixture(autouse=True)
+def slot_transitions_are_legal() -> Iterator[None]:
+    """Every slot moves only along the written transition table while a test runs.
+
+    In strict mode an illegal transition raises where it happens (in whichever thread); it
+    is also recorded, and checked here, so one swallowed by a thread still fails the test.
+    """
+    _lifecycle.strict = True
+    _lifecycle.illegal_transitions.clear()
+    yield
+    seen = list(_lifecycle.illegal_transitions)
+    _lifecycle.illegal_transitions.clear()
+    assert not seen, f"illegal slot transitions: {seen}"
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ def test_an_agent_with_max_messages_stops_for_good_after_that_many_and_is_not_re
     assert not ref.is_alive()
     assert system.agents() == []
     assert system.tree().find("capped") is None
-    counts = system.dead_letter_office.counts()
+    counts = system._runtime.dead_letters.counts()
     leftovers = counts.get(DeadLetterReason.STOPPED, 0) + counts.get(
         DeadLetterReason.UNKNOWN_ADDRESS, 0
     )

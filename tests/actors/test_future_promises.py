@@ -150,7 +150,7 @@ def test_completed_ask_futures_do_not_pile_up_in_the_deadline_queue(system):
     ref = system.spawn(Recorder, name="a")
     for n in range(5000):
         ref.ask(Ping(n=n), timeout=60)
-    timers = system.timers
+    timers = system._runtime.timers
     assert len(timers._inbox) + len(timers._deadlines) <= 4096
 
 

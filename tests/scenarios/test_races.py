@@ -243,7 +243,7 @@ def test_shutdown_finishes_in_time_while_senders_keep_sending_and_loses_nothing_
     assert elapsed < 8.0, f"shutdown took {elapsed:.1f}s"
     assert clean
     assert all(not sender.is_alive() for sender in senders)
-    office = system.dead_letter_office
+    office = system._runtime.dead_letters
     dropped = office.count(DeadLetterReason.SHUTDOWN) + office.count(DeadLetterReason.STOPPED)
     assert dropped > 0  # counted, not lost: the queue behind the stop was dead-lettered
 

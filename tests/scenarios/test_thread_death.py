@@ -31,7 +31,7 @@ def test_a_thread_killed_by_a_runtime_fault_is_restarted_and_keeps_its_queue(sys
     system.events.subscribe(lambda e: restarts.append((e.name, e.restarts)), AgentRestarted)
     sup = system.start_tree(SupervisorSpec("sup", [ChildSpec(Recorder, name="victim")]))
     ref = system.ref("victim")
-    slot = system.router.table.names["victim"]
+    slot = system._runtime.router.table.names["victim"]
     faulty = FaultyQueue(slot.mailbox)
     slot.mailbox = faulty  # type: ignore[assignment]
     assert sup.restart_child("victim")  # the new incarnation reads through the faulty queue

@@ -1,0 +1,39 @@
+"""The service-provider interface: what `supervision` may use of the runtime's internals.
+
+`supervision` is built on `actors`' public modules plus this one, and nothing else private.
+Everything here is internal to regiment (no stability promise to users):
+
+- `Slot`, `SlotOptions`, `SlotState`: an agent's (or supervisor's) place in the tree, which a
+  supervisor builds, registers, starts, terminates, resumes and closes;
+- `Runtime`: the system's services a supervisor uses (``register``, ``publish``, ``clock``,
+  ``timers``, the address table through ``router.table``, ``root``);
+- `ChildFailed`, `ChildExited`: the control signals a child's incarnation sends its
+  supervisor;
+- `agent_ref`: the `AgentRef` of a slot; `check_timeout`: the timeout check every blocking
+  call makes.
+"""
+
+from __future__ import annotations
+
+from actors._lifecycle import SlotState
+from actors._runtime import Runtime
+from actors._signals import ChildExited, ChildFailed
+from actors._slot import Slot, SlotOptions
+from actors._timeouts import check_timeout
+from actors.ref import AgentRef
+
+__all__ = [
+    "ChildExited",
+    "ChildFailed",
+    "Runtime",
+    "Slot",
+    "SlotOptions",
+    "SlotState",
+    "agent_ref",
+    "check_timeout",
+]
+
+
+def agent_ref(slot: Slot) -> AgentRef:
+    """The `AgentRef` of ``slot`` (one per slot)."""
+    return AgentRef._of(slot)

@@ -9,8 +9,7 @@ import queue
 import threading
 from typing import TYPE_CHECKING, Any
 
-from actors._mailboxes import CLOSED, Reject, _Bounded, _ControlLane, drain
-from actors.mailbox import Overflow
+from actors._mailboxes import CLOSED, Overflow, Reject, _Bounded, _ControlLane, drain
 from actors.messages import Priority
 
 if TYPE_CHECKING:

@@ -30,6 +30,7 @@ Rejected items go to ``reject`` in batches (a list per call), so dead-lettering 
 
 from __future__ import annotations
 
+import enum
 import queue
 import threading
 import time
@@ -38,12 +39,28 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from actors import _local
 from actors.errors import MailboxFull
-from actors.mailbox import Overflow
 
 if TYPE_CHECKING:
     from actors.envelope import Envelope
 
-__all__ = ["CLOSED", "BoundedFifoQueue", "FifoQueue", "MailboxQueue", "Reject"]
+__all__ = ["CLOSED", "BoundedFifoQueue", "FifoQueue", "MailboxQueue", "Overflow", "Reject"]
+
+
+class Overflow(enum.Enum):
+    """What a bounded mailbox does with a user message that arrives when it is full.
+
+    Whatever is refused or dropped is also dead-lettered (reason ``mailbox_full``); a refused
+    or dropped ask fails with `MailboxFull`. With ``DROP_OLDEST`` in a priority mailbox, the
+    oldest message of the *lowest* non-empty level goes, even if the new one is less urgent.
+    A thread that must never wait (the system's timer thread, an agent sending to itself)
+    gets `MailboxFull` at once under ``BLOCK``.
+    """
+
+    BLOCK = "block"  # the sender waits up to block_timeout for room, then gets MailboxFull
+    FAIL = "fail"  # the sender gets MailboxFull at once
+    DROP_NEWEST = "drop_newest"  # the new message is dead-lettered (reason mailbox_full)
+    DROP_OLDEST = "drop_oldest"  # the oldest queued message is dead-lettered to make room
+
 
 Reject = Callable[[list[Any], str], None]
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from actors import _local
-from actors.errors import InvalidConfig, RegimentError
+from actors.errors import InvalidConfig, RegimentError, SystemStopped
 
 if TYPE_CHECKING:
     from actors._runtime import Runtime
@@ -179,8 +179,6 @@ class TimerService:
         timer = Timer(self, self._clock.monotonic() + delay, interval, action, on_done)
         with self._cond:
             if self._closed:
-                from actors.errors import SystemStopped
-
                 msg = f"system {self._runtime.name!r} is shut down; no new timers"
                 raise SystemStopped(msg)
             heapq.heappush(self._heap, (timer.due, next(self._seq), timer))

@@ -8,6 +8,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 from loguru import logger
 
+from actors.demo import run_demo
+
 __all__ = ["main"]
 
 
@@ -33,8 +35,6 @@ def main(argv: list[str] | None = None) -> int:
         # The command line is the application here, so it owns the loguru sinks.
         logger.remove()
         logger.add(sys.stderr, level=args.log_level.upper(), backtrace=False, diagnose=False)
-        from actors.demo import run_demo
-
         return run_demo()
     parser.print_help()
     return 2

@@ -20,33 +20,18 @@ survives restarts, so queued messages are handled by the next incarnation.
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from actors._lanes import LaneQueue
+from actors._mailboxes import BoundedFifoQueue, FifoQueue, Overflow
 from actors.errors import InvalidConfig
 
 if TYPE_CHECKING:
     from actors._mailboxes import MailboxQueue, Reject
 
 __all__ = ["Mailbox", "Overflow"]
-
-
-class Overflow(enum.Enum):
-    """What a bounded mailbox does with a user message that arrives when it is full.
-
-    Whatever is refused or dropped is also dead-lettered (reason ``mailbox_full``); a refused
-    or dropped ask fails with `MailboxFull`. With ``DROP_OLDEST`` in a priority mailbox, the
-    oldest message of the *lowest* non-empty level goes, even if the new one is less urgent.
-    A thread that must never wait (the system's timer thread, an agent sending to itself)
-    gets `MailboxFull` at once under ``BLOCK``.
-    """
-
-    BLOCK = "block"  # the sender waits up to block_timeout for room, then gets MailboxFull
-    FAIL = "fail"  # the sender gets MailboxFull at once
-    DROP_NEWEST = "drop_newest"  # the new message is dead-lettered (reason mailbox_full)
-    DROP_OLDEST = "drop_oldest"  # the oldest queued message is dead-lettered to make room
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +81,6 @@ class Mailbox:
             owner: the agent's name, for error messages.
             reject: called with every item the mailbox refuses or drops, and its reason.
         """
-        from actors._lanes import LaneQueue
-        from actors._mailboxes import BoundedFifoQueue, FifoQueue
-
         if not self.priority:
             if self.capacity is None:
                 return FifoQueue(owner, reject)

@@ -101,7 +101,7 @@ class ActorSystem:
         runtime.router.policy = send_policy
         # The one place `actors` imports `supervision`, which is built on `actors`: a
         # module-level import would make the two packages one import cycle.
-        from supervision._root import Root
+        from supervision._root import Root  # noqa: PLC0415 - the one cycle, see above
 
         self._root = Root(runtime, root_policy)
         logger.bind(system=name).debug("actor system {!r} started", name)

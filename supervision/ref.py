@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from actors._spi import agent_ref, check_timeout
+from supervision.errors import InvalidTree
 from supervision.spec import ChildSpec, SupervisorSpec
 
 if TYPE_CHECKING:
@@ -61,8 +62,6 @@ class SupervisorRef:
             AskTimeout: if the supervisor did not answer within ``timeout``.
         """
         if not isinstance(spec, ChildSpec | SupervisorSpec):
-            from supervision.errors import InvalidTree
-
             msg = f"spawn takes a ChildSpec or SupervisorSpec, got {spec!r}"
             raise InvalidTree(msg)
         slot: Slot = self._call(lambda sup: sup.add_child(spec), timeout, "spawn")

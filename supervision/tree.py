@@ -29,7 +29,7 @@ _auto = itertools.count(1)
 def build(runtime: Runtime, spec: ChildSpec | SupervisorSpec, parent: Slot) -> Slot:
     """Create (without starting) the slots of ``spec``'s subtree under ``parent``."""
     if isinstance(spec, SupervisorSpec):
-        from supervision.supervisor import Supervisor
+        from supervision.supervisor import Supervisor  # noqa: PLC0415 - cycle: supervisor -> tree
 
         slot = Slot(
             runtime,

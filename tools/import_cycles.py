@@ -1,11 +1,16 @@
 """Report the import graph of `actors` and `supervision` and its largest cycle.
 
-Usage: ``python tools/import_cycles.py [ROOT]`` (ROOT defaults to the repository root).
+Usage: ``python tools/import_cycles.py [--package-edges] [ROOT]`` (ROOT defaults to the
+repository root).
 
 Reads every module with ``ast`` (nothing is imported or executed), counts every ``import`` and
 ``from ... import`` that names a module of the two packages (module-level and late imports
 alike, except those under ``if TYPE_CHECKING:``, which never run), and prints the strongly
 connected components of that graph, largest first. A component of size 1 is no cycle.
+
+``from actors import _local`` imports the submodule ``actors._local``. With
+``--package-edges`` it also counts as importing the package ``actors`` itself (whose
+``__init__`` imports most modules), which is how issue 8 counted its 19-module cycle.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ def _type_checking_lines(tree: ast.Module) -> set[int]:
     return lines
 
 
-def imports_of(root: Path, path: Path, modules: set[str]) -> set[str]:
+def imports_of(
+    root: Path, path: Path, modules: set[str], *, package_edges: bool = False
+) -> set[str]:
     """The package modules that ``path`` imports at run time."""
     tree = ast.parse(path.read_text(), filename=str(path))
     skip = _type_checking_lines(tree)
@@ -53,17 +60,24 @@ def imports_of(root: Path, path: Path, modules: set[str]) -> set[str]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
-            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            # ``from pkg import sub`` imports the submodule; ``from pkg import name``, the module.
+            subs = [f"{base}.{alias.name}" for alias in node.names]
+            names = [sub for sub in subs if sub in modules]
+            if package_edges or not names:
+                names.append(base)
         else:
             continue
         found.update(name for name in names if name in modules and name != here)
     return found
 
 
-def graph(root: Path) -> dict[str, set[str]]:
+def graph(root: Path, *, package_edges: bool = False) -> dict[str, set[str]]:
     """Module -> modules it imports, for both packages."""
     files = {module_name(root, p): p for pkg in PACKAGES for p in (root / pkg).rglob("*.py")}
-    return {name: imports_of(root, path, set(files)) for name, path in files.items()}
+    return {
+        name: imports_of(root, path, set(files), package_edges=package_edges)
+        for name, path in files.items()
+    }
 
 
 def components(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -102,10 +116,13 @@ def components(edges: dict[str, set[str]]) -> list[list[str]]:
 
 def main(argv: list[str]) -> int:
     """Print the cycles; exit 0."""
-    root = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parent.parent
-    cycles = [group for group in components(graph(root)) if len(group) > 1]
+    package_edges = "--package-edges" in argv
+    args = [arg for arg in argv[1:] if arg != "--package-edges"]
+    root = Path(args[0]) if args else Path(__file__).resolve().parent.parent
+    edges = graph(root, package_edges=package_edges)
+    cycles = [group for group in components(edges) if len(group) > 1]
     largest = len(cycles[0]) if cycles else 1
-    print(f"modules: {len(graph(root))}; import cycles: {len(cycles)}; largest: {largest}")
+    print(f"modules: {len(edges)}; import cycles: {len(cycles)}; largest: {largest}")
     for group in cycles:
         print(f"  {len(group)}: {' '.join(group)}")
     return 0

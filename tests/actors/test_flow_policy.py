@@ -79,7 +79,7 @@ def reasons(system) -> list[DeadLetterReason]:
 
 def test_a_denied_send_from_outside_raises_policy_violation_and_is_dead_lettered(system):
     seen: list = []
-    system.policy = SendPolicy([SendRule.deny(sender=OUTSIDE, to="vault")])
+    system.send_policy = SendPolicy([SendRule.deny(sender=OUTSIDE, to="vault")])
     team(system, seen, ("vault", ()), ("desk", ()))
 
     with pytest.raises(PolicyViolation) as info:
@@ -104,7 +104,7 @@ def test_a_denied_send_from_outside_raises_policy_violation_and_is_dead_lettered
 
 def test_a_rule_by_name_applies_to_sends_from_inside_handlers(system):
     seen: list = []
-    system.policy = SendPolicy([SendRule.deny(sender="alice", to="bob")])
+    system.send_policy = SendPolicy([SendRule.deny(sender="alice", to="bob")])
     team(system, seen, ("alice", ()), ("bob", ()), ("carol", ()))
 
     assert system.ask("alice", Relay(to="bob"), timeout=5) == [("alice", "bob", "policy_denied")]
@@ -122,7 +122,7 @@ def test_a_rule_by_name_applies_to_sends_from_inside_handlers(system):
 
 def test_a_rule_by_role_applies_however_the_recipient_is_addressed(system):
     seen: list = []
-    system.policy = SendPolicy([SendRule.deny(sender="role:coder", to="role:coder")])
+    system.send_policy = SendPolicy([SendRule.deny(sender="role:coder", to="role:coder")])
     team(system, seen, ("c1", ("coder",)), ("c2", ("coder",)), ("r1", ("reviewer",)))
 
     denied = ("c1", "c2", "policy_denied")
@@ -145,7 +145,7 @@ def test_a_rule_by_role_applies_however_the_recipient_is_addressed(system):
 
 def test_the_first_matching_rule_wins_and_default_allow_decides_the_rest(system):
     seen: list = []
-    system.policy = SendPolicy(
+    system.send_policy = SendPolicy(
         [
             SendRule.allow(sender=OUTSIDE),
             SendRule.allow(sender="boss"),
@@ -167,7 +167,7 @@ def test_the_first_matching_rule_wins_and_default_allow_decides_the_rest(system)
 
 def test_a_broadcast_reaches_only_the_allowed_recipients(system):
     seen: list = []
-    system.policy = SendPolicy([SendRule.deny(sender="hub", to="role:coder")])
+    system.send_policy = SendPolicy([SendRule.deny(sender="hub", to="role:coder")])
     team(system, seen, ("hub", ()), ("c1", ("coder",)), ("c2", ("coder",)), ("r1", ("reviewer",)))
 
     assert system.ask("hub", Shout(), timeout=5) == 1
@@ -183,7 +183,7 @@ def test_a_broadcast_reaches_only_the_allowed_recipients(system):
 
 def test_a_broadcast_that_may_reach_nobody_raises(system):
     seen: list = []
-    system.policy = SendPolicy([SendRule.deny(sender="hub", to="role:coder")])
+    system.send_policy = SendPolicy([SendRule.deny(sender="hub", to="role:coder")])
     team(system, seen, ("hub", ()), ("c1", ("coder",)), ("c2", ("coder",)))
 
     assert system.ask("hub", Shout(role="coder"), timeout=5) == ("hub", "*:coder", "policy_denied")
@@ -193,7 +193,7 @@ def test_a_broadcast_that_may_reach_nobody_raises(system):
 
 def test_a_broadcast_rule_blocks_broadcasts_but_not_direct_sends(system):
     seen: list = []
-    system.policy = SendPolicy([SendRule.deny(to="*")])
+    system.send_policy = SendPolicy([SendRule.deny(to="*")])
     team(system, seen, ("hub", ()), ("c1", ("coder",)))
 
     assert system.ask("hub", Shout(), timeout=5) == ("hub", "*", "policy_denied")
@@ -211,18 +211,18 @@ def test_a_policy_set_on_the_system_applies_at_once_and_none_removes_it(system):
     system.spawn(Recorder, name="target")
     assert system.tell("target", Note()) == 1
 
-    system.policy = SendPolicy([SendRule.deny(to="target")])
+    system.send_policy = SendPolicy([SendRule.deny(to="target")])
     with pytest.raises(PolicyViolation):
         system.tell("target", Note())
 
-    system.policy = None
+    system.send_policy = None
     assert system.tell("target", Note()) == 1
 
 
 def test_a_policy_given_to_the_constructor_is_in_force_from_the_start():
     policy = SendPolicy([SendRule.deny(sender=OUTSIDE)])
-    with ActorSystem("guarded", policy=policy) as system:
-        assert system.policy is policy
+    with ActorSystem("guarded", send_policy=policy) as system:
+        assert system.send_policy is policy
         system.spawn(Recorder, name="target")
         with pytest.raises(PolicyViolation):
             system.tell("target", Note())
@@ -247,7 +247,7 @@ def test_malformed_rules_and_limits_are_refused():
 @pytest.mark.parametrize("rate", [4.0, 6.0, 20.0, 100.0])
 def test_a_rate_limit_admits_exactly_the_burst_then_the_rate(manual_system, clock, rate):
     system = manual_system
-    system.policy = SendPolicy(rate_limits=[RateLimit(rate=rate, burst=3, sender=OUTSIDE)])
+    system.send_policy = SendPolicy(rate_limits=[RateLimit(rate=rate, burst=3, sender=OUTSIDE)])
     system.spawn(Recorder, name="target")
 
     assert [system.tell("target", Note(text=str(i))) for i in range(3)] == [1, 1, 1]
@@ -270,7 +270,7 @@ def test_a_rate_limit_admits_exactly_the_burst_then_the_rate(manual_system, cloc
 
 def test_a_rate_limit_refills_up_to_the_burst_and_no_further(manual_system, clock):
     system = manual_system
-    system.policy = SendPolicy(rate_limits=[RateLimit(rate=4.0, burst=3, sender=OUTSIDE)])
+    system.send_policy = SendPolicy(rate_limits=[RateLimit(rate=4.0, burst=3, sender=OUTSIDE)])
     system.spawn(Recorder, name="target")
     assert [system.tell("target", Note()) for _ in range(3)] == [1, 1, 1]
 
@@ -283,7 +283,7 @@ def test_a_rate_limit_refills_up_to_the_burst_and_no_further(manual_system, cloc
 
 def test_rate_limits_are_counted_per_sender(manual_system):
     system = manual_system
-    system.policy = SendPolicy(
+    system.send_policy = SendPolicy(
         rate_limits=[RateLimit(rate=1.0, burst=2, sender="role:chatty")],
     )
     seen: list = []
@@ -299,7 +299,7 @@ def test_rate_limits_are_counted_per_sender(manual_system):
 
 def test_a_broadcast_costs_one_token(manual_system):
     system = manual_system
-    system.policy = SendPolicy(rate_limits=[RateLimit(rate=1.0, burst=2, sender="hub")])
+    system.send_policy = SendPolicy(rate_limits=[RateLimit(rate=1.0, burst=2, sender="hub")])
     seen: list = []
     team(system, seen, ("hub", ()), ("x", ()), ("y", ()), ("z", ()))
 
@@ -310,7 +310,7 @@ def test_a_broadcast_costs_one_token(manual_system):
 
 def test_a_rate_limited_ask_raises_at_the_asker(manual_system):
     system = manual_system
-    system.policy = SendPolicy(rate_limits=[RateLimit(rate=1.0, burst=1, sender=OUTSIDE)])
+    system.send_policy = SendPolicy(rate_limits=[RateLimit(rate=1.0, burst=1, sender=OUTSIDE)])
     system.spawn(Recorder, name="target")
 
     system.ask("target", Ping(n=1), timeout=5)
@@ -322,7 +322,7 @@ def test_a_rate_limited_ask_raises_at_the_asker(manual_system):
 
 def test_agents_not_matching_a_rate_limit_are_not_limited(manual_system):
     system = manual_system
-    system.policy = SendPolicy(rate_limits=[RateLimit(rate=1.0, burst=1, sender="nobody")])
+    system.send_policy = SendPolicy(rate_limits=[RateLimit(rate=1.0, burst=1, sender="nobody")])
     seen: list = []
     team(system, seen, ("a", ()), ("sink", ()))
 

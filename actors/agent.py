@@ -334,12 +334,12 @@ class AgentActor(pykka.ThreadingActor):
         """Send ``message`` to one agent and return the future of its reply; never blocks.
 
         The future fails with `AskTimeout` after ``timeout`` seconds (the system's default ask
-        timeout if None). Blocking on it (``get()``) inside a handler stalls this agent
-        meanwhile; instead, add a callback: ``future.add_done_callback(fn)`` called here runs
-        ``fn(future)`` later in *this* agent's thread, between messages (never in the
-        replier's), with the current envelope restored, so what ``fn`` sends carries this
-        agent as sender and the conversation's correlation id. An exception ``fn`` raises is a
-        failure of this agent; after a restart a stale callback is dropped with a warning.
+        timeout if None). Waiting on it (``get()``, which is what `ask` does) inside a handler
+        stalls this agent meanwhile; instead, add a callback: ``future.add_done_callback(fn)``
+        called here runs ``fn(future)`` later in *this* agent's thread, between messages (never
+        in the replier's), with the current envelope restored, so what ``fn`` sends carries
+        this agent as sender and the conversation's correlation id. An exception ``fn`` raises
+        is a failure of this agent; after a restart a stale callback is dropped with a warning.
 
         The request carries the conversation's correlation id (unless ``correlation_id`` names
         another) and the current message's id as causation.

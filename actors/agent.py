@@ -24,8 +24,11 @@ Mistakes fail where they are made: overriding pykka's ``on_receive`` (agents dis
 is created; spawn arguments the constructor does not take, or a constructor that forgot
 ``super().__init__()``, make the spawn raise `StartFailed`.
 
-Inside a handler, in the agent's own thread: `context`, `send`, `ask`, `reply`, `broadcast`,
-`watch`, `schedule`, `schedule_every`, `stop` and `log`.
+Inside a handler, in the agent's own thread: `context`, `tell`, `ask`, `ask_future`,
+`ask_async`, `reply`, `broadcast`, `watch`, `schedule`, `schedule_every`, `stop` and `log`.
+The verbs mean what they mean on `ActorSystem` and `AgentRef`: `tell` sends without waiting,
+`ask` blocks until the reply (this agent handles nothing meanwhile), `ask_future` returns the
+reply's future at once, `ask_async` awaits it in an ``async def`` handler.
 """
 
 from __future__ import annotations
@@ -103,6 +106,26 @@ class Context:
 
 def _drop(item: object, reason: str) -> None:
     """Reject callback of a mailbox built outside any system: nothing to record."""
+
+
+class _Renamed:
+    """A class attribute that names a method's new name: reading it raises `AttributeError`.
+
+    Set only at runtime (mypy reports the old name as missing on its own), so ``hasattr``
+    is False while a leftover call says what to call instead.
+    """
+
+    def __init__(self, new: str) -> None:
+        self.new = new
+        self.old = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.old = name
+
+    def __get__(self, instance: object, owner: type | None = None) -> NoReturn:
+        cls = owner.__name__ if owner is not None else type(instance).__name__
+        msg = f"{cls}.{self.old} was renamed {self.new}: call {self.new}(...) instead"
+        raise AttributeError(msg, name=self.old, obj=instance)
 
 
 class AgentActor(pykka.ThreadingActor):
@@ -265,7 +288,7 @@ class AgentActor(pykka.ThreadingActor):
             causation_id=current.causation_id,
         )
 
-    def send(
+    def tell(
         self,
         to: AddressLike,
         message: Message,
@@ -275,7 +298,7 @@ class AgentActor(pykka.ThreadingActor):
         reply_to: AddressLike | None = None,
         correlation_id: str | None = None,
     ) -> int:
-        """Send ``message``; returns how many mailboxes took it (0 means dead-lettered).
+        """Send ``message`` without waiting; returns how many mailboxes took it (0: dead-lettered).
 
         It carries the conversation's correlation id (the one of the message being handled,
         unless ``correlation_id`` names another) and, as causation id, the id of the message
@@ -296,7 +319,10 @@ class AgentActor(pykka.ThreadingActor):
             correlation_id=correlation_id,
         )
 
-    def ask(
+    if not TYPE_CHECKING:
+        send = _Renamed("tell")  # renamed before 1.0: AgentRef and ActorSystem say tell too
+
+    def ask_future(
         self,
         to: AddressLike,
         message: Message,
@@ -308,12 +334,12 @@ class AgentActor(pykka.ThreadingActor):
         """Send ``message`` to one agent and return the future of its reply; never blocks.
 
         The future fails with `AskTimeout` after ``timeout`` seconds (the system's default ask
-        timeout if None). Blocking on it (``get()``) inside a handler stalls this agent
-        meanwhile; instead, add a callback: ``future.add_done_callback(fn)`` called here runs
-        ``fn(future)`` later in *this* agent's thread, between messages (never in the
-        replier's), with the current envelope restored, so what ``fn`` sends carries this
-        agent as sender and the conversation's correlation id. An exception ``fn`` raises is a
-        failure of this agent; after a restart a stale callback is dropped with a warning.
+        timeout if None). Waiting on it (``get()``, which is what `ask` does) inside a handler
+        stalls this agent meanwhile; instead, add a callback: ``future.add_done_callback(fn)``
+        called here runs ``fn(future)`` later in *this* agent's thread, between messages (never
+        in the replier's), with the current envelope restored, so what ``fn`` sends carries
+        this agent as sender and the conversation's correlation id. An exception ``fn`` raises
+        is a failure of this agent; after a restart a stale callback is dropped with a warning.
 
         The request carries the conversation's correlation id (unless ``correlation_id`` names
         another) and the current message's id as causation.
@@ -324,11 +350,76 @@ class AgentActor(pykka.ThreadingActor):
             InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
         slot = self._running_slot()
-        runtime = slot.runtime
-        wait = runtime.ask_timeout if timeout is None else check_timeout(timeout)
-        return runtime.router.ask(
-            to, message, slot, timeout=wait, priority=priority, correlation_id=correlation_id
+        return slot.runtime.router.ask(
+            to,
+            message,
+            slot,
+            timeout=self._ask_wait(timeout),
+            priority=priority,
+            correlation_id=correlation_id,
         )
+
+    def ask(
+        self,
+        to: AddressLike,
+        message: Message,
+        *,
+        timeout: float | None = None,
+        priority: Priority = Priority.NORMAL,
+        correlation_id: str | None = None,
+    ) -> Any:
+        """Send ``message`` to one agent and block until its reply; return the reply.
+
+        This blocks the agent's own thread: until the reply comes (or ``timeout`` passes) this
+        agent handles nothing else, not even the callbacks of its futures, and an agent that
+        asks back while this one waits gets no answer before the timeout. To keep handling
+        messages meanwhile, use `ask_future` and add a callback to the future (it runs in this
+        agent's thread), or, in an ``async def`` handler, ``await self.ask_async(...)``.
+
+        Args:
+            to: the agent's name, or ``"role:<r>"`` for one holder of the role.
+            message: the request.
+            timeout: seconds to wait; None uses the system's ``ask_timeout``.
+            priority: its priority (a priority mailbox acts on it).
+            correlation_id: the conversation it belongs to (default: the one being handled).
+
+        Raises:
+            AskTimeout: if no reply came within the timeout.
+            AgentFailed: if the handler raised (the original error is ``__cause__``).
+            UnknownAddress: at once, if nobody has the name or holds the role.
+            AskToSelf: if the only possible recipient is this agent.
+            UnhandledMessage: if the recipient has no handler for the message's type.
+            SystemStopped: if the system shut down meanwhile.
+            InvalidConfig: for a negative, NaN or infinite ``timeout``.
+        """
+        wait = self._ask_wait(timeout)
+        future = self.ask_future(
+            to, message, timeout=wait, priority=priority, correlation_id=correlation_id
+        )
+        return future.get(timeout=wait)
+
+    async def ask_async(
+        self,
+        to: AddressLike,
+        message: Message,
+        *,
+        timeout: float | None = None,
+        priority: Priority = Priority.NORMAL,
+        correlation_id: str | None = None,
+    ) -> Any:
+        """`ask` for ``async def`` handlers: suspends the coroutine, never the event loop.
+
+        The agent still handles one message at a time: its next message waits until this
+        handler's coroutine finishes, but other tasks on the agent's event loop keep running.
+
+        Raises:
+            AskTimeout, AgentFailed, UnknownAddress, AskToSelf, ...: as for `ask`.
+        """
+        wait = self._ask_wait(timeout)
+        future = self.ask_future(
+            to, message, timeout=wait, priority=priority, correlation_id=correlation_id
+        )
+        return await future.wait_async(wait)
 
     def reply(self, message: Any) -> None:
         """Answer the message being handled, instead of (or before) returning a value.
@@ -426,6 +517,17 @@ class AgentActor(pykka.ThreadingActor):
         runner, self._runner = self._runner, None
         if runner is not None:
             runner.close()
+
+    def _ask_wait(self, timeout: float | None) -> float:
+        """Seconds an ask waits: ``timeout``, or the system's ``ask_timeout`` if None.
+
+        Raises:
+            InvalidConfig: for a negative, NaN or infinite ``timeout``.
+        """
+        if timeout is None:
+            return self._running_slot().runtime.ask_timeout
+        check_timeout(timeout)
+        return timeout
 
     def _running_slot(self) -> Slot:
         slot = self._slot

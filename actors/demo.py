@@ -101,9 +101,9 @@ class Orchestrator(AgentActor):
         self.expected = len(msg.tasks)
         for title in msg.tasks:
             self.team.say(self.name, f"-> role:coder   Task {title!r}")
-            self.send("role:coder", Task(title=title), reply_to=self.name)
+            self.tell("role:coder", Task(title=title), reply_to=self.name)
         self.team.say(self.name, "-> role:designer Task 'logo' (nobody holds that role)")
-        self.send("role:designer", Task(title="logo"))
+        self.tell("role:designer", Task(title="logo"))
         return self.expected
 
     @handler
@@ -113,7 +113,7 @@ class Orchestrator(AgentActor):
         if len(self.patches) < self.expected:
             return
         for done in self.patches:
-            verdict: Verdict = self.ask("reviewer", ReviewRequest(patch=done), timeout=5).get()
+            verdict: Verdict = self.ask("reviewer", ReviewRequest(patch=done), timeout=5)
             mark = "approved" if verdict.approved else "changes requested"
             self.team.say(self.name, f"<- reviewer     {mark}: {done.task!r} ({verdict.comment})")
         self.team.say(self.name, "-> *            Standup (broadcast)")
@@ -150,7 +150,7 @@ class Coder(AgentActor):
 
     @handler
     def on_standup(self, msg: Standup) -> None:
-        self.send(self.context.sender or "orchestrator", Status(who=self.name, summary="coding"))
+        self.tell(self.context.sender or "orchestrator", Status(who=self.name, summary="coding"))
 
 
 class Reviewer(AgentActor):
@@ -169,7 +169,7 @@ class Reviewer(AgentActor):
 
     @handler
     def on_standup(self, msg: Standup) -> None:
-        self.send(self.context.sender or "orchestrator", Status(who=self.name, summary="reviewing"))
+        self.tell(self.context.sender or "orchestrator", Status(who=self.name, summary="reviewing"))
 
 
 def run_demo(out: Printer = print) -> int:

@@ -16,6 +16,9 @@ serialise them. What is published:
 Subscribers are called synchronously in the thread where the change happens; they must be
 quick and must not block (forward to a queue or ``system.tell`` for real work). A subscriber
 that raises is logged and detached, so a broken tap never breaks delivery.
+
+The reasons events carry (`DeadLetterReason`, `ExitReason`, and `actors.run.StopReason` for a
+run) derive from `Reason`: string enums, each member equal to its value.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ __all__ = [
     "Event",
     "EventStream",
     "ExitReason",
+    "Reason",
     "Subscription",
     "SystemFailed",
     "Terminated",
@@ -51,7 +55,15 @@ __all__ = [
 E = TypeVar("E", bound="Event")
 
 
-class DeadLetterReason(enum.StrEnum):
+class Reason(enum.StrEnum):
+    """Base of the reason enums (`DeadLetterReason`, `ExitReason`, `StopReason`).
+
+    Its members are ``str``: each equals its value (``ExitReason.NORMAL == "normal"``), so
+    a reason formats, logs and serialises as its plain name.
+    """
+
+
+class DeadLetterReason(Reason):
     """Why a message became a dead letter."""
 
     UNKNOWN_ADDRESS = "unknown_address"  # no agent has the name
@@ -67,7 +79,7 @@ class DeadLetterReason(enum.StrEnum):
     SHUTDOWN = "shutdown"  # still queued when its system stopped (asks fail with SystemStopped)
 
 
-class ExitReason(enum.StrEnum):
+class ExitReason(Reason):
     """Why an agent stopped for good (carried by `Terminated` and `AgentStopped`)."""
 
     NORMAL = "normal"  # it was asked to stop, or stopped itself

@@ -20,13 +20,14 @@ Per-agent ``max_messages`` (on a child spec) stops that one agent for good inste
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
+
+from actors.events import Reason
 
 __all__ = ["RunReport", "StopReason"]
 
 
-class StopReason(enum.Enum):
+class StopReason(Reason):
     """Why `ActorSystem.run_until` returned."""
 
     COMPLETED = "completed"  # the predicate became true

@@ -9,7 +9,7 @@ policy = SendPolicy(
     ],
     rate_limits=[RateLimit(sender="role:coder", rate=5.0, burst=10)],
 )
-system = ActorSystem(policy=policy)
+system = ActorSystem(send_policy=policy)
 ```
 
 **Rules** are checked in order for each recipient; the first that matches decides, and

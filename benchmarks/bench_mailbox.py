@@ -73,7 +73,7 @@ def main() -> int:
     with contextlib.ExitStack() as stack:
         try:
             plain = stack.enter_context(ActorSystem("plain"))
-            guarded = stack.enter_context(ActorSystem("guarded", policy=policy))
+            guarded = stack.enter_context(ActorSystem("guarded", send_policy=policy))
             cases: list[SendCase] = []
             for label, mailbox in MAILBOXES.items():
                 counter = Counter()

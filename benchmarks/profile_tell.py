@@ -105,7 +105,7 @@ def main() -> int:
     agent_profile, producer_profile = cProfile.Profile(timer), cProfile.Profile(timer)
     done = threading.Event()
     msg = Tick(n=1)
-    with ActorSystem("profile", policy=policy) as system:
+    with ActorSystem("profile", send_policy=policy) as system:
         ref = system.spawn(
             ProfiledSink,
             args.n,

@@ -132,7 +132,7 @@ class Relay(AgentActor):
 
     @handler
     def on_note(self, msg: Note) -> Pong:
-        reply: Pong = self.ask(msg.text, Ping(n=42), timeout=5).get()
+        reply: Pong = self.ask(msg.text, Ping(n=42), timeout=5)
         return reply
 
 

@@ -30,7 +30,7 @@ class Chain(AgentActor):
         assert envelope is not None
         self.journal.add(envelope)
         if msg.left:
-            self.send(self.next_name, Hop(left=msg.left - 1))
+            self.tell(self.next_name, Hop(left=msg.left - 1))
 
     @handler
     def on_ping(self, msg: Ping) -> int:
@@ -107,7 +107,7 @@ def test_an_agent_can_start_a_new_conversation_with_its_own_correlation_id(syste
     class Starter(AgentActor):
         @handler
         def on_note(self, msg: Note) -> None:
-            self.send("b", Hop(left=0), correlation_id="fresh")
+            self.tell("b", Hop(left=0), correlation_id="fresh")
 
     system.spawn(Starter, name="starter")
     system.spawn(Chain, journal, "a", name="b")

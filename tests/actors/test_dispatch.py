@@ -173,7 +173,7 @@ def test_sender_and_causation_are_filled_in_for_sends_from_a_handler(system):
     class Forwarder(AgentActor):
         @handler
         def on_ping(self, msg: Ping) -> str:
-            self.send("sink", Note(text="fwd"))
+            self.tell("sink", Note(text="fwd"))
             return self.context.envelope.id
 
     class Sink(AgentActor):

@@ -136,10 +136,10 @@ def test_an_agent_telling_itself_into_its_own_full_block_mailbox_fails_at_once(s
 
         @handler
         def on_ping(self, msg: Ping) -> tuple:
-            self.send(self.name, Note(text="first"))
+            self.tell(self.name, Note(text="first"))
             started = time.monotonic()
             try:
-                self.send(self.name, Note(text="second"))
+                self.tell(self.name, Note(text="second"))
             except MailboxFull as exc:
                 return ("MailboxFull", exc.agent, exc.capacity, time.monotonic() - started)
             return ("no error",)
@@ -172,7 +172,7 @@ class Flooder(Blocker):
     def on_flood(self, msg: Flood) -> None:
         try:
             for i in range(msg.count):
-                self.send(msg.peer, Note(text=f"{self.name}-{i}"))
+                self.tell(msg.peer, Note(text=f"{self.name}-{i}"))
         finally:
             FLOODS_DONE[self.name].set()
 

@@ -35,7 +35,7 @@ class Rally(AgentActor):
 
     @handler
     def on_ping(self, msg: Ping) -> None:
-        self.send(self.peer, Ping(n=msg.n + 1))
+        self.tell(self.peer, Ping(n=msg.n + 1))
 
 
 class Watcher(AgentActor):

@@ -41,7 +41,7 @@ class Talker(Recorder):
         outcomes: list = []
         for _ in range(msg.times):
             try:
-                outcomes.append(self.send(msg.to, Note(text=self.name)))
+                outcomes.append(self.tell(msg.to, Note(text=self.name)))
             except PolicyViolation as exc:
                 outcomes.append((exc.sender, exc.address, exc.reason))
         return outcomes

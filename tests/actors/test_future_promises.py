@@ -69,13 +69,13 @@ class Asker(AgentActor):
     @handler
     def on_kick(self, msg: Kick) -> str:
         self.journal.add(("handler", threading.current_thread(), self.context.envelope))
-        future = self.ask(msg.to, Ping(n=1), timeout=WAIT)
+        future = self.ask_future(msg.to, Ping(n=1), timeout=WAIT)
         future.add_done_callback(self._answered)
         return "asked"
 
     def _answered(self, future: Future[Pong]) -> None:
         self.journal.add(("callback", threading.current_thread(), future))
-        self.send("sink", Note(text="answered"))
+        self.tell("sink", Note(text="answered"))
 
     @handler
     def on_boom(self, msg: Boom) -> None:

@@ -25,7 +25,7 @@ class Client(AgentActor):
 
     @handler
     def on_note(self, msg: Note) -> None:
-        self.send("server", Ping(n=int(msg.text)))
+        self.tell("server", Ping(n=int(msg.text)))
 
     @handler
     def on_pong(self, msg: Pong) -> None:
@@ -111,4 +111,4 @@ def test_messages_cannot_be_sent_from_an_agent_outside_a_system():
 
     loose = Loose()
     with pytest.raises(RegimentError, match="not running in an ActorSystem"):
-        loose.send("anyone", Note())
+        loose.tell("anyone", Note())

@@ -205,8 +205,8 @@ class Flooder(AgentActor):
     @handler
     def on_flood(self, msg: Flood) -> None:
         for _ in range(200):
-            self.send("target", Note(text="flood"))
-        self.send(self.name, Flood())
+            self.tell("target", Note(text="flood"))
+        self.tell(self.name, Flood())
 
 
 def test_shutdown_finishes_in_time_while_senders_keep_sending_and_loses_nothing_silently():

@@ -58,7 +58,7 @@ def test_a_drain_lets_agents_go_on_messaging_each_other_while_outside_sends_are_
     class Relay(AgentActor):
         @handler
         def on_note(self, msg: Note) -> None:
-            self.send("sink", Note(text=f"relayed {msg.text}"))
+            self.tell("sink", Note(text=f"relayed {msg.text}"))
 
     seen: list = []
     system = ActorSystem("relaying")

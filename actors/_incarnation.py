@@ -68,6 +68,7 @@ class Agent(Protocol):
     def _cancel_timers(self) -> None: ...
 
 
+_ENDED = object()  # `_attend`: the incarnation has ended
 _PARK_POLL = 0.5  # seconds between checks of a closed mailbox while parked
 
 
@@ -235,12 +236,9 @@ class Incarnation:
         limit = slot.options.max_messages
         while True:
             if self.attention:
-                if self.abandoned:
+                item: object = self._attend(instance)
+                if item is _ENDED:
                     return
-                if self.stop_reason is not None:  # self.stop(), even from on_start
-                    self._exit(instance, self.stop_reason)
-                    return
-                item: object = slot.take_front()
                 if item is None:
                     item = get()
             else:
@@ -262,13 +260,7 @@ class Incarnation:
                 else:
                     function(instance, item.body)
             except BaseException as exc:  # noqa: BLE001 - the supervisor decides
-                if self.abandoned:
-                    return  # its successor owns the slot now; the failure is logged by nobody
-                if watch.active:  # a failure consumed the message too (guards must see loops)
-                    watch.tick()
-                if limit is not None:
-                    slot.handled += 1
-                if self._failed(instance, item, exc):
+                if self._raised(instance, item, exc):
                     return
                 continue
             if self.attention:
@@ -279,9 +271,39 @@ class Incarnation:
             if watch.active:
                 watch.tick()
             if limit is not None:
-                slot.handled += 1
-                if slot.handled >= limit:
-                    self.request_stop(self.stop_reason or ExitReason.MAX_MESSAGES)
+                self._count(limit)
+
+    def _attend(self, instance: Agent) -> object:
+        """The rare conditions behind ``attention``, before taking the next item.
+
+        Returns:
+            `_ENDED` if the incarnation ended (abandoned, or stopped by a request); else the
+            envelope to handle before the mailbox, or None to take the mailbox's next item.
+        """
+        if self.abandoned:
+            return _ENDED
+        if self.stop_reason is not None:  # self.stop(), even from on_start
+            self._exit(instance, self.stop_reason)
+            return _ENDED
+        return self.slot.take_front()
+
+    def _raised(self, instance: Agent, envelope: Envelope, exc: BaseException) -> bool:
+        """A handler raised; True if the incarnation ended."""
+        if self.abandoned:
+            return True  # its successor owns the slot now; the failure is logged by nobody
+        if self.slot.watch_counter.active:  # the failure consumed the message (guards see loops)
+            self.slot.watch_counter.tick()
+        limit = self.slot.options.max_messages
+        if limit is not None:
+            self.slot.handled += 1
+        return self._failed(instance, envelope, exc)
+
+    def _count(self, limit: int) -> None:
+        """Count a handled message against the ``max_messages`` guard."""
+        slot = self.slot
+        slot.handled += 1
+        if slot.handled >= limit:
+            self.request_stop(self.stop_reason or ExitReason.MAX_MESSAGES)
 
     def _control(self, instance: Agent, item: object) -> bool:
         """Handle one control item; True if the incarnation ended."""

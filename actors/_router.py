@@ -245,17 +245,21 @@ class Router:
             future,
         )
         if slot is None or future is not None:
-            recipients = self._resolve(envelope, slot, sender)
-            if not recipients:
-                return 0
-            if self.policy is not None:
-                recipients = self.policy.check(envelope, recipients, sender, self._runtime)
-            if type(envelope.to) is Broadcast:
-                return self._put_all(envelope, recipients)
-            slot = recipients[0]
-        elif self.policy is not None:  # the common case: a plain name, or a ref's own slot
+            return self._route(envelope, slot, sender)  # a role, a broadcast, an ask, unknown
+        if self.policy is not None:  # the common case: a plain name, or a ref's own slot
             self.policy.check(envelope, (slot,), sender, self._runtime)
         return 1 if slot.mailbox.put(envelope) else 0
+
+    def _route(self, envelope: Envelope, slot: Slot | None, sender: Slot | None) -> int:
+        """Resolve, check and put an envelope that is not a plain tell to a known slot."""
+        recipients = self._resolve(envelope, slot, sender)
+        if not recipients:
+            return 0
+        if self.policy is not None:
+            recipients = self.policy.check(envelope, recipients, sender, self._runtime)
+        if type(envelope.to) is Broadcast:
+            return self._put_all(envelope, recipients)
+        return 1 if recipients[0].mailbox.put(envelope) else 0
 
     def ask(
         self,
@@ -319,27 +323,30 @@ class Router:
                 self._undeliverable(envelope, DeadLetterReason.NO_ROLE_MEMBER)
                 return ()
         else:
-            assert isinstance(address, Broadcast)
-            if asking:
-                msg = f"cannot ask {address!s}: an ask needs exactly one recipient (a name or role)"
-                raise InvalidAddress(msg, str(address))
-            holders = self._agents if address.role is None else self._roles.get(address.role)
-            pool = () if holders is None else holders.items
-            recipients = tuple(
-                c for c in pool if c.alive and (address.include_self or c is not sender)
-            )
-            if not recipients:
-                reason = (
-                    DeadLetterReason.UNKNOWN_ADDRESS
-                    if address.role is None
-                    else DeadLetterReason.NO_ROLE_MEMBER
-                )
-                self._undeliverable(envelope, reason, "no recipients")
-            return recipients
+            return self._broadcast_recipients(envelope, sender)
         if asking and slot is sender:
             msg = f"agent {slot.name!r} asked itself from inside a handler; it could never reply"
             raise AskToSelf(msg, slot.name)
         return (slot,)
+
+    def _broadcast_recipients(self, envelope: Envelope, sender: Slot | None) -> tuple[Slot, ...]:
+        """Every live agent a broadcast reaches; () (and a dead letter) if none."""
+        address = envelope.to
+        assert isinstance(address, Broadcast)
+        if envelope.future is not None:
+            msg = f"cannot ask {address!s}: an ask needs exactly one recipient (a name or role)"
+            raise InvalidAddress(msg, str(address))
+        holders = self._agents if address.role is None else self._roles.get(address.role)
+        pool = () if holders is None else holders.items
+        recipients = tuple(c for c in pool if c.alive and (address.include_self or c is not sender))
+        if not recipients:
+            reason = (
+                DeadLetterReason.UNKNOWN_ADDRESS
+                if address.role is None
+                else DeadLetterReason.NO_ROLE_MEMBER
+            )
+            self._undeliverable(envelope, reason, "no recipients")
+        return recipients
 
     @staticmethod
     def _put_all(envelope: Envelope, recipients: tuple[Slot, ...]) -> int:

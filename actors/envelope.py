@@ -39,7 +39,7 @@ from actors.messages import Kind, Message, Priority
 if TYPE_CHECKING:
     from actors.future import Future
 
-__all__ = ["Envelope", "make_envelope", "new_id"]
+__all__ = ["Envelope", "new_id"]
 
 _ID_PREFIX = os.urandom(4).hex()
 _id_counter = itertools.count(1)
@@ -236,40 +236,6 @@ class Envelope:
         """
         args, kwargs = decode_fields(data)
         return cls(*args, **kwargs)
-
-
-def make_envelope(  # noqa: PLR0917 - positional on purpose: the hot path
-    body: Message,
-    to: Address,
-    sender: str | None,
-    kind: str,
-    priority: Priority,
-    correlation_id: str | int | None,
-    causation_id: str | None,
-    reply_to: Address | None,
-    deadline: float | None,
-    future: Future[Any] | None,
-) -> Envelope:
-    """Build an envelope on the send path: positional, no defaults, about half the cost.
-
-    ``correlation_id`` None starts a conversation: the envelope's own id becomes its
-    correlation id. (An int is an unformatted id, as held by another envelope's ``_corr``.)
-    """
-    envelope = _new(Envelope)
-    envelope._id = seq = next(_id_counter)
-    envelope.sender = sender
-    envelope.to = to
-    envelope.body = body
-    envelope.kind = kind
-    envelope.priority = priority
-    # A send that continues no conversation starts one: its own id (formatted lazily).
-    envelope._corr = seq if correlation_id is None else correlation_id
-    envelope.causation_id = causation_id
-    envelope.reply_to = reply_to
-    envelope.created_at = _time()
-    envelope.deadline = deadline
-    envelope.future = future
-    return envelope
 
 
 _new = object.__new__

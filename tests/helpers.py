@@ -1,4 +1,5 @@
-"""Helpers shared by the tests: a waitable journal, event recording, gates, a death-watcher."""
+"""Helpers shared by the tests: a waitable journal, event recording, gates, a death-watcher,
+and the one place that knows where a system keeps its internals."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from actors import ActorSystem, AgentActor, Message, Terminated, handler
+from actors import ActorSystem, AgentActor, DeadLetterReason, Message, Terminated, handler
 from tests.messages import GATES, Block, Note, gate
 
 WAIT = 10.0  # seconds any single wait may take before the test fails
@@ -109,3 +110,36 @@ class Watcher(AgentActor):
     @handler
     def on_terminated(self, msg: Terminated) -> None:
         self.journal.add(msg)
+
+
+# -- a system's internals -------------------------------------------------------------------------
+# The router, timers, dead-letter office and closing flag are private: they are moving from
+# attributes of the system to a runtime object at ``system._runtime``. Tests that must look inside
+# go through these functions, so that only they know where the internals live.
+
+
+def runtime(system: ActorSystem) -> Any:
+    """What holds ``system``'s internals (``router``, ``timers``, ``closing``).
+
+    ``system._runtime`` where the system has one, else the system itself.
+    """
+    return getattr(system, "_runtime", system)
+
+
+def dead_letter_counts(system: ActorSystem) -> dict[DeadLetterReason, int]:
+    """How many dead letters ``system`` recorded, by reason (a reason never seen is absent).
+
+    The public ``system.dead_letter_counts()`` where it exists, else the dead-letter office.
+    """
+    public = getattr(system, "dead_letter_counts", None)
+    if public is not None:
+        return dict(public())
+    inner = getattr(system, "_runtime", None)
+    office = inner.dead_letters if inner is not None else system.dead_letter_office
+    return dict(office.counts())
+
+
+def dead_letter_count(system: ActorSystem, *reasons: DeadLetterReason) -> int:
+    """How many dead letters ``system`` recorded for any of ``reasons``."""
+    counts = dead_letter_counts(system)
+    return sum(counts.get(reason, 0) for reason in reasons)

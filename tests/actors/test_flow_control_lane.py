@@ -26,7 +26,7 @@ from actors import (
 )
 from actors._mailboxes import MailboxQueue, Reject
 from supervision import ChildSpec, SupervisorSpec
-from tests.helpers import park, tell_from_a_thread
+from tests.helpers import dead_letter_count, park, tell_from_a_thread
 from tests.messages import Blocker, Note, Ping, Recorder
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
@@ -144,7 +144,7 @@ def test_a_stop_overtakes_a_hundred_thousand_queued_messages(system, kind):
     assert not ref.is_alive()
     handled = len(notes(seen))
     assert handled <= HANDFUL, f"the agent handled {handled} queued messages before stopping"
-    assert system.dead_letter_office.count(DeadLetterReason.STOPPED) == QUEUED - handled
+    assert dead_letter_count(system, DeadLetterReason.STOPPED) == QUEUED - handled
 
 
 def test_a_supervisors_stop_child_overtakes_a_hundred_thousand_queued_messages(system):
@@ -167,7 +167,7 @@ def test_a_supervisors_stop_child_overtakes_a_hundred_thousand_queued_messages(s
     assert crew.children() == []
     handled = len(notes(seen))
     assert handled <= HANDFUL
-    assert system.dead_letter_office.count(DeadLetterReason.STOPPED) == QUEUED - handled
+    assert dead_letter_count(system, DeadLetterReason.STOPPED) == QUEUED - handled
 
 
 def test_a_restart_order_overtakes_queued_messages_which_the_next_incarnation_handles(system):

@@ -21,6 +21,7 @@ from actors import (
     handler,
 )
 from supervision import Backoff, ChildSpec, EscalationError, RestartPolicy
+from tests.helpers import dead_letter_count
 from tests.messages import Block, Blocker, Boom, Note, Ping, Recorder, gate
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
@@ -83,9 +84,8 @@ def test_an_agent_with_max_messages_stops_for_good_after_that_many_and_is_not_re
     assert not ref.is_alive()
     assert system.agents() == []
     assert system.tree().find("capped") is None
-    counts = system.dead_letter_office.counts()
-    leftovers = counts.get(DeadLetterReason.STOPPED, 0) + counts.get(
-        DeadLetterReason.UNKNOWN_ADDRESS, 0
+    leftovers = dead_letter_count(
+        system, DeadLetterReason.STOPPED, DeadLetterReason.UNKNOWN_ADDRESS
     )
     assert leftovers == 2
 

@@ -21,7 +21,7 @@ from actors import (
     Message,
     handler,
 )
-from tests.helpers import WAIT, Journal, record_events
+from tests.helpers import WAIT, Journal, record_events, runtime
 from tests.messages import ENTERED, GATES, Block, Blocker, Boom, Note, Ping, Pong, Recorder, gate
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
@@ -150,7 +150,7 @@ def test_completed_ask_futures_do_not_pile_up_in_the_deadline_queue(system):
     ref = system.spawn(Recorder, name="a")
     for n in range(5000):
         ref.ask(Ping(n=n), timeout=60)
-    timers = system.timers
+    timers = runtime(system).timers
     assert len(timers._inbox) + len(timers._deadlines) <= 4096
 
 

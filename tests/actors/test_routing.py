@@ -17,6 +17,7 @@ from actors import (
     Role,
     handler,
 )
+from tests.helpers import dead_letter_count
 from tests.messages import Note, Ping, Pong, Recorder
 
 
@@ -135,7 +136,7 @@ def test_an_unknown_name_is_dead_lettered_with_its_reason(system):
         (DeadLetterReason.UNKNOWN_ADDRESS, "ghost")
     ]
     assert system.dead_letters()[-1].reason is DeadLetterReason.UNKNOWN_ADDRESS
-    assert system.dead_letter_office.count(DeadLetterReason.UNKNOWN_ADDRESS) == 1
+    assert dead_letter_count(system, DeadLetterReason.UNKNOWN_ADDRESS) == 1
 
 
 def test_a_role_nobody_holds_is_dead_lettered_as_no_role_member(system):

@@ -23,7 +23,7 @@ from actors import (
     handler,
 )
 from supervision import RestartPolicy
-from tests.helpers import WAIT
+from tests.helpers import WAIT, dead_letter_count
 from tests.messages import Boom, Crashable, Note, Recorder
 
 ROUNDS = 5
@@ -243,8 +243,7 @@ def test_shutdown_finishes_in_time_while_senders_keep_sending_and_loses_nothing_
     assert elapsed < 8.0, f"shutdown took {elapsed:.1f}s"
     assert clean
     assert all(not sender.is_alive() for sender in senders)
-    office = system.dead_letter_office
-    dropped = office.count(DeadLetterReason.SHUTDOWN) + office.count(DeadLetterReason.STOPPED)
+    dropped = dead_letter_count(system, DeadLetterReason.SHUTDOWN, DeadLetterReason.STOPPED)
     assert dropped > 0  # counted, not lost: the queue behind the stop was dead-lettered
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from actors import AgentRestarted
 from supervision import ChildSpec, SupervisorSpec
+from tests.helpers import runtime
 from tests.messages import Ping, Recorder
 
 
@@ -31,7 +32,7 @@ def test_a_thread_killed_by_a_runtime_fault_is_restarted_and_keeps_its_queue(sys
     system.events.subscribe(lambda e: restarts.append((e.name, e.restarts)), AgentRestarted)
     sup = system.start_tree(SupervisorSpec("sup", [ChildSpec(Recorder, name="victim")]))
     ref = system.ref("victim")
-    slot = system.router.table.names["victim"]
+    slot = runtime(system).router.table.names["victim"]
     faulty = FaultyQueue(slot.mailbox)
     slot.mailbox = faulty  # type: ignore[assignment]
     assert sup.restart_child("victim")  # the new incarnation reads through the faulty queue

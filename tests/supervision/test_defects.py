@@ -38,7 +38,7 @@ from supervision import (
     affected,
     validate,
 )
-from tests.helpers import WAIT, Journal, record_events
+from tests.helpers import WAIT, Journal, record_events, runtime
 from tests.messages import Boom, Crashable, Ping
 
 # -- a: a malformed name or role is an InvalidAddress -------------------------------------------
@@ -237,7 +237,7 @@ def backing_off(system: ActorSystem, strategy: Strategy) -> Any:
     crashed.wait_len(1)  # published by the supervisor as it handles the failure
     sup.children(timeout=WAIT)  # queued behind that report: it has been handled
     assert system.tree().find("a").state == "restarting"
-    assert system.timers.pending() == 1
+    assert runtime(system).timers.pending() == 1
     assert restarted.items() == []
     return sup
 
@@ -245,7 +245,7 @@ def backing_off(system: ActorSystem, strategy: Strategy) -> Any:
 def run_the_clock(system: ActorSystem, sup: Any, clock: ManualClock, seconds: float) -> None:
     """Advance ``clock`` past every due timer and let the supervisor act on what fired."""
     passed = threading.Event()
-    system.timers.call_later(seconds, passed.set)
+    runtime(system).timers.call_later(seconds, passed.set)
     clock.advance(seconds)
     assert passed.wait(WAIT)
     sup.children(timeout=WAIT)
@@ -259,7 +259,7 @@ def test_restart_child_during_a_backoff_cancels_the_pending_restart(backoff_syst
     system = backoff_system
     sup = backing_off(system, Strategy.ONE_FOR_ONE)
     assert sup.restart_child("a", timeout=WAIT) is True
-    assert system.timers.pending() == 0
+    assert runtime(system).timers.pending() == 0
     run_the_clock(system, sup, clock, 5.0)
     assert states(sup) == [("a", "running", 1), ("b", "running", 0), ("c", "running", 0)]
     assert system.tree().find("sup").restarts == 0, "the supervisor never failed"
@@ -271,7 +271,7 @@ def test_restart_child_of_one_of_a_one_for_all_group_in_backoff_leaves_the_rest_
     system = backoff_system
     sup = backing_off(system, Strategy.ONE_FOR_ALL)
     assert sup.restart_child("b", timeout=WAIT) is True
-    assert system.timers.pending() == 1, "a and c still wait for their restart"
+    assert runtime(system).timers.pending() == 1, "a and c still wait for their restart"
     run_the_clock(system, sup, clock, 5.0)
     assert states(sup) == [("a", "running", 1), ("b", "running", 1), ("c", "running", 1)]
     assert system.tree().find("sup").restarts == 0
@@ -281,7 +281,7 @@ def test_stop_child_during_a_backoff_cancels_the_pending_restart_timer(backoff_s
     system = backoff_system
     sup = backing_off(system, Strategy.ONE_FOR_ONE)
     assert sup.stop_child("a", timeout=WAIT) is True
-    assert system.timers.pending() == 0
+    assert runtime(system).timers.pending() == 0
     run_the_clock(system, sup, clock, 5.0)
     assert states(sup) == [("b", "running", 0), ("c", "running", 0)]
 

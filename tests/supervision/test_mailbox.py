@@ -21,7 +21,7 @@ from actors import (
     handler,
 )
 from supervision import STOP, Backoff, ChildSpec, RestartPolicy, SupervisorSpec
-from tests.helpers import WAIT, Journal, record_events
+from tests.helpers import WAIT, Journal, record_events, runtime
 from tests.messages import Boom, Counting, Gate, Ping
 
 
@@ -254,7 +254,7 @@ def backing_off(system: ActorSystem, **backoff: Any) -> tuple[Any, Journal, Jour
 def advance_and_settle(system: ActorSystem, sup, clock: ManualClock, seconds: float) -> None:
     """Advance ``clock``, then wait until the timer thread and the supervisor have acted on it."""
     passed = threading.Event()
-    system.timers.call_later(seconds, passed.set)
+    runtime(system).timers.call_later(seconds, passed.set)
     clock.advance(seconds)
     assert passed.wait(WAIT)  # the timer thread has acted on the clock's new reading
     sup.children(timeout=WAIT)
@@ -324,7 +324,8 @@ def test_stopping_a_child_during_its_backoff_cancels_the_restart(manual_system, 
     sup, _, restarted = backing_off(system)
     assert sup.stop_child("q", timeout=WAIT) is True
     later = threading.Event()
-    system.timers.call_later(2.0, later.set)  # due after the cancelled restart would have been
+    # due after the cancelled restart would have been
+    runtime(system).timers.call_later(2.0, later.set)
     clock.advance(5.0)
     assert later.wait(WAIT)
     assert sup.children(timeout=WAIT) == []

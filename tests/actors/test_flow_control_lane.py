@@ -126,6 +126,7 @@ def notes(seen: list) -> list[Note]:
     return [m for _, m in seen if isinstance(m, Note)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(MAILBOXES))
 def test_a_stop_overtakes_a_hundred_thousand_queued_messages(system, kind):
     name = f"busy-{kind}"
@@ -147,6 +148,7 @@ def test_a_stop_overtakes_a_hundred_thousand_queued_messages(system, kind):
     assert dead_letter_count(system, DeadLetterReason.STOPPED) == QUEUED - handled
 
 
+@pytest.mark.slow
 def test_a_supervisors_stop_child_overtakes_a_hundred_thousand_queued_messages(system):
     name = "crew-busy"
     ordered = CONTROL_QUEUED[name] = threading.Event()

@@ -209,6 +209,7 @@ class Flooder(AgentActor):
         self.send(self.name, Flood())
 
 
+@pytest.mark.slow
 def test_shutdown_finishes_in_time_while_senders_keep_sending_and_loses_nothing_silently():
     system = ActorSystem("flooded")
     system.spawn(Recorder, name="target")

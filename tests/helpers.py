@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from actors import ActorSystem, AgentActor, DeadLetterReason, Message, Terminated, handler
-from tests.messages import GATES, Block, Note, gate
+from actors import ActorSystem, AgentActor, DeadLetterReason, Terminated, handler
+from tests.messages import GATES, Block, Note, Unwatch, Watch, gate
 
 WAIT = 10.0  # seconds any single wait may take before the test fails
 
@@ -92,12 +92,8 @@ def tell_from_a_thread(ref, text: str) -> tuple[threading.Thread, threading.Even
 # -- death watch ----------------------------------------------------------------------------------
 
 
-class Watch(Message):
-    name: str
-
-
 class Watcher(AgentActor):
-    """Watches whoever a Watch names; records every Terminated it gets."""
+    """Watches whoever a Watch names (until an Unwatch names them); journals every Terminated."""
 
     def __init__(self, journal: Journal) -> None:
         super().__init__()
@@ -106,6 +102,10 @@ class Watcher(AgentActor):
     @handler
     def on_watch(self, msg: Watch) -> None:
         self.watch(msg.name)
+
+    @handler
+    def on_unwatch(self, msg: Unwatch) -> None:
+        self.unwatch(msg.name)
 
     @handler
     def on_terminated(self, msg: Terminated) -> None:

@@ -32,6 +32,18 @@ class Block(Message):
     key: str
 
 
+class Watch(Message):
+    """The receiving agent starts watching the agent ``name`` (see `tests.helpers.Watcher`)."""
+
+    name: str
+
+
+class Unwatch(Message):
+    """The receiving agent stops watching the agent ``name``."""
+
+    name: str
+
+
 class Gate(Message):
     """The receiving agent parks until the test releases it."""
 

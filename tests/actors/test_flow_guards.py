@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import queue
 import threading
 
 import pytest
@@ -21,8 +20,8 @@ from actors import (
     handler,
 )
 from supervision import Backoff, ChildSpec, EscalationError, RestartPolicy
-from tests.helpers import dead_letter_count
-from tests.messages import Block, Blocker, Boom, Note, Ping, Recorder, gate
+from tests.helpers import WAIT, Journal, Watcher, dead_letter_count
+from tests.messages import Block, Blocker, Boom, Note, Ping, Recorder, Watch, gate
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
 
@@ -37,22 +36,6 @@ class Rally(AgentActor):
     @handler
     def on_ping(self, msg: Ping) -> None:
         self.send(self.peer, Ping(n=msg.n + 1))
-
-
-class Watcher(AgentActor):
-    """Watches ``target`` from on_start and puts every Terminated notice in ``notices``."""
-
-    def __init__(self, target: str, notices: queue.Queue) -> None:
-        super().__init__()
-        self.target = target
-        self.notices = notices
-
-    def on_start(self) -> None:
-        self.watch(self.target)
-
-    @handler
-    def on_terminated(self, msg: Terminated) -> None:
-        self.notices.put(msg)
 
 
 def rally(system) -> None:
@@ -91,12 +74,13 @@ def test_an_agent_with_max_messages_stops_for_good_after_that_many_and_is_not_re
 
 
 def test_a_watcher_gets_terminated_with_reason_max_messages(system):
-    notices: queue.Queue = queue.Queue()
+    notices = Journal()
     capped = system.spawn(ChildSpec(Recorder, name="capped", max_messages=1))
-    system.spawn(Watcher, "capped", notices, name="watcher")
+    system.spawn(Watcher, notices, name="watcher")
+    system.ask("watcher", Watch(name="capped"), timeout=WAIT)
     capped.tell(Note(text="only"))
 
-    assert notices.get(timeout=5) == Terminated(name="capped", reason=ExitReason.MAX_MESSAGES)
+    assert notices.wait_len(1) == [Terminated(name="capped", reason=ExitReason.MAX_MESSAGES)]
 
 
 # -- run_until ----------------------------------------------------------------------------------

@@ -30,8 +30,8 @@ from supervision import (
     Strategy,
     SupervisorSpec,
 )
-from tests.helpers import WAIT, Journal, Watch, Watcher, record_events
-from tests.messages import Boom, Counting, Crashable, Note, Ping
+from tests.helpers import WAIT, Journal, Watcher, record_events
+from tests.messages import Boom, Counting, Crashable, Note, Ping, Watch
 
 
 class Quit(Message):

@@ -30,8 +30,8 @@ from supervision import (
     SupervisorRef,
     SupervisorSpec,
 )
-from tests.helpers import WAIT, Journal, Watch, Watcher, record_events
-from tests.messages import Boom, Crashable, Gate, Note, Ping
+from tests.helpers import WAIT, Journal, Watcher, record_events
+from tests.messages import Boom, Crashable, Gate, Note, Ping, Watch
 
 
 class Member(Crashable):

@@ -20,7 +20,7 @@ from actors import (
     handler,
 )
 from supervision import Backoff, ChildSpec, EscalationError, RestartPolicy
-from tests.helpers import WAIT, Journal, Watcher, dead_letter_count
+from tests.helpers import WAIT, Journal, Watcher, dead_letter_count, record_events
 from tests.messages import Block, Blocker, Boom, Note, Ping, Recorder, Watch, gate
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
@@ -48,21 +48,14 @@ def rally(system) -> None:
 
 
 def test_an_agent_with_max_messages_stops_for_good_after_that_many_and_is_not_restarted(system):
-    stops: list[AgentStopped] = []
-    stopped = threading.Event()
-
-    def on_stopped(event: AgentStopped) -> None:
-        stops.append(event)
-        stopped.set()
-
-    system.events.subscribe(on_stopped, AgentStopped)
+    stops = record_events(system, AgentStopped)
     seen: list = []
     ref = system.spawn(ChildSpec(Recorder, seen, name="capped", max_messages=3))
     for i in range(5):
         ref.tell(Note(text=str(i)))
 
-    assert stopped.wait(5), "the agent did not stop at its max_messages"
-    assert [(e.name, e.reason) for e in stops] == [("capped", ExitReason.MAX_MESSAGES)]
+    stopped = stops.wait_len(1)  # the agent stops at its max_messages
+    assert [(e.name, e.reason) for e in stopped] == [("capped", ExitReason.MAX_MESSAGES)]
     assert [m.text for _, m in seen] == ["0", "1", "2"]
     assert not ref.is_alive()
     assert system.agents() == []
@@ -128,11 +121,10 @@ def test_run_until_is_not_idle_while_a_mailbox_still_holds_messages(clock):
     # An agent waiting out a restart backoff handles nothing, yet its queue is not done.
     policy = RestartPolicy(backoff=Backoff(min=100.0, max=100.0, jitter=0.0))
     with ActorSystem("backlog", clock=clock, root_policy=policy) as system:
-        crashed = threading.Event()
-        system.events.subscribe(lambda event: crashed.set(), AgentCrashed)
+        crashes = record_events(system, AgentCrashed)
         ref = system.spawn(Recorder, name="backlog")
         ref.tell(Boom())
-        assert crashed.wait(5)
+        crashes.wait_len(1)
         ref.tell(Note(text="waiting"))
         assert ref.mailbox_size() == 1
 

@@ -21,7 +21,7 @@ from actors import (
     handler,
 )
 from supervision import ChildSpec, SupervisorSpec
-from tests.helpers import WAIT, park
+from tests.helpers import WAIT, park, record_events
 from tests.messages import Blocker, Note, Ping, Recorder
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
@@ -159,8 +159,7 @@ def test_a_second_shutdown_returns_the_first_ones_result_at_once():
 
 
 def test_ref_stop_returns_false_when_the_handler_outlasts_the_timeout(system):
-    stopped = threading.Event()
-    system.events.subscribe(lambda event: stopped.set(), AgentStopped)
+    stopped = record_events(system, AgentStopped)
     ref = system.spawn(Blocker, name="long-handler")
     release = park(ref, "long-handler-gate")
     try:
@@ -168,7 +167,7 @@ def test_ref_stop_returns_false_when_the_handler_outlasts_the_timeout(system):
         assert ref.is_alive()
     finally:
         release.set()
-    assert stopped.wait(WAIT), "its supervisor must go on stopping it once the handler returns"
+    stopped.wait_len(1)  # its supervisor goes on stopping it once the handler returns
     assert not ref.is_alive()
 
 

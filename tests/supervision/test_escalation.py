@@ -248,10 +248,9 @@ def test_a_stop_request_gets_through_between_failed_restart_attempts(clock):
 
 
 def test_a_failing_post_restart_is_published_as_agent_crashed(clock):
-    crashes = Journal()
     journal = Journal()
     with fatal_system(clock=clock) as (system, _):
-        system.events.subscribe(crashes.add, AgentCrashed)
+        crashes = record_events(system, AgentCrashed)
         sup = system.start_tree(
             SupervisorSpec(
                 "sup",
@@ -274,9 +273,8 @@ def test_a_failing_post_restart_is_published_as_agent_crashed(clock):
 
 
 def test_a_three_level_escalation_reaches_the_roots_fatal_policy_with_the_full_cause_chain():
-    failed = Journal()
     with fatal_system() as (system, causes):
-        system.events.subscribe(failed.add, SystemFailed)
+        failed = record_events(system, SystemFailed)
         worker = system.start_tree(
             SupervisorSpec(
                 "top",

@@ -334,10 +334,9 @@ def test_stopping_a_child_during_its_backoff_cancels_the_restart(manual_system, 
 
 
 def test_shutting_down_during_a_backoff_does_not_wait_for_it(clock):
-    crashes = Journal()
     system = ActorSystem("backing-off", clock=clock)
     try:
-        system.events.subscribe(crashes.add, AgentCrashed)
+        crashes = record_events(system, AgentCrashed)
         sup = backoff_tree(system, Journal(), min=3600.0, max=3600.0)
         fail_into_backoff(system, sup, crashes, 1)
         system.tell("q", Item(n=1))

@@ -117,11 +117,10 @@ def test_a_failed_tree_start_stops_the_started_children_in_reverse_order(system)
 def test_a_failed_tree_start_retries_nothing_and_charges_no_budget():
     journal = Journal()
     fatal = Journal()
-    restarted = Journal()
     with ActorSystem(
         "strict", root_policy=RestartPolicy(max_restarts=0), on_fatal=fatal.add
     ) as system:
-        system.events.subscribe(restarted.add, AgentRestarted)
+        restarted = record_events(system, AgentRestarted)
         with pytest.raises(StartFailed):
             system.start_tree(failing_tree(journal))
         assert journal.items().count("broken.on_start") == 1

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from actors import ActorSystem, AgentActor, DeadLetterReason, Terminated, handler
+from actors import ActorSystem, AgentActor, DeadLetterReason, ManualClock, Terminated, handler
 from tests.messages import GATES, Block, Note, Unwatch, Watch, gate
 
 WAIT = 10.0  # seconds any single wait may take before the test fails
@@ -143,3 +143,16 @@ def dead_letter_count(system: ActorSystem, *reasons: DeadLetterReason) -> int:
     """How many dead letters ``system`` recorded for any of ``reasons``."""
     counts = dead_letter_counts(system)
     return sum(counts.get(reason, 0) for reason in reasons)
+
+
+def advance_and_settle(system: ActorSystem, sup: Any, clock: ManualClock, seconds: float) -> None:
+    """Advance ``clock``; return once the timer thread and the supervisor ``sup`` acted on it.
+
+    The timers due before the new reading have fired (a marker timer due at it has), and the
+    supervisor has handled what they caused (``sup.children`` queues behind it).
+    """
+    passed = threading.Event()
+    runtime(system).timers.call_later(seconds, passed.set)
+    clock.advance(seconds)
+    assert passed.wait(WAIT), "the timer thread never acted on the clock's new reading"
+    sup.children(timeout=WAIT)

@@ -4,7 +4,6 @@ requests during a backoff, readable escalation history, and costs that grow with
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -38,7 +37,7 @@ from supervision import (
     affected,
     validate,
 )
-from tests.helpers import WAIT, Journal, record_events, runtime
+from tests.helpers import WAIT, Journal, advance_and_settle, record_events, runtime
 from tests.messages import Boom, Crashable, Ping
 
 # -- a: a malformed name or role is an InvalidAddress -------------------------------------------
@@ -242,15 +241,6 @@ def backing_off(system: ActorSystem, strategy: Strategy) -> Any:
     return sup
 
 
-def run_the_clock(system: ActorSystem, sup: Any, clock: ManualClock, seconds: float) -> None:
-    """Advance ``clock`` past every due timer and let the supervisor act on what fired."""
-    passed = threading.Event()
-    runtime(system).timers.call_later(seconds, passed.set)
-    clock.advance(seconds)
-    assert passed.wait(WAIT)
-    sup.children(timeout=WAIT)
-
-
 def states(sup: Any) -> list[tuple[str, str, int]]:
     return [(c.name, c.state, c.restarts) for c in sup.children(timeout=WAIT)]
 
@@ -260,7 +250,7 @@ def test_restart_child_during_a_backoff_cancels_the_pending_restart(backoff_syst
     sup = backing_off(system, Strategy.ONE_FOR_ONE)
     assert sup.restart_child("a", timeout=WAIT) is True
     assert runtime(system).timers.pending() == 0
-    run_the_clock(system, sup, clock, 5.0)
+    advance_and_settle(system, sup, clock, 5.0)
     assert states(sup) == [("a", "running", 1), ("b", "running", 0), ("c", "running", 0)]
     assert system.tree().find("sup").restarts == 0, "the supervisor never failed"
 
@@ -272,7 +262,7 @@ def test_restart_child_of_one_of_a_one_for_all_group_in_backoff_leaves_the_rest_
     sup = backing_off(system, Strategy.ONE_FOR_ALL)
     assert sup.restart_child("b", timeout=WAIT) is True
     assert runtime(system).timers.pending() == 1, "a and c still wait for their restart"
-    run_the_clock(system, sup, clock, 5.0)
+    advance_and_settle(system, sup, clock, 5.0)
     assert states(sup) == [("a", "running", 1), ("b", "running", 1), ("c", "running", 1)]
     assert system.tree().find("sup").restarts == 0
 
@@ -282,7 +272,7 @@ def test_stop_child_during_a_backoff_cancels_the_pending_restart_timer(backoff_s
     sup = backing_off(system, Strategy.ONE_FOR_ONE)
     assert sup.stop_child("a", timeout=WAIT) is True
     assert runtime(system).timers.pending() == 0
-    run_the_clock(system, sup, clock, 5.0)
+    advance_and_settle(system, sup, clock, 5.0)
     assert states(sup) == [("b", "running", 0), ("c", "running", 0)]
 
 

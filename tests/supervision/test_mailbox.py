@@ -16,12 +16,11 @@ from actors import (
     AgentStopped,
     AgentUnavailable,
     DeadLetterReason,
-    ManualClock,
     Message,
     handler,
 )
 from supervision import STOP, Backoff, ChildSpec, RestartPolicy, SupervisorSpec
-from tests.helpers import WAIT, Journal, record_events, runtime
+from tests.helpers import WAIT, Journal, advance_and_settle, record_events, runtime
 from tests.messages import Boom, Counting, Gate, Ping
 
 
@@ -249,15 +248,6 @@ def backing_off(system: ActorSystem, **backoff: Any) -> tuple[Any, Journal, Jour
     sup = backoff_tree(system, Journal(), **backoff)
     fail_into_backoff(system, sup, crashes, 1)
     return sup, crashes, restarted
-
-
-def advance_and_settle(system: ActorSystem, sup, clock: ManualClock, seconds: float) -> None:
-    """Advance ``clock``, then wait until the timer thread and the supervisor have acted on it."""
-    passed = threading.Event()
-    runtime(system).timers.call_later(seconds, passed.set)
-    clock.advance(seconds)
-    assert passed.wait(WAIT)  # the timer thread has acted on the clock's new reading
-    sup.children(timeout=WAIT)
 
 
 def test_messages_sent_during_a_backoff_are_handled_afterwards_in_order(manual_system, clock):

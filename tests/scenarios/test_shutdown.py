@@ -16,30 +16,25 @@ from actors import (
     AgentActor,
     AgentStopped,
     DeadLetterReason,
-    Message,
     SystemStopped,
     handler,
 )
 from supervision import ChildSpec, SupervisorSpec
 from tests.helpers import WAIT, park, record_events
-from tests.messages import Blocker, Note, Ping, Recorder
+from tests.messages import Blocker, Item, Note, Ping, Recorder
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
 
 
-class Count(Message):
-    n: int
-
-
 class Slow(AgentActor):
-    """Handles each Count after a short pause of real work, counting what it handled."""
+    """Handles each Item after a short pause of real work, counting what it handled."""
 
     def __init__(self, handled: list[int]) -> None:
         super().__init__()
         self.handled = handled
 
     @handler
-    def on_count(self, msg: Count) -> None:
+    def on_item(self, msg: Item) -> None:
         time.sleep(0.002)  # the work itself, not synchronisation
         self.handled.append(msg.n)
 
@@ -49,7 +44,7 @@ def test_leaving_the_with_block_handles_every_queued_message_first():
     with ActorSystem("drain") as system:
         ref = system.spawn(Slow, handled)
         for n in range(50):
-            ref.tell(Count(n=n))
+            ref.tell(Item(n=n))
     assert handled == list(range(50))
     assert system.dead_letters() == []
 

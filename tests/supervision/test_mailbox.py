@@ -20,12 +20,8 @@ from actors import (
     handler,
 )
 from supervision import STOP, Backoff, ChildSpec, RestartPolicy, SupervisorSpec
-from tests.helpers import WAIT, Journal, advance_and_settle, record_events, runtime
-from tests.messages import Boom, Counting, Gate, Ping
-
-
-class Item(Message):
-    n: int
+from tests.helpers import WAIT, Journal, advance_and_settle, park, record_events, runtime
+from tests.messages import Boom, Counting, Item, Parkable, Ping
 
 
 class Flaky(Message):
@@ -35,18 +31,12 @@ class Flaky(Message):
     failures: int
 
 
-class Queue(Counting):
+class Queue(Counting, Parkable):
     """Records (n, restarts) for every Item; can be parked on a gate; fails on Boom and Flaky."""
 
-    def __init__(self, journal: Journal, gate: dict[str, threading.Event] | None = None) -> None:
+    def __init__(self, journal: Journal) -> None:
         super().__init__()
         self.journal = journal
-        self.gate = gate or {}
-
-    @handler
-    def on_gate(self, msg: Gate) -> None:
-        self.gate["entered"].set()
-        assert self.gate["release"].wait(WAIT), "the test never released the gate"
 
     @handler
     def on_item(self, msg: Item) -> None:
@@ -63,17 +53,14 @@ class Queue(Counting):
 
 def gated(system: ActorSystem, journal: Journal, **child: Any):
     """Start ``sup`` with one Queue ``q`` and park it on a gate; returns (sup, release)."""
-    gate = {"entered": threading.Event(), "release": threading.Event()}
     sup = system.start_tree(
         SupervisorSpec(
             "sup",
-            [ChildSpec(Queue, journal, gate, name="q", **child)],
+            [ChildSpec(Queue, journal, name="q", **child)],
             policy=RestartPolicy(max_restarts=10, within=60.0),
         )
     )
-    system.tell("q", Gate())
-    assert gate["entered"].wait(WAIT)
-    return sup, gate["release"]
+    return sup, park(system.ref("q"), "q")
 
 
 # -- messages queued behind a failure -------------------------------------------------------------

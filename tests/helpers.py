@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from actors import ActorSystem, AgentActor, DeadLetterReason, ManualClock, Terminated, handler
-from tests.messages import GATES, Block, Note, Unwatch, Watch, gate
+from tests.messages import GATES, Block, Note, Pong, Unwatch, Watch, gate
 
 WAIT = 10.0  # seconds any single wait may take before the test fails
 
@@ -87,6 +87,21 @@ def tell_from_a_thread(ref, text: str) -> tuple[threading.Thread, threading.Even
     sender = threading.Thread(target=send, name="test-sender")
     sender.start()
     return sender, done, told
+
+
+# -- agents that journal what they get ------------------------------------------------------------
+
+
+class Sink(AgentActor):
+    """Journals the envelope of every Note or Pong it handles (to read its ids and sender)."""
+
+    def __init__(self, journal: Journal) -> None:
+        super().__init__()
+        self.journal = journal
+
+    @handler
+    def on_message(self, msg: Note | Pong) -> None:
+        self.journal.add(self.context.envelope)
 
 
 # -- death watch ----------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ from actors import (
     handler,
 )
 from supervision import Backoff, ChildSpec, EscalationError, RestartPolicy
-from tests.helpers import WAIT, Journal, Watcher, dead_letter_count, record_events
-from tests.messages import Block, Blocker, Boom, Note, Ping, Recorder, Watch, gate
+from tests.helpers import WAIT, Journal, Watcher, dead_letter_count, park, record_events
+from tests.messages import Blocker, Boom, Note, Ping, Recorder, Watch
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
 
@@ -107,9 +107,7 @@ def test_run_until_returns_idle_once_nothing_happens_and_mailboxes_are_empty(sys
 
 
 def test_run_until_is_not_idle_while_an_agent_is_still_handling_a_message(system):
-    entered, release = gate("busy")
-    system.spawn(Blocker, name="busy").tell(Block(key="busy"))
-    assert entered.wait(5)
+    release = park(system.spawn(Blocker, name="busy"), "busy")
 
     report = system.run_until(idle=0.05, max_runtime=0.5)
 

@@ -21,8 +21,8 @@ from actors import (
     Message,
     handler,
 )
-from tests.helpers import WAIT, Journal, record_events, runtime
-from tests.messages import ENTERED, GATES, Block, Blocker, Boom, Note, Ping, Pong, Recorder, gate
+from tests.helpers import WAIT, Journal, Sink, park, record_events, runtime
+from tests.messages import ENTERED, GATES, Blocker, Boom, Note, Ping, Pong, Recorder, gate
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
 
@@ -45,18 +45,6 @@ class SlowReplier(AgentActor):
     @handler
     def on_note(self, msg: Note) -> None:
         pass
-
-
-class Sink(AgentActor):
-    """Records every envelope it handles."""
-
-    def __init__(self, journal: Journal) -> None:
-        super().__init__()
-        self.journal = journal
-
-    @handler
-    def on_note(self, msg: Note) -> None:
-        self.journal.add(self.context.envelope)
 
 
 class Asker(AgentActor):
@@ -252,10 +240,8 @@ def test_as_completed_yields_every_ask_as_it_completes(system):
 
 
 def test_wait_returns_at_the_first_timeout_among_many_asks(system):
-    entered, _ = gate("parked")
     parked = system.spawn(Blocker, name="parked")
-    parked.tell(Block(key="parked"))
-    assert entered.wait(WAIT)
+    park(parked, "parked")
     quick = system.spawn(Recorder, name="quick")
     futures = [quick.ask_future(Ping(), timeout=WAIT), parked.ask_future(Ping(), timeout=0.2)]
     done, not_done = concurrent.futures.wait(

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from loguru import logger
 
 from actors import ActorSystem, AgentActor, DeadLetterReason, ManualClock, Terminated, handler
 from tests.messages import GATES, Block, Note, Pong, Unwatch, Watch, gate
@@ -49,6 +50,15 @@ def record_events(system: ActorSystem, *types: type) -> Journal:
     journal = Journal()
     system.events.subscribe(journal.add, *types)
     return journal
+
+
+def logged(text: str, level: str = "DEBUG") -> Callable[[list[Any]], bool]:
+    """A predicate for ``logs.wait_for`` (the ``logs`` fixture's journal of loguru records).
+
+    True once a record at ``level`` or above has ``text`` in its message.
+    """
+    floor = logger.level(level).no
+    return lambda records: any(r["level"].no >= floor and text in r["message"] for r in records)
 
 
 # -- gates (see tests.messages.gate) --------------------------------------------------------------

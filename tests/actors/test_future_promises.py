@@ -10,7 +10,6 @@ import threading
 import time
 
 import pytest
-from loguru import logger
 
 from actors import (
     AgentActor,
@@ -21,7 +20,7 @@ from actors import (
     Message,
     handler,
 )
-from tests.helpers import WAIT, Journal, Sink, park, record_events, runtime
+from tests.helpers import WAIT, Journal, Sink, logged, park, record_events, runtime
 from tests.messages import ENTERED, GATES, Blocker, Boom, Note, Ping, Pong, Recorder, gate
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
@@ -68,12 +67,6 @@ class Asker(AgentActor):
     @handler
     def on_boom(self, msg: Boom) -> None:
         raise RuntimeError(msg.reason)
-
-
-def capture_warnings() -> tuple[Journal, int]:
-    journal = Journal()
-    sink_id = logger.add(lambda m: journal.add(m.record["message"]), level="WARNING")
-    return journal, sink_id
 
 
 # -- deadlines ------------------------------------------------------------------------------------
@@ -192,39 +185,31 @@ def test_a_callback_that_raises_in_an_agent_is_a_failure_of_that_agent(system):
     assert event.name == "fragile"
 
 
-def test_a_callback_added_before_a_restart_is_not_run_on_the_new_instance(system):
+def test_a_callback_added_before_a_restart_is_not_run_on_the_new_instance(system, logs):
     journal = Journal()
     restarted = record_events(system, AgentRestarted)
-    warnings, sink_id = capture_warnings()
-    try:
-        entered, release = gate("slow")
-        system.spawn(SlowReplier, name="replier")
-        asker = system.spawn(Asker, journal, name="asker")
-        asker.tell(Kick())
-        assert entered.wait(WAIT)
-        asker.tell(Boom())
-        restarted.wait_len(1)
-        release.set()
-        warnings.wait_for(lambda items: any("not run on the new instance" in m for m in items))
-    finally:
-        logger.remove(sink_id)
+    entered, release = gate("slow")
+    system.spawn(SlowReplier, name="replier")
+    asker = system.spawn(Asker, journal, name="asker")
+    asker.tell(Kick())
+    assert entered.wait(WAIT)
+    asker.tell(Boom())
+    restarted.wait_len(1)
+    release.set()
+    logs.wait_for(logged("not run on the new instance", level="WARNING"))
     assert [entry[0] for entry in journal.items()] == ["handler"]
 
 
-def test_a_callback_for_an_agent_that_stopped_is_dropped_with_a_warning(system):
+def test_a_callback_for_an_agent_that_stopped_is_dropped_with_a_warning(system, logs):
     journal = Journal()
-    warnings, sink_id = capture_warnings()
-    try:
-        entered, release = gate("slow")
-        system.spawn(SlowReplier, name="replier")
-        asker = system.spawn(Asker, journal, name="asker")
-        asker.tell(Kick())
-        assert entered.wait(WAIT)
-        assert asker.stop(timeout=WAIT)
-        release.set()
-        warnings.wait_for(lambda items: any("future callback" in m for m in items))
-    finally:
-        logger.remove(sink_id)
+    entered, release = gate("slow")
+    system.spawn(SlowReplier, name="replier")
+    asker = system.spawn(Asker, journal, name="asker")
+    asker.tell(Kick())
+    assert entered.wait(WAIT)
+    assert asker.stop(timeout=WAIT)
+    release.set()
+    logs.wait_for(logged("future callback", level="WARNING"))
     assert [entry[0] for entry in journal.items()] == ["handler"]
 
 

@@ -187,15 +187,10 @@ def test_bad_system_settings_are_rejected():
         ActorSystem("Bad Name")
 
 
-def test_pykka_log_records_are_routed_into_loguru():
-    records: list[str] = []
-    sink = logger.add(lambda m: records.append(m.record["message"]), level="DEBUG")
-    try:
-        with ActorSystem("logs"):
-            logging.getLogger("pykka").warning("from pykka's logger")
-    finally:
-        logger.remove(sink)
-    assert "from pykka's logger" in records
+def test_pykka_log_records_are_routed_into_loguru(logs):
+    with ActorSystem("logs"):
+        logging.getLogger("pykka").warning("from pykka's logger")
+    assert "from pykka's logger" in [record["message"] for record in logs.items()]
 
 
 def test_the_library_never_adds_or_removes_loguru_sinks():

@@ -3,8 +3,12 @@ and the one place that knows where a system keeps its internals."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +18,7 @@ from actors import ActorSystem, AgentActor, DeadLetterReason, ManualClock, Termi
 from tests.messages import GATES, Block, Note, Pong, Unwatch, Watch, gate
 
 WAIT = 10.0  # seconds any single wait may take before the test fails
+ROOT = Path(__file__).resolve().parents[1]  # the checkout whose packages the tests import
 
 
 class Journal:
@@ -181,3 +186,28 @@ def advance_and_settle(system: ActorSystem, sup: Any, clock: ManualClock, second
     clock.advance(seconds)
     assert passed.wait(WAIT), "the timer thread never acted on the clock's new reading"
     sup.children(timeout=WAIT)
+
+
+# -- a fresh interpreter --------------------------------------------------------------------------
+
+
+def fresh_python(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run ``python *args`` in a new interpreter that imports this checkout's packages.
+
+    ``ROOT`` goes first on ``PYTHONPATH`` (and is the working directory), so a script run by
+    path imports the code under test, not whatever copy is installed in the environment.
+
+    Raises:
+        subprocess.TimeoutExpired: if the process outlives ``timeout`` (it is killed).
+    """
+    paths = [str(ROOT), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

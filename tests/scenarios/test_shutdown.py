@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -20,7 +19,7 @@ from actors import (
     handler,
 )
 from supervision import ChildSpec, SupervisorSpec
-from tests.helpers import WAIT, park, record_events
+from tests.helpers import WAIT, fresh_python, park, record_events
 from tests.messages import Blocker, Item, Note, Ping, Recorder
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
@@ -223,13 +222,7 @@ STUCK_SCRIPT = textwrap.dedent(
 def run_script(script: str, timeout: float) -> subprocess.CompletedProcess[str]:
     """Run ``script`` in a fresh interpreter; fail (after killing it) if it never exits."""
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", script],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        done = fresh_python("-c", script, timeout=timeout)
     except subprocess.TimeoutExpired as exc:  # the process was killed
         pytest.fail(f"the process never exited: threads were left running: {exc.stdout!r}")
     assert done.returncode == 0, done.stderr

@@ -1,5 +1,10 @@
-"""Helpers shared by the tests: a waitable journal, event recording, gates, a death-watcher,
-and the one place that knows where a system keeps its internals."""
+"""Helpers shared by the tests.
+
+A waitable `Journal` (and `record_events`, `logged` to fill and read one), parking agents on
+gates (`park`), agents that journal what they get (`Sink`, `Watcher`), moving a manual clock
+(`advance_and_settle`), a fresh interpreter on this checkout (`fresh_python`), and the one place
+that knows where a system keeps its internals (`runtime`, `dead_letter_count`).
+"""
 
 from __future__ import annotations
 

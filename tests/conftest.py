@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh system per test, and a check that no test leaks threads."""
+"""Shared fixtures: a fresh system per test, captured logs, a check that no test leaks threads."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from loguru import logger
 
 from actors import ActorSystem, ManualClock, _lifecycle
-from tests.helpers import open_every_gate
+from tests.helpers import Journal, open_every_gate
 
 THREAD_GRACE = 5.0  # seconds a finished test's threads get to end before it counts as a leak
 
@@ -61,6 +62,15 @@ def gates_opened(system: ActorSystem) -> Iterator[None]:
     """
     yield
     open_every_gate()
+
+
+@pytest.fixture
+def logs() -> Iterator[Journal]:
+    """Every loguru record (DEBUG and up) logged while the test runs, in a waitable Journal."""
+    journal = Journal()
+    sink = logger.add(lambda message: journal.add(message.record), level="DEBUG")
+    yield journal
+    logger.remove(sink)
 
 
 @pytest.fixture

@@ -26,14 +26,28 @@ class Boom(Message):
     reason: str = "boom"
 
 
+class Item(Message):
+    """A numbered piece of work; a type apart from Ping, which several agents answer."""
+
+    n: int
+
+
 class Block(Message):
-    """A handler receiving this waits until the test sets ``gate`` (bounded)."""
+    """A `Parkable` agent receiving this parks until the test releases gate ``key``."""
 
     key: str
 
 
-class Gate(Message):
-    """The receiving agent parks until the test releases it."""
+class Watch(Message):
+    """The receiving agent starts watching the agent ``name`` (see `tests.helpers.Watcher`)."""
+
+    name: str
+
+
+class Unwatch(Message):
+    """The receiving agent stops watching the agent ``name``."""
+
+    name: str
 
 
 class Crashable(AgentActor):
@@ -97,10 +111,18 @@ def gate(key: str) -> tuple[threading.Event, threading.Event]:
     return ENTERED[key], GATES[key]
 
 
-class Blocker(Recorder):
-    """A Recorder that can be parked on a gate by a Block message."""
+class Parkable(AgentActor):
+    """Parks on gate ``key`` when told Block(key=key), until the test releases it (bounded).
+
+    Mix it into any agent class; `tests.helpers.park` parks such an agent and returns the
+    event that releases it.
+    """
 
     @handler
     def on_block(self, msg: Block) -> None:
         ENTERED[msg.key].set()
         assert GATES[msg.key].wait(10), "test never released the gate"
+
+
+class Blocker(Recorder, Parkable):
+    """A Recorder that can be parked on a gate by a Block message."""

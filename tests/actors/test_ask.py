@@ -18,7 +18,8 @@ from actors import (
     UnknownAddress,
     handler,
 )
-from tests.messages import Block, Blocker, Boom, Note, Ping, Pong, Recorder, gate
+from tests.helpers import Journal, Sink, park
+from tests.messages import Blocker, Boom, Note, Ping, Pong, Recorder
 
 
 def test_ask_returns_the_handlers_return_value(system):
@@ -59,10 +60,8 @@ def test_after_a_failed_ask_the_agent_keeps_its_state_and_serves(system):
 
 
 def test_an_ask_that_gets_no_reply_in_time_raises_ask_timeout(system):
-    entered, release = gate("slow")
     ref = system.spawn(Blocker, name="slow")
-    ref.tell(Block(key="slow"))
-    assert entered.wait(5)
+    release = park(ref, "slow")
     started = time.monotonic()
     with pytest.raises(AskTimeout) as info:
         ref.ask(Ping(), timeout=0.2)
@@ -143,22 +142,11 @@ def test_an_agent_can_ask_another_agent(system):
 
 
 def test_a_tells_return_value_goes_to_reply_to_as_a_correlated_response(system):
-    import threading
-
-    arrived = threading.Event()
-    got: list = []
-
-    class Client(AgentActor):
-        @handler
-        def on_pong(self, msg: Pong) -> None:
-            got.append(self.context.envelope)
-            arrived.set()
-
-    system.spawn(Client, name="client")
+    received = Journal()
+    system.spawn(Sink, received, name="client")
     system.spawn(Recorder, name="server")
     assert system.tell("server", Ping(n=3), reply_to="client") == 1
-    assert arrived.wait(5)
-    [reply] = got
+    [reply] = received.wait_len(1)
     assert reply.body == Pong(n=3, by="server")
     assert reply.kind == "response"
     assert reply.sender == "server"
@@ -167,10 +155,8 @@ def test_a_tells_return_value_goes_to_reply_to_as_a_correlated_response(system):
 
 
 def test_ask_async_suspends_only_the_awaiting_task(system):
-    entered, release = gate("async")
     ref = system.spawn(Blocker, name="slow")
-    ref.tell(Block(key="async"))
-    assert entered.wait(5)
+    release = park(ref, "async")
 
     async def scenario() -> tuple[int, Pong]:
         ticks = 0
@@ -193,10 +179,8 @@ def test_ask_async_suspends_only_the_awaiting_task(system):
 
 
 def test_ask_async_times_out_with_ask_timeout(system):
-    entered, release = gate("async-timeout")
     ref = system.spawn(Blocker, name="slow")
-    ref.tell(Block(key="async-timeout"))
-    assert entered.wait(5)
+    release = park(ref, "async-timeout")
 
     async def scenario() -> None:
         await ref.ask_async(Ping(), timeout=0.1)

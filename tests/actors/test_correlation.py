@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from loguru import logger
 
 from actors import AgentActor, Envelope, InvalidEnvelope, Message, handler
 from tests.helpers import WAIT, Journal
@@ -124,16 +123,12 @@ def test_a_malformed_correlation_id_is_refused(system, bad):
         system.tell("a", Ping(), correlation_id=bad)
 
 
-def test_the_runtimes_log_lines_about_a_message_carry_its_ids(system):
-    records: list[dict] = []
-    sink = logger.add(lambda message: records.append(message.record), level="DEBUG")
-    try:
-        ref = system.spawn(Crashable, name="fragile")
-        ref.tell(Boom(), correlation_id="trace-1")
-        system.tell("nobody-home", Note(), correlation_id="trace-2")
-        assert ref.ask(Ping(), timeout=WAIT) == 1  # restarted once
-    finally:
-        logger.remove(sink)
+def test_the_runtimes_log_lines_about_a_message_carry_its_ids(system, logs):
+    ref = system.spawn(Crashable, name="fragile")
+    ref.tell(Boom(), correlation_id="trace-1")
+    system.tell("nobody-home", Note(), correlation_id="trace-2")
+    assert ref.ask(Ping(), timeout=WAIT) == 1  # restarted once
+    records = logs.items()
     crash = next(r for r in records if r["level"].name == "ERROR" and "failed" in r["message"])
     assert crash["extra"]["correlation_id"] == "trace-1"
     assert crash["extra"]["msg_id"]

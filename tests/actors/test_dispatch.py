@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actors import AgentActor, DeadLetterReason, Message, handler
+from tests.helpers import Journal, Sink
 from tests.messages import Note, Ping
 
 
@@ -165,10 +166,7 @@ def test_context_describes_the_agent_and_the_current_message(system):
 
 
 def test_sender_and_causation_are_filled_in_for_sends_from_a_handler(system):
-    import threading
-
-    arrived = threading.Event()
-    seen: list = []
+    received = Journal()
 
     class Forwarder(AgentActor):
         @handler
@@ -176,17 +174,10 @@ def test_sender_and_causation_are_filled_in_for_sends_from_a_handler(system):
             self.tell("sink", Note(text="fwd"))
             return self.context.envelope.id
 
-    class Sink(AgentActor):
-        @handler
-        def on_note(self, msg: Note) -> None:
-            seen.append(self.context.envelope)
-            arrived.set()
-
-    system.spawn(Sink, name="sink")
+    system.spawn(Sink, received, name="sink")
     system.spawn(Forwarder, name="fwd")
     request_id = system.ask("fwd", Ping(), timeout=5)
-    assert arrived.wait(5)
-    [envelope] = seen
+    [envelope] = received.wait_len(1)
     assert envelope.sender == "fwd"
     assert envelope.causation_id == request_id
     assert envelope.correlation_id == request_id  # inherited from the ask it was handling

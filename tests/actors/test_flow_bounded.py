@@ -19,7 +19,7 @@ from actors import (
     Priority,
     handler,
 )
-from tests.helpers import park, tell_from_a_thread, texts
+from tests.helpers import park, record_events, tell_from_a_thread, texts
 from tests.messages import Block, Blocker, Note, Ping, Pong, gate
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
@@ -178,15 +178,7 @@ class Flooder(Blocker):
 
 
 def test_two_full_agents_telling_each_other_do_not_deadlock(system):
-    crashes: list[AgentCrashed] = []
-    mailbox_full = threading.Event()
-
-    def on_crash(event: AgentCrashed) -> None:
-        crashes.append(event)
-        if event.error_type == "actors.errors.MailboxFull":
-            mailbox_full.set()
-
-    system.events.subscribe(on_crash, AgentCrashed)
+    crashes = record_events(system, AgentCrashed)
     left = system.spawn(Flooder, name="left")
     right = system.spawn(Flooder, name="right")
     FLOODS_DONE["left"], FLOODS_DONE["right"] = threading.Event(), threading.Event()
@@ -196,7 +188,9 @@ def test_two_full_agents_telling_each_other_do_not_deadlock(system):
     release_left.set()
     release_right.set()
 
-    assert mailbox_full.wait(10), "neither sender gave up: the agents are deadlocked"
+    # Unless a sender gives up on the full mailbox, the agents are deadlocked.
+    full = "actors.errors.MailboxFull"
+    crashes.wait_for(lambda events: any(e.error_type == full for e in events))
     assert FLOODS_DONE["left"].wait(10)
     assert FLOODS_DONE["right"].wait(10)
     assert left.ask(Ping(n=1), timeout=10) == Pong(n=1, by="left")
@@ -312,12 +306,11 @@ def test_a_dropped_ask_sent_to_a_role_names_the_agent_in_its_mailbox_full(system
 
 
 def test_dropped_messages_are_published_as_dead_letter_events(system):
-    letters: list[DeadLetter] = []
-    system.events.subscribe(letters.append, DeadLetter)
+    letters = record_events(system, DeadLetter)
     ref, release, _ = bounded(system, "lossy", capacity=1, overflow=Overflow.DROP_NEWEST)
     ref.tell(Note(text="kept"))
     ref.tell(Note(text="dropped"))
-    assert [(d.reason, d.envelope.body, str(d.envelope.to)) for d in letters] == [
+    assert [(d.reason, d.envelope.body, str(d.envelope.to)) for d in letters.items()] == [
         (DeadLetterReason.MAILBOX_FULL, Note(text="dropped"), "lossy")
     ]
     release.set()

@@ -19,15 +19,14 @@ from actors import (
     ExitReason,
     Mailbox,
     MailboxFull,
-    Message,
     Overflow,
     Terminated,
     handler,
 )
 from actors._mailboxes import MailboxQueue, Reject
 from supervision import ChildSpec, SupervisorSpec
-from tests.helpers import park, tell_from_a_thread
-from tests.messages import Blocker, Note, Ping, Recorder
+from tests.helpers import dead_letter_count, park, tell_from_a_thread
+from tests.messages import Blocker, Note, Ping, Recorder, Watch
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
 
@@ -35,7 +34,7 @@ QUEUED = 100_000
 HANDFUL = 5
 
 CONTROL_QUEUED: dict[str, threading.Event] = {}  # agent name -> set once a control item queued
-LAST_NOTE = threading.Event()  # a Watcher handled Note(text="last")
+LAST_NOTE = threading.Event()  # a WatchingBlocker handled Note(text="last")
 
 
 class _SignallingQueue:
@@ -71,15 +70,11 @@ MAILBOXES = {
 }
 
 
-class WatchIt(Message):
-    name: str
-
-
-class Watcher(Blocker):
-    """A Blocker that watches agents on request and records the Terminated notices."""
+class WatchingBlocker(Blocker):
+    """A Blocker that watches agents on request, recording Terminated notices among its Notes."""
 
     @handler
-    def on_watch(self, msg: WatchIt) -> None:
+    def on_watch(self, msg: Watch) -> None:
         self.watch(msg.name)
 
     @handler
@@ -126,6 +121,7 @@ def notes(seen: list) -> list[Note]:
     return [m for _, m in seen if isinstance(m, Note)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(MAILBOXES))
 def test_a_stop_overtakes_a_hundred_thousand_queued_messages(system, kind):
     name = f"busy-{kind}"
@@ -144,9 +140,10 @@ def test_a_stop_overtakes_a_hundred_thousand_queued_messages(system, kind):
     assert not ref.is_alive()
     handled = len(notes(seen))
     assert handled <= HANDFUL, f"the agent handled {handled} queued messages before stopping"
-    assert system._runtime.dead_letters.count(DeadLetterReason.STOPPED) == QUEUED - handled
+    assert dead_letter_count(system, DeadLetterReason.STOPPED) == QUEUED - handled
 
 
+@pytest.mark.slow
 def test_a_supervisors_stop_child_overtakes_a_hundred_thousand_queued_messages(system):
     name = "crew-busy"
     ordered = CONTROL_QUEUED[name] = threading.Event()
@@ -167,7 +164,7 @@ def test_a_supervisors_stop_child_overtakes_a_hundred_thousand_queued_messages(s
     assert crew.children() == []
     handled = len(notes(seen))
     assert handled <= HANDFUL
-    assert system._runtime.dead_letters.count(DeadLetterReason.STOPPED) == QUEUED - handled
+    assert dead_letter_count(system, DeadLetterReason.STOPPED) == QUEUED - handled
 
 
 def test_a_restart_order_overtakes_queued_messages_which_the_next_incarnation_handles(system):
@@ -194,8 +191,10 @@ def test_a_restart_order_overtakes_queued_messages_which_the_next_incarnation_ha
 def test_a_death_watch_notice_overtakes_queued_user_messages(system, kind):
     seen: list = []
     target = system.spawn(Recorder, name="target")
-    watcher = system.spawn(Watcher, seen, name="watcher", mailbox=Mailbox(**MAILBOXES[kind]))
-    watcher.ask(WatchIt(name="target"), timeout=5)
+    watcher = system.spawn(
+        WatchingBlocker, seen, name="watcher", mailbox=Mailbox(**MAILBOXES[kind])
+    )
+    watcher.ask(Watch(name="target"), timeout=5)
     release = park(watcher, f"watch-{kind}")
     for i in range(100):
         watcher.tell(Note(text=str(i)))
@@ -213,9 +212,9 @@ def test_a_death_watch_notice_gets_through_a_full_bounded_mailbox(system):
     seen: list = []
     target = system.spawn(Recorder, name="target")
     watcher = system.spawn(
-        Watcher, seen, name="watcher", mailbox=Mailbox(capacity=3, overflow=Overflow.FAIL)
+        WatchingBlocker, seen, name="watcher", mailbox=Mailbox(capacity=3, overflow=Overflow.FAIL)
     )
-    watcher.ask(WatchIt(name="target"), timeout=5)
+    watcher.ask(Watch(name="target"), timeout=5)
     release = park(watcher, "watch-full")
     for text in ("0", "1", "last"):
         assert watcher.tell(Note(text=text)) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import queue
 import threading
 
 import pytest
@@ -21,7 +20,8 @@ from actors import (
     handler,
 )
 from supervision import Backoff, ChildSpec, EscalationError, RestartPolicy
-from tests.messages import Block, Blocker, Boom, Note, Ping, Recorder, gate
+from tests.helpers import WAIT, Journal, Watcher, dead_letter_count, park, record_events
+from tests.messages import Blocker, Boom, Note, Ping, Recorder, Watch
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
 
@@ -38,22 +38,6 @@ class Rally(AgentActor):
         self.tell(self.peer, Ping(n=msg.n + 1))
 
 
-class Watcher(AgentActor):
-    """Watches ``target`` from on_start and puts every Terminated notice in ``notices``."""
-
-    def __init__(self, target: str, notices: queue.Queue) -> None:
-        super().__init__()
-        self.target = target
-        self.notices = notices
-
-    def on_start(self) -> None:
-        self.watch(self.target)
-
-    @handler
-    def on_terminated(self, msg: Terminated) -> None:
-        self.notices.put(msg)
-
-
 def rally(system) -> None:
     system.spawn(Rally, "right", name="left")
     system.spawn(Rally, "left", name="right")
@@ -64,39 +48,32 @@ def rally(system) -> None:
 
 
 def test_an_agent_with_max_messages_stops_for_good_after_that_many_and_is_not_restarted(system):
-    stops: list[AgentStopped] = []
-    stopped = threading.Event()
-
-    def on_stopped(event: AgentStopped) -> None:
-        stops.append(event)
-        stopped.set()
-
-    system.events.subscribe(on_stopped, AgentStopped)
+    stops = record_events(system, AgentStopped)
     seen: list = []
     ref = system.spawn(ChildSpec(Recorder, seen, name="capped", max_messages=3))
     for i in range(5):
         ref.tell(Note(text=str(i)))
 
-    assert stopped.wait(5), "the agent did not stop at its max_messages"
-    assert [(e.name, e.reason) for e in stops] == [("capped", ExitReason.MAX_MESSAGES)]
+    stopped = stops.wait_len(1)  # the agent stops at its max_messages
+    assert [(e.name, e.reason) for e in stopped] == [("capped", ExitReason.MAX_MESSAGES)]
     assert [m.text for _, m in seen] == ["0", "1", "2"]
     assert not ref.is_alive()
     assert system.agents() == []
     assert system.tree().find("capped") is None
-    counts = system._runtime.dead_letters.counts()
-    leftovers = counts.get(DeadLetterReason.STOPPED, 0) + counts.get(
-        DeadLetterReason.UNKNOWN_ADDRESS, 0
+    leftovers = dead_letter_count(
+        system, DeadLetterReason.STOPPED, DeadLetterReason.UNKNOWN_ADDRESS
     )
     assert leftovers == 2
 
 
 def test_a_watcher_gets_terminated_with_reason_max_messages(system):
-    notices: queue.Queue = queue.Queue()
+    notices = Journal()
     capped = system.spawn(ChildSpec(Recorder, name="capped", max_messages=1))
-    system.spawn(Watcher, "capped", notices, name="watcher")
+    system.spawn(Watcher, notices, name="watcher")
+    system.ask("watcher", Watch(name="capped"), timeout=WAIT)
     capped.tell(Note(text="only"))
 
-    assert notices.get(timeout=5) == Terminated(name="capped", reason=ExitReason.MAX_MESSAGES)
+    assert notices.wait_len(1) == [Terminated(name="capped", reason=ExitReason.MAX_MESSAGES)]
 
 
 # -- run_until ----------------------------------------------------------------------------------
@@ -130,9 +107,7 @@ def test_run_until_returns_idle_once_nothing_happens_and_mailboxes_are_empty(sys
 
 
 def test_run_until_is_not_idle_while_an_agent_is_still_handling_a_message(system):
-    entered, release = gate("busy")
-    system.spawn(Blocker, name="busy").tell(Block(key="busy"))
-    assert entered.wait(5)
+    release = park(system.spawn(Blocker, name="busy"), "busy")
 
     report = system.run_until(idle=0.05, max_runtime=0.5)
 
@@ -144,11 +119,10 @@ def test_run_until_is_not_idle_while_a_mailbox_still_holds_messages(clock):
     # An agent waiting out a restart backoff handles nothing, yet its queue is not done.
     policy = RestartPolicy(backoff=Backoff(min=100.0, max=100.0, jitter=0.0))
     with ActorSystem("backlog", clock=clock, root_policy=policy) as system:
-        crashed = threading.Event()
-        system.events.subscribe(lambda event: crashed.set(), AgentCrashed)
+        crashes = record_events(system, AgentCrashed)
         ref = system.spawn(Recorder, name="backlog")
         ref.tell(Boom())
-        assert crashed.wait(5)
+        crashes.wait_len(1)
         ref.tell(Note(text="waiting"))
         assert ref.mailbox_size() == 1
 

@@ -14,6 +14,7 @@ import threading
 import pytest
 
 from actors import AgentFailed, AgentRestarted, InvalidConfig, Message, Timer, handler
+from tests.helpers import record_events
 from tests.messages import Boom, Crashable, Note, Ping
 
 
@@ -184,13 +185,12 @@ def test_an_agents_timers_are_cancelled_when_it_stops(
 def test_an_agents_timers_are_cancelled_when_it_restarts(
     manual_system, ticker, probe, clock, arrivals
 ):
-    restarted = threading.Event()
-    manual_system.events.subscribe(lambda event: restarted.set(), AgentRestarted)
+    restarted = record_events(manual_system, AgentRestarted)
     old = arm(ticker, "old", 1.0, every=True)
     arm(probe, "marker", 3.0)
 
     ticker.tell(Boom(reason="restart me"))
-    assert restarted.wait(5)
+    restarted.wait_len(1)
     assert ticker.ask(Ping(), timeout=5) == 1  # the new incarnation answers
     clock.advance(3.0)
 

@@ -10,7 +10,6 @@ import threading
 import time
 
 import pytest
-from loguru import logger
 
 from actors import (
     AgentActor,
@@ -21,8 +20,8 @@ from actors import (
     Message,
     handler,
 )
-from tests.helpers import WAIT, Journal, record_events
-from tests.messages import ENTERED, GATES, Block, Blocker, Boom, Note, Ping, Pong, Recorder, gate
+from tests.helpers import WAIT, Journal, Sink, logged, park, record_events, runtime
+from tests.messages import ENTERED, GATES, Blocker, Boom, Note, Ping, Pong, Recorder, gate
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
 
@@ -47,18 +46,6 @@ class SlowReplier(AgentActor):
         pass
 
 
-class Sink(AgentActor):
-    """Records every envelope it handles."""
-
-    def __init__(self, journal: Journal) -> None:
-        super().__init__()
-        self.journal = journal
-
-    @handler
-    def on_note(self, msg: Note) -> None:
-        self.journal.add(self.context.envelope)
-
-
 class Asker(AgentActor):
     """On Kick: asks ``to`` and, from a callback, tells the sink what came back."""
 
@@ -80,12 +67,6 @@ class Asker(AgentActor):
     @handler
     def on_boom(self, msg: Boom) -> None:
         raise RuntimeError(msg.reason)
-
-
-def capture_warnings() -> tuple[Journal, int]:
-    journal = Journal()
-    sink_id = logger.add(lambda m: journal.add(m.record["message"]), level="WARNING")
-    return journal, sink_id
 
 
 # -- deadlines ------------------------------------------------------------------------------------
@@ -150,7 +131,7 @@ def test_completed_ask_futures_do_not_pile_up_in_the_deadline_queue(system):
     ref = system.spawn(Recorder, name="a")
     for n in range(5000):
         ref.ask(Ping(n=n), timeout=60)
-    timers = system._runtime.timers
+    timers = runtime(system).timers
     assert len(timers._inbox) + len(timers._deadlines) <= 4096
 
 
@@ -204,39 +185,31 @@ def test_a_callback_that_raises_in_an_agent_is_a_failure_of_that_agent(system):
     assert event.name == "fragile"
 
 
-def test_a_callback_added_before_a_restart_is_not_run_on_the_new_instance(system):
+def test_a_callback_added_before_a_restart_is_not_run_on_the_new_instance(system, logs):
     journal = Journal()
     restarted = record_events(system, AgentRestarted)
-    warnings, sink_id = capture_warnings()
-    try:
-        entered, release = gate("slow")
-        system.spawn(SlowReplier, name="replier")
-        asker = system.spawn(Asker, journal, name="asker")
-        asker.tell(Kick())
-        assert entered.wait(WAIT)
-        asker.tell(Boom())
-        restarted.wait_len(1)
-        release.set()
-        warnings.wait_for(lambda items: any("not run on the new instance" in m for m in items))
-    finally:
-        logger.remove(sink_id)
+    entered, release = gate("slow")
+    system.spawn(SlowReplier, name="replier")
+    asker = system.spawn(Asker, journal, name="asker")
+    asker.tell(Kick())
+    assert entered.wait(WAIT)
+    asker.tell(Boom())
+    restarted.wait_len(1)
+    release.set()
+    logs.wait_for(logged("not run on the new instance", level="WARNING"))
     assert [entry[0] for entry in journal.items()] == ["handler"]
 
 
-def test_a_callback_for_an_agent_that_stopped_is_dropped_with_a_warning(system):
+def test_a_callback_for_an_agent_that_stopped_is_dropped_with_a_warning(system, logs):
     journal = Journal()
-    warnings, sink_id = capture_warnings()
-    try:
-        entered, release = gate("slow")
-        system.spawn(SlowReplier, name="replier")
-        asker = system.spawn(Asker, journal, name="asker")
-        asker.tell(Kick())
-        assert entered.wait(WAIT)
-        assert asker.stop(timeout=WAIT)
-        release.set()
-        warnings.wait_for(lambda items: any("future callback" in m for m in items))
-    finally:
-        logger.remove(sink_id)
+    entered, release = gate("slow")
+    system.spawn(SlowReplier, name="replier")
+    asker = system.spawn(Asker, journal, name="asker")
+    asker.tell(Kick())
+    assert entered.wait(WAIT)
+    assert asker.stop(timeout=WAIT)
+    release.set()
+    logs.wait_for(logged("future callback", level="WARNING"))
     assert [entry[0] for entry in journal.items()] == ["handler"]
 
 
@@ -252,10 +225,8 @@ def test_as_completed_yields_every_ask_as_it_completes(system):
 
 
 def test_wait_returns_at_the_first_timeout_among_many_asks(system):
-    entered, _ = gate("parked")
     parked = system.spawn(Blocker, name="parked")
-    parked.tell(Block(key="parked"))
-    assert entered.wait(WAIT)
+    park(parked, "parked")
     quick = system.spawn(Recorder, name="quick")
     futures = [quick.ask_future(Ping(), timeout=WAIT), parked.ask_future(Ping(), timeout=0.2)]
     done, not_done = concurrent.futures.wait(

@@ -13,6 +13,7 @@ import pytest
 
 from actors import ActorSystem, AgentActor, Future
 from actors._mailboxes import FifoQueue
+from tests.helpers import runtime
 from tests.messages import Ping, Recorder
 
 
@@ -99,7 +100,7 @@ def test_pykka_future_get_is_keyword_only_timeout():
 
 def test_a_pykka_actor_ref_put_into_an_agents_mailbox_is_refused_not_fatal(system):
     system.spawn(Recorder, name="a")
-    slot = system._runtime.router.table.names["a"]
+    slot = runtime(system).router.table.names["a"]
     assert slot.instance is not None
     raw = slot.instance.actor_ref
     with pytest.raises(Exception, match="AgentRef"):

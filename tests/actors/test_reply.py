@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from actors import AgentActor, DeadLetterReason, Kind, RegimentError, handler
-from tests.messages import Note, Ping, Pong
+from tests.helpers import Journal, Watcher
+from tests.messages import Note, Ping, Pong, Unwatch, Watch
 
 
 class Explicit(AgentActor):
@@ -72,37 +73,17 @@ def test_reply_outside_a_handler_is_an_error(system):
 
 
 def test_unwatch_stops_the_terminated_notice(system):
-    from actors import Terminated
-
-    notices: list[str] = []
-
-    class Watcher(AgentActor):
-        @handler
-        def on_note(self, msg: Note) -> None:
-            if msg.text.startswith("watch "):
-                self.watch(msg.text[6:])
-            elif msg.text.startswith("unwatch "):
-                self.unwatch(msg.text[8:])
-
-        @handler
-        def on_terminated(self, msg: Terminated) -> None:
-            notices.append(msg.name)
-
-        @handler
-        def on_ping(self, msg: Ping) -> int:
-            return len(notices)
-
-    system.spawn(Watcher, name="watcher")
+    notices = Journal()
+    system.spawn(Watcher, notices, name="watcher")
     first = system.spawn(Explicit, name="first")
     second = system.spawn(Explicit, name="second")
-    for text in ("watch first", "watch second", "unwatch first"):
-        system.tell("watcher", Note(text=text))
-    system.ask("watcher", Ping(), timeout=5)
+    for request in (Watch(name="first"), Watch(name="second"), Unwatch(name="first")):
+        system.ask("watcher", request, timeout=5)
     assert first.stop(timeout=5)
     assert second.stop(timeout=5)
-    for _ in range(2):  # notices arrive in the control lane, ahead of this ask
-        system.ask("watcher", Ping(), timeout=5)
-    assert notices == ["second"]
+    notices.wait_len(1)
+    system.ask("watcher", Unwatch(name="second"), timeout=5)  # notices overtake this ask
+    assert [notice.name for notice in notices.items()] == ["second"]
 
 
 def test_messages_cannot_be_sent_from_an_agent_outside_a_system():

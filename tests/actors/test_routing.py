@@ -17,6 +17,7 @@ from actors import (
     Role,
     handler,
 )
+from tests.helpers import dead_letter_count, record_events
 from tests.messages import Note, Ping, Pong, Recorder
 
 
@@ -128,14 +129,13 @@ def test_broadcast_from_outside_reaches_everyone(announcers):
 
 
 def test_an_unknown_name_is_dead_lettered_with_its_reason(system):
-    letters: list[DeadLetter] = []
-    system.events.subscribe(letters.append, DeadLetter)
+    letters = record_events(system, DeadLetter)
     assert system.tell("ghost", Note(text="x")) == 0
-    assert [(d.reason, str(d.envelope.to)) for d in letters] == [
+    assert [(d.reason, str(d.envelope.to)) for d in letters.items()] == [
         (DeadLetterReason.UNKNOWN_ADDRESS, "ghost")
     ]
     assert system.dead_letters()[-1].reason is DeadLetterReason.UNKNOWN_ADDRESS
-    assert system._runtime.dead_letters.count(DeadLetterReason.UNKNOWN_ADDRESS) == 1
+    assert dead_letter_count(system, DeadLetterReason.UNKNOWN_ADDRESS) == 1
 
 
 def test_a_role_nobody_holds_is_dead_lettered_as_no_role_member(system):

@@ -11,6 +11,7 @@ from loguru import logger
 from actors import (
     ActorSystem,
     AgentActor,
+    AgentStopped,
     InvalidAddress,
     InvalidConfig,
     StartFailed,
@@ -19,6 +20,7 @@ from actors import (
     handler,
 )
 from supervision import ChildSpec, InvalidTree, Restart
+from tests.helpers import record_events
 from tests.messages import Note, Ping, Pong, Recorder
 
 
@@ -185,15 +187,10 @@ def test_bad_system_settings_are_rejected():
         ActorSystem("Bad Name")
 
 
-def test_pykka_log_records_are_routed_into_loguru():
-    records: list[str] = []
-    sink = logger.add(lambda m: records.append(m.record["message"]), level="DEBUG")
-    try:
-        with ActorSystem("logs"):
-            logging.getLogger("pykka").warning("from pykka's logger")
-    finally:
-        logger.remove(sink)
-    assert "from pykka's logger" in records
+def test_pykka_log_records_are_routed_into_loguru(logs):
+    with ActorSystem("logs"):
+        logging.getLogger("pykka").warning("from pykka's logger")
+    assert "from pykka's logger" in [record["message"] for record in logs.items()]
 
 
 def test_the_library_never_adds_or_removes_loguru_sinks():
@@ -229,17 +226,12 @@ def test_calling_ones_own_supervisor_from_on_start_fails_fast_instead_of_deadloc
 
 
 def test_an_agent_that_stops_itself_in_on_start_stops_without_a_message(system):
-    import threading
-
-    from actors import AgentStopped as Stopped
-
-    stopped = threading.Event()
-    system.events.subscribe(lambda e: stopped.set(), Stopped)
+    stopped = record_events(system, AgentStopped)
 
     class OneShot(AgentActor):
         def on_start(self) -> None:
             self.stop()
 
     ref = system.spawn(ChildSpec(OneShot, name="one-shot", restart=Restart.TRANSIENT))
-    assert stopped.wait(5), "the agent kept running until a message arrived"
+    stopped.wait_len(1, timeout=5)  # else the agent kept running until a message arrived
     assert not ref.is_alive()

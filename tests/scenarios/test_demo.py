@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from actors.cli import main
 from actors.demo import run_demo
+from tests.helpers import fresh_python
 
 
 def test_the_demo_exercises_every_addressing_mode_and_exits_zero():
@@ -23,13 +21,7 @@ def test_the_demo_exercises_every_addressing_mode_and_exits_zero():
 
 
 def test_the_command_line_runs_the_demo_in_a_fresh_process():
-    done = subprocess.run(
-        [sys.executable, "-m", "actors", "demo"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = fresh_python("-m", "actors", "demo", timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.rstrip().endswith("shut down cleanly")
     assert done.stderr == ""  # no log noise unless --log-level asks for it

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -16,30 +15,25 @@ from actors import (
     AgentActor,
     AgentStopped,
     DeadLetterReason,
-    Message,
     SystemStopped,
     handler,
 )
 from supervision import ChildSpec, SupervisorSpec
-from tests.helpers import WAIT, park
-from tests.messages import Blocker, Note, Ping, Recorder
+from tests.helpers import WAIT, fresh_python, park, record_events
+from tests.messages import Blocker, Item, Note, Ping, Recorder
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
 
 
-class Count(Message):
-    n: int
-
-
 class Slow(AgentActor):
-    """Handles each Count after a short pause of real work, counting what it handled."""
+    """Handles each Item after a short pause of real work, counting what it handled."""
 
     def __init__(self, handled: list[int]) -> None:
         super().__init__()
         self.handled = handled
 
     @handler
-    def on_count(self, msg: Count) -> None:
+    def on_item(self, msg: Item) -> None:
         time.sleep(0.002)  # the work itself, not synchronisation
         self.handled.append(msg.n)
 
@@ -49,7 +43,7 @@ def test_leaving_the_with_block_handles_every_queued_message_first():
     with ActorSystem("drain") as system:
         ref = system.spawn(Slow, handled)
         for n in range(50):
-            ref.tell(Count(n=n))
+            ref.tell(Item(n=n))
     assert handled == list(range(50))
     assert system.dead_letters() == []
 
@@ -159,8 +153,7 @@ def test_a_second_shutdown_returns_the_first_ones_result_at_once():
 
 
 def test_ref_stop_returns_false_when_the_handler_outlasts_the_timeout(system):
-    stopped = threading.Event()
-    system.events.subscribe(lambda event: stopped.set(), AgentStopped)
+    stopped = record_events(system, AgentStopped)
     ref = system.spawn(Blocker, name="long-handler")
     release = park(ref, "long-handler-gate")
     try:
@@ -168,7 +161,7 @@ def test_ref_stop_returns_false_when_the_handler_outlasts_the_timeout(system):
         assert ref.is_alive()
     finally:
         release.set()
-    assert stopped.wait(WAIT), "its supervisor must go on stopping it once the handler returns"
+    stopped.wait_len(1)  # its supervisor goes on stopping it once the handler returns
     assert not ref.is_alive()
 
 
@@ -229,13 +222,7 @@ STUCK_SCRIPT = textwrap.dedent(
 def run_script(script: str, timeout: float) -> subprocess.CompletedProcess[str]:
     """Run ``script`` in a fresh interpreter; fail (after killing it) if it never exits."""
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", script],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        done = fresh_python("-c", script, timeout=timeout)
     except subprocess.TimeoutExpired as exc:  # the process was killed
         pytest.fail(f"the process never exited: threads were left running: {exc.stdout!r}")
     assert done.returncode == 0, done.stderr

@@ -6,6 +6,7 @@ from typing import Any
 
 from actors import AgentRestarted
 from supervision import ChildSpec, SupervisorSpec
+from tests.helpers import record_events, runtime
 from tests.messages import Ping, Recorder
 
 
@@ -27,14 +28,13 @@ class FaultyQueue:
 
 
 def test_a_thread_killed_by_a_runtime_fault_is_restarted_and_keeps_its_queue(system):
-    restarts: list[tuple[str, int]] = []
-    system.events.subscribe(lambda e: restarts.append((e.name, e.restarts)), AgentRestarted)
+    restarted = record_events(system, AgentRestarted)
     sup = system.start_tree(SupervisorSpec("sup", [ChildSpec(Recorder, name="victim")]))
     ref = system.ref("victim")
-    slot = system._runtime.router.table.names["victim"]
+    slot = runtime(system).router.table.names["victim"]
     faulty = FaultyQueue(slot.mailbox)
     slot.mailbox = faulty  # type: ignore[assignment]
     assert sup.restart_child("victim")  # the new incarnation reads through the faulty queue
     assert ref.ask(Ping(n=2), timeout=5).n == 2  # ...dies, is restarted, and answers
     assert faulty.faults == 0
-    assert restarts == [("victim", 1), ("victim", 2)]
+    assert [(e.name, e.restarts) for e in restarted.items()] == [("victim", 1), ("victim", 2)]

@@ -4,7 +4,6 @@ requests during a backoff, readable escalation history, and costs that grow with
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -38,7 +37,7 @@ from supervision import (
     affected,
     validate,
 )
-from tests.helpers import WAIT, Journal, record_events
+from tests.helpers import WAIT, Journal, advance_and_settle, record_events, runtime
 from tests.messages import Boom, Crashable, Ping
 
 # -- a: a malformed name or role is an InvalidAddress -------------------------------------------
@@ -237,18 +236,9 @@ def backing_off(system: ActorSystem, strategy: Strategy) -> Any:
     crashed.wait_len(1)  # published by the supervisor as it handles the failure
     sup.children(timeout=WAIT)  # queued behind that report: it has been handled
     assert system.tree().find("a").state == "restarting"
-    assert system._runtime.timers.pending() == 1
+    assert runtime(system).timers.pending() == 1
     assert restarted.items() == []
     return sup
-
-
-def run_the_clock(system: ActorSystem, sup: Any, clock: ManualClock, seconds: float) -> None:
-    """Advance ``clock`` past every due timer and let the supervisor act on what fired."""
-    passed = threading.Event()
-    system._runtime.timers.call_later(seconds, passed.set)
-    clock.advance(seconds)
-    assert passed.wait(WAIT)
-    sup.children(timeout=WAIT)
 
 
 def states(sup: Any) -> list[tuple[str, str, int]]:
@@ -259,8 +249,8 @@ def test_restart_child_during_a_backoff_cancels_the_pending_restart(backoff_syst
     system = backoff_system
     sup = backing_off(system, Strategy.ONE_FOR_ONE)
     assert sup.restart_child("a", timeout=WAIT) is True
-    assert system._runtime.timers.pending() == 0
-    run_the_clock(system, sup, clock, 5.0)
+    assert runtime(system).timers.pending() == 0
+    advance_and_settle(system, sup, clock, 5.0)
     assert states(sup) == [("a", "running", 1), ("b", "running", 0), ("c", "running", 0)]
     assert system.tree().find("sup").restarts == 0, "the supervisor never failed"
 
@@ -271,8 +261,8 @@ def test_restart_child_of_one_of_a_one_for_all_group_in_backoff_leaves_the_rest_
     system = backoff_system
     sup = backing_off(system, Strategy.ONE_FOR_ALL)
     assert sup.restart_child("b", timeout=WAIT) is True
-    assert system._runtime.timers.pending() == 1, "a and c still wait for their restart"
-    run_the_clock(system, sup, clock, 5.0)
+    assert runtime(system).timers.pending() == 1, "a and c still wait for their restart"
+    advance_and_settle(system, sup, clock, 5.0)
     assert states(sup) == [("a", "running", 1), ("b", "running", 1), ("c", "running", 1)]
     assert system.tree().find("sup").restarts == 0
 
@@ -281,8 +271,8 @@ def test_stop_child_during_a_backoff_cancels_the_pending_restart_timer(backoff_s
     system = backoff_system
     sup = backing_off(system, Strategy.ONE_FOR_ONE)
     assert sup.stop_child("a", timeout=WAIT) is True
-    assert system._runtime.timers.pending() == 0
-    run_the_clock(system, sup, clock, 5.0)
+    assert runtime(system).timers.pending() == 0
+    advance_and_settle(system, sup, clock, 5.0)
     assert states(sup) == [("b", "running", 0), ("c", "running", 0)]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from datetime import UTC
 from typing import Any
@@ -15,7 +14,6 @@ from actors import (
     AgentRestarted,
     Escalated,
     ManualClock,
-    Message,
     SystemFailed,
     handler,
 )
@@ -28,8 +26,8 @@ from supervision import (
     RestartPolicy,
     SupervisorSpec,
 )
-from tests.helpers import WAIT, Journal, record_events
-from tests.messages import Boom, Crashable, Gate, Ping, Pong, Recorder
+from tests.helpers import WAIT, Journal, park, record_events
+from tests.messages import Boom, Crashable, Item, Parkable, Ping, Pong, Recorder
 
 
 @contextlib.contextmanager
@@ -248,10 +246,9 @@ def test_a_stop_request_gets_through_between_failed_restart_attempts(clock):
 
 
 def test_a_failing_post_restart_is_published_as_agent_crashed(clock):
-    crashes = Journal()
     journal = Journal()
     with fatal_system(clock=clock) as (system, _):
-        system.events.subscribe(crashes.add, AgentCrashed)
+        crashes = record_events(system, AgentCrashed)
         sup = system.start_tree(
             SupervisorSpec(
                 "sup",
@@ -274,9 +271,8 @@ def test_a_failing_post_restart_is_published_as_agent_crashed(clock):
 
 
 def test_a_three_level_escalation_reaches_the_roots_fatal_policy_with_the_full_cause_chain():
-    failed = Journal()
     with fatal_system() as (system, causes):
-        system.events.subscribe(failed.add, SystemFailed)
+        failed = record_events(system, SystemFailed)
         worker = system.start_tree(
             SupervisorSpec(
                 "top",
@@ -397,22 +393,12 @@ def test_a_transient_sub_supervisor_that_escalates_is_restarted_by_its_parent(sy
     assert system.failure is None
 
 
-class Numbered(Message):
-    n: int
-
-
 def test_messages_queued_for_a_child_survive_its_supervisors_escalation_and_restart(system):
-    entered, release = threading.Event(), threading.Event()
     handled = Journal()
 
-    class Gated(Worker):
+    class Gated(Worker, Parkable):
         @handler
-        def on_gate(self, msg: Gate) -> None:
-            entered.set()
-            assert release.wait(WAIT)
-
-        @handler
-        def on_note(self, msg: Numbered) -> None:
+        def on_item(self, msg: Item) -> None:
             handled.add(msg.n)
 
     system.start_tree(
@@ -425,11 +411,10 @@ def test_messages_queued_for_a_child_survive_its_supervisors_escalation_and_rest
             ],
         )
     )
-    system.tell("w", Gate())
-    assert entered.wait(WAIT)
+    release = park(system.ref("w"), "w")
     system.tell("w", Boom())
     for n in range(5):
-        system.tell("w", Numbered(n=n))
+        system.tell("w", Item(n=n))
     release.set()
     assert handled.wait_len(5) == [0, 1, 2, 3, 4]
 

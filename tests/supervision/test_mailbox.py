@@ -16,17 +16,12 @@ from actors import (
     AgentStopped,
     AgentUnavailable,
     DeadLetterReason,
-    ManualClock,
     Message,
     handler,
 )
 from supervision import STOP, Backoff, ChildSpec, RestartPolicy, SupervisorSpec
-from tests.helpers import WAIT, Journal, record_events
-from tests.messages import Boom, Counting, Gate, Ping
-
-
-class Item(Message):
-    n: int
+from tests.helpers import WAIT, Journal, advance_and_settle, park, record_events, runtime
+from tests.messages import Boom, Counting, Item, Parkable, Ping
 
 
 class Flaky(Message):
@@ -36,18 +31,12 @@ class Flaky(Message):
     failures: int
 
 
-class Queue(Counting):
+class Queue(Counting, Parkable):
     """Records (n, restarts) for every Item; can be parked on a gate; fails on Boom and Flaky."""
 
-    def __init__(self, journal: Journal, gate: dict[str, threading.Event] | None = None) -> None:
+    def __init__(self, journal: Journal) -> None:
         super().__init__()
         self.journal = journal
-        self.gate = gate or {}
-
-    @handler
-    def on_gate(self, msg: Gate) -> None:
-        self.gate["entered"].set()
-        assert self.gate["release"].wait(WAIT), "the test never released the gate"
 
     @handler
     def on_item(self, msg: Item) -> None:
@@ -64,17 +53,14 @@ class Queue(Counting):
 
 def gated(system: ActorSystem, journal: Journal, **child: Any):
     """Start ``sup`` with one Queue ``q`` and park it on a gate; returns (sup, release)."""
-    gate = {"entered": threading.Event(), "release": threading.Event()}
     sup = system.start_tree(
         SupervisorSpec(
             "sup",
-            [ChildSpec(Queue, journal, gate, name="q", **child)],
+            [ChildSpec(Queue, journal, name="q", **child)],
             policy=RestartPolicy(max_restarts=10, within=60.0),
         )
     )
-    system.tell("q", Gate())
-    assert gate["entered"].wait(WAIT)
-    return sup, gate["release"]
+    return sup, park(system.ref("q"), "q")
 
 
 # -- messages queued behind a failure -------------------------------------------------------------
@@ -251,15 +237,6 @@ def backing_off(system: ActorSystem, **backoff: Any) -> tuple[Any, Journal, Jour
     return sup, crashes, restarted
 
 
-def advance_and_settle(system: ActorSystem, sup, clock: ManualClock, seconds: float) -> None:
-    """Advance ``clock``, then wait until the timer thread and the supervisor have acted on it."""
-    passed = threading.Event()
-    system._runtime.timers.call_later(seconds, passed.set)
-    clock.advance(seconds)
-    assert passed.wait(WAIT)  # the timer thread has acted on the clock's new reading
-    sup.children(timeout=WAIT)
-
-
 def test_messages_sent_during_a_backoff_are_handled_afterwards_in_order(manual_system, clock):
     system = manual_system
     journal = Journal()
@@ -324,8 +301,8 @@ def test_stopping_a_child_during_its_backoff_cancels_the_restart(manual_system, 
     sup, _, restarted = backing_off(system)
     assert sup.stop_child("q", timeout=WAIT) is True
     later = threading.Event()
-    # due after the cancelled restart would have been:
-    system._runtime.timers.call_later(2.0, later.set)
+    # due after the cancelled restart would have been
+    runtime(system).timers.call_later(2.0, later.set)
     clock.advance(5.0)
     assert later.wait(WAIT)
     assert sup.children(timeout=WAIT) == []
@@ -334,10 +311,9 @@ def test_stopping_a_child_during_its_backoff_cancels_the_restart(manual_system, 
 
 
 def test_shutting_down_during_a_backoff_does_not_wait_for_it(clock):
-    crashes = Journal()
     system = ActorSystem("backing-off", clock=clock)
     try:
-        system.events.subscribe(crashes.add, AgentCrashed)
+        crashes = record_events(system, AgentCrashed)
         sup = backoff_tree(system, Journal(), min=3600.0, max=3600.0)
         fail_into_backoff(system, sup, crashes, 1)
         system.tell("q", Item(n=1))

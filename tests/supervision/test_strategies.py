@@ -30,8 +30,8 @@ from supervision import (
     Strategy,
     SupervisorSpec,
 )
-from tests.helpers import WAIT, Journal, Watch, Watcher, record_events
-from tests.messages import Boom, Counting, Crashable, Note, Ping
+from tests.helpers import WAIT, Journal, Watcher, record_events
+from tests.messages import Boom, Counting, Crashable, Note, Ping, Watch
 
 
 class Quit(Message):
@@ -267,15 +267,14 @@ def test_a_permanent_child_is_restarted_even_after_it_stopped_itself_normally(sy
 
 
 def test_a_permanent_childs_normal_exits_are_charged_to_the_budget(system):
-    escalated = Journal()
-    system.events.subscribe(lambda e: escalated.add(e.supervisor), Escalated)
+    escalated = record_events(system, Escalated)
     journal = Journal()
     restarted = record_events(system, AgentRestarted)
     one_child(system, journal, Restart.PERMANENT, max_restarts=1, within=60.0)
     system.tell("w", Quit())
     restarted.wait_len(1)
     system.tell("w", Quit())
-    assert escalated.wait_len(1)[0] == "sup"
+    assert escalated.wait_len(1)[0].supervisor == "sup"
 
 
 # -- directives -----------------------------------------------------------------------------------
@@ -448,9 +447,8 @@ def test_context_restarts_counts_every_restart_of_the_slot(system):
 
 def test_on_stop_runs_on_every_stop_including_restarts_and_shutdown():
     journal = Journal()
-    restarted = Journal()
     with ActorSystem("stops") as system:
-        system.events.subscribe(restarted.add, AgentRestarted)
+        restarted = record_events(system, AgentRestarted)
         system.start_tree(SupervisorSpec("sup", [ChildSpec(Lifecycle, journal, name="w")]))
         system.tell("w", Boom())
         restarted.wait_len(1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -30,8 +29,8 @@ from supervision import (
     SupervisorRef,
     SupervisorSpec,
 )
-from tests.helpers import WAIT, Journal, Watch, Watcher, record_events
-from tests.messages import Boom, Crashable, Gate, Note, Ping
+from tests.helpers import WAIT, Journal, Watcher, park, record_events
+from tests.messages import Boom, Crashable, Note, Parkable, Ping, Watch
 
 
 class Member(Crashable):
@@ -51,16 +50,8 @@ class Member(Crashable):
         self.journal.add(f"{self.name}.on_stop")
 
 
-class Parked(Member):
-    def __init__(self, journal: Journal, release: threading.Event, entered: threading.Event):
-        super().__init__(journal)
-        self.release = release
-        self.entered = entered
-
-    @handler
-    def on_gate(self, msg: Gate) -> None:
-        self.entered.set()
-        assert self.release.wait(WAIT)
+class Parked(Member, Parkable):
+    """A Member that a Block message parks on a gate."""
 
 
 def causes(error: BaseException) -> list[BaseException]:
@@ -117,11 +108,10 @@ def test_a_failed_tree_start_stops_the_started_children_in_reverse_order(system)
 def test_a_failed_tree_start_retries_nothing_and_charges_no_budget():
     journal = Journal()
     fatal = Journal()
-    restarted = Journal()
     with ActorSystem(
         "strict", root_policy=RestartPolicy(max_restarts=0), on_fatal=fatal.add
     ) as system:
-        system.events.subscribe(restarted.add, AgentRestarted)
+        restarted = record_events(system, AgentRestarted)
         with pytest.raises(StartFailed):
             system.start_tree(failing_tree(journal))
         assert journal.items().count("broken.on_start") == 1
@@ -391,19 +381,17 @@ def test_a_child_stuck_past_its_shutdown_timeout_is_abandoned_and_its_siblings_s
     system,
 ):
     journal = Journal()
-    release, entered = threading.Event(), threading.Event()
     sup = system.start_tree(
         SupervisorSpec(
             "team",
             [
                 ChildSpec(Member, journal, name="a"),
-                ChildSpec(Parked, journal, release, entered, name="stuck", shutdown_timeout=0.2),
+                ChildSpec(Parked, journal, name="stuck", shutdown_timeout=0.2),
                 ChildSpec(Member, journal, name="c"),
             ],
         )
     )
-    system.tell("stuck", Gate())
-    assert entered.wait(WAIT)
+    release = park(system.ref("stuck"), "stuck")
     journal.clear()
     try:
         assert sup.stop(timeout=WAIT) is True
@@ -419,13 +407,12 @@ def test_a_child_stuck_past_its_shutdown_timeout_is_abandoned_and_its_siblings_s
 def snapshot_tree(system: ActorSystem):
     """team(lead, crew(deck)) with deck restarted once and lead parked with two queued notes."""
     journal = Journal()
-    release, entered = threading.Event(), threading.Event()
     restarted = record_events(system, AgentRestarted)
     system.start_tree(
         SupervisorSpec(
             "team",
             [
-                ChildSpec(Parked, journal, release, entered, name="lead", roles=("lead", "coder")),
+                ChildSpec(Parked, journal, name="lead", roles=("lead", "coder")),
                 SupervisorSpec("crew", [ChildSpec(Member, journal, name="deck")]),
             ],
         )
@@ -433,8 +420,7 @@ def snapshot_tree(system: ActorSystem):
     system.tell("deck", Boom())
     restarted.wait_len(1)
     system.supervisor("crew").children(timeout=WAIT)
-    system.tell("lead", Gate())
-    assert entered.wait(WAIT)
+    release = park(system.ref("lead"), "lead")
     system.tell("lead", Note())
     system.tell("lead", Note())
     return release

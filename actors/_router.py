@@ -215,16 +215,17 @@ class Router:
         """
         if type(body) not in _messages:
             _not_a_message(body)
-        if sender is None and not self.open:
-            self._refuse()
         if priority.__class__ is not Priority:
             priority = Priority.parse(priority)
         # Stamp: the conversation goes on (the id of the message in hand, formatted lazily).
         corr: str | int | None = correlation_id
         if corr is not None:
             _check_correlation(corr)
-        sender_name = None
-        if sender is not None:
+        if sender is None:
+            if not self.open:
+                self._refuse()
+            sender_name = None
+        else:
             sender_name = sender.name
             current = None if detached else sender.current
             if current is not None:

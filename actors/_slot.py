@@ -121,7 +121,6 @@ class Slot:
         self._front: deque[Envelope] | None = None
         self._retry_envelope: Envelope | None = None
         self._retry_count = 0
-        self.handle: object = None  # the facade's handle (`AgentRef`), made on first use
         self.watch_counter = runtime.watch  # run_until's message counter
 
     def __repr__(self) -> str:

@@ -9,8 +9,7 @@ Everything here is internal to regiment (no stability promise to users):
   ``timers``, the address table through ``router.table``, ``root``);
 - `ChildFailed`, `ChildExited`: the control signals a child's incarnation sends its
   supervisor;
-- `agent_ref`: the `AgentRef` of a slot; `check_timeout`: the timeout check every blocking
-  call makes.
+- `check_timeout`: the timeout check every blocking call makes.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from actors._runtime import Runtime
 from actors._signals import ChildExited, ChildFailed
 from actors._slot import Slot, SlotOptions
 from actors._timeouts import check_timeout
-from actors.ref import AgentRef
 
 __all__ = [
     "ChildExited",
@@ -29,11 +27,5 @@ __all__ = [
     "Slot",
     "SlotOptions",
     "SlotState",
-    "agent_ref",
     "check_timeout",
 ]
-
-
-def agent_ref(slot: Slot) -> AgentRef:
-    """The `AgentRef` of ``slot`` (one per slot)."""
-    return AgentRef._of(slot)

@@ -29,15 +29,6 @@ class AgentRef:
     def __init__(self, slot: Slot) -> None:
         self._slot = slot
 
-    @staticmethod
-    def _of(slot: Slot) -> AgentRef:
-        """The ref of ``slot``: one per slot, made on first use and kept by the slot."""
-        ref = slot.handle
-        if ref is None:
-            ref = slot.handle = AgentRef(slot)
-        assert isinstance(ref, AgentRef)
-        return ref
-
     def __repr__(self) -> str:
         state = "alive" if self._slot.alive else "stopped"
         return f"<AgentRef {self._slot.name!r} {state}>"

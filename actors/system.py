@@ -300,7 +300,7 @@ class ActorSystem:
         if slot is None or slot.kind != "agent":
             msg = f"no agent named {name!r} in system {self.name!r}"
             raise UnknownAddress(msg, name)
-        return AgentRef._of(slot)
+        return AgentRef(slot)
 
     def supervisor(self, name: str) -> SupervisorRef:
         """The ref of the supervisor called ``name`` (``"root"``: the one `spawn` uses).
@@ -316,7 +316,7 @@ class ActorSystem:
 
     def agents(self) -> list[AgentRef]:
         """Refs of every live agent, in registration order."""
-        return [AgentRef._of(slot) for slot in self._runtime.router.table.agents if slot.alive]
+        return [AgentRef(slot) for slot in self._runtime.router.table.agents if slot.alive]
 
     def dead_letters(self) -> list[DeadLetter]:
         """The most recent dead letters (a bounded ring), oldest first."""

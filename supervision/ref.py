@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from actors._spi import agent_ref, check_timeout
+from actors._spi import check_timeout
+from actors.ref import AgentRef
 from supervision.errors import InvalidTree
 from supervision.spec import ChildSpec, SupervisorSpec
 
 if TYPE_CHECKING:
     from actors._spi import Slot
-    from actors.ref import AgentRef
     from supervision.supervisor import ChildInfo
 
 __all__ = ["SupervisorRef"]
@@ -67,7 +67,7 @@ class SupervisorRef:
         slot: Slot = self._call(lambda sup: sup.add_child(spec), timeout, "spawn")
         if slot.kind == "supervisor":
             return SupervisorRef(slot)
-        return agent_ref(slot)
+        return AgentRef(slot)
 
     def stop_child(self, name: str, *, timeout: float = 30.0) -> bool:
         """Stop the child ``name`` for good (its subtree too); False if there is none."""
@@ -93,7 +93,7 @@ class SupervisorRef:
         slot = self._slot.runtime.router.table.names.get(name)
         if slot is None or slot.parent is not self._slot or slot not in self._slot.children:
             return None
-        return SupervisorRef(slot) if slot.kind == "supervisor" else agent_ref(slot)
+        return SupervisorRef(slot) if slot.kind == "supervisor" else AgentRef(slot)
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop this supervisor and its whole subtree for good."""

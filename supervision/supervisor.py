@@ -58,7 +58,7 @@ from supervision.spec import ChildSpec, Restart, Strategy, SupervisorSpec, valid
 from supervision.tree import build
 
 if TYPE_CHECKING:
-    from actors._timers import Timer
+    from actors import Timer
 
 __all__ = ["ChildInfo", "Supervisor"]
 

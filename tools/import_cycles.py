@@ -42,11 +42,16 @@ def _type_checking_lines(tree: ast.Module) -> set[int]:
 
 
 def imports_of(
-    root: Path, path: Path, modules: set[str], *, package_edges: bool = False
+    root: Path,
+    path: Path,
+    modules: set[str],
+    *,
+    package_edges: bool = False,
+    type_checking: bool = False,
 ) -> set[str]:
-    """The package modules that ``path`` imports at run time."""
+    """The package modules that ``path`` imports at run time (also for type checking, if asked)."""
     tree = ast.parse(path.read_text(), filename=str(path))
-    skip = _type_checking_lines(tree)
+    skip = set() if type_checking else _type_checking_lines(tree)
     here = module_name(root, path)
     package = here if path.name == "__init__.py" else here.rpartition(".")[0]
     found: set[str] = set()
@@ -71,11 +76,15 @@ def imports_of(
     return found
 
 
-def graph(root: Path, *, package_edges: bool = False) -> dict[str, set[str]]:
+def graph(
+    root: Path, *, package_edges: bool = False, type_checking: bool = False
+) -> dict[str, set[str]]:
     """Module -> modules it imports, for both packages."""
     files = {module_name(root, p): p for pkg in PACKAGES for p in (root / pkg).rglob("*.py")}
     return {
-        name: imports_of(root, path, set(files), package_edges=package_edges)
+        name: imports_of(
+            root, path, set(files), package_edges=package_edges, type_checking=type_checking
+        )
         for name, path in files.items()
     }
 

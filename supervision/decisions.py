@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol, TypeVar, assert_never
 
@@ -127,7 +127,8 @@ class ChildBackoff:
     since: float
 
 
-_NO_BACKOFF: Mapping[str, ChildBackoff] = MappingProxyType({})
+def _no_backoff() -> Mapping[str, ChildBackoff]:
+    return MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +145,7 @@ class SupervisorState:
     """
 
     history: tuple[float, ...] = ()
-    backoff: Mapping[str, ChildBackoff] = _NO_BACKOFF
+    backoff: Mapping[str, ChildBackoff] = field(default_factory=_no_backoff)
 
     def forget(self, *children: str) -> SupervisorState:
         """The same state without the backoff of ``children`` (they are gone for good)."""

@@ -119,8 +119,9 @@ class ChildBackoff:
     Attributes:
         attempts: consecutive restarts that waited for a backoff (the next one waits for
             ``Backoff.delay(attempts)``).
-        since: monotonic time the child runs again from (its last restart plus its delay);
-            once it has run ``reset_after`` seconds from then, the count starts again.
+        since: monotonic time the child runs again from: when its last restart was decided,
+            plus its delay. Once ``reset_after`` seconds have passed since then, the count
+            starts again.
     """
 
     attempts: int
@@ -340,10 +341,7 @@ def plan(
             `Exception` from it is an escalation).
     """
     if backoff_delay is None:
-        backoff = policy.backoff
-        backoff_delay = (
-            _no_delay if backoff is None else dataclasses.replace(backoff, jitter=0.0).delay
-        )
+        backoff_delay = _steady_delay(policy)
     rules = _Rules(children, strategy, policy, now, backoff_delay)
     match event:
         case ChildFailure():
@@ -353,14 +351,18 @@ def plan(
         case RestartFailure():
             return _restart_failure(state, event, rules)
         case StartDue():
-            due = tuple(child for child in event.children if child in children)
-            return Decision(state, start=due, cause=event.cause)
+            return _start_due(state, event, rules)
         case StopRequest():
-            if event.child not in children:
-                return Decision(state)
-            return Decision(state.forget(event.child), remove=(event.child,))
+            return _stop_request(state, event, rules)
         case _:  # pragma: no cover - every event type is matched above
             assert_never(event)
+
+
+def _steady_delay(policy: RestartPolicy) -> Callable[[int], float]:
+    """The policy's backoff delay without its jitter (no backoff: no delay)."""
+    if policy.backoff is None:
+        return _no_delay
+    return dataclasses.replace(policy.backoff, jitter=0.0).delay
 
 
 def _no_delay(attempt: int) -> float:
@@ -371,15 +373,7 @@ def _failure(state: SupervisorState, event: ChildFailure, rules: _Rules) -> Deci
     child = event.child
     if child not in rules.children:
         return Decision(state)
-    decider_error = None
-    try:
-        directive = rules.policy.decider(event.error)
-    except Exception as exc:  # noqa: BLE001 - a broken decider escalates
-        directive, decider_error = Directive.ESCALATE, exc
-    if directive is Directive.RESUME and not event.alive:
-        directive = Directive.RESTART  # its thread died: there is nothing to resume
-    if directive is Directive.RESTART and not should_restart(rules.children[child], abnormal=True):
-        directive = Directive.STOP  # a temporary child is never restarted
+    directive, decider_error = _directive(event, rules)
     if directive is Directive.RESUME:
         decision = Decision(state, resume=child)
     elif directive is Directive.STOP:
@@ -389,6 +383,20 @@ def _failure(state: SupervisorState, event: ChildFailure, rules: _Rules) -> Deci
     else:
         decision = _restart(state, child, event.error, rules)
     return dataclasses.replace(decision, directive=directive, decider_error=decider_error)
+
+
+def _directive(event: ChildFailure, rules: _Rules) -> tuple[Directive, Exception | None]:
+    """The decider's directive after the overrides, and what the decider raised, if it did."""
+    try:
+        directive = rules.policy.decider(event.error)
+    except Exception as exc:  # noqa: BLE001 - a broken decider escalates
+        return Directive.ESCALATE, exc
+    if directive is Directive.RESUME and not event.alive:
+        directive = Directive.RESTART  # its thread died: there is nothing to resume
+    restart = rules.children[event.child]
+    if directive is Directive.RESTART and not should_restart(restart, abnormal=True):
+        directive = Directive.STOP  # a temporary child is never restarted
+    return directive, None
 
 
 def _exit(state: SupervisorState, event: ChildExit, rules: _Rules) -> Decision:
@@ -454,6 +462,17 @@ def _backoff(
     counted = {**state.backoff, child: ChildBackoff(attempt + 1, now + delay)}
     state = dataclasses.replace(state, backoff=MappingProxyType(counted))
     return state, (delay if delay > 0 else None)
+
+
+def _start_due(state: SupervisorState, event: StartDue, rules: _Rules) -> Decision:
+    due = tuple(child for child in event.children if child in rules.children)
+    return Decision(state, start=due, cause=event.cause)
+
+
+def _stop_request(state: SupervisorState, event: StopRequest, rules: _Rules) -> Decision:
+    if event.child not in rules.children:
+        return Decision(state)
+    return Decision(state.forget(event.child), remove=(event.child,))
 
 
 def _restart_failure(state: SupervisorState, event: RestartFailure, rules: _Rules) -> Decision:

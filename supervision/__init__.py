@@ -4,11 +4,29 @@ A supervisor starts its children from specs, watches them, and applies restart-w
 (at most ``max_restarts`` within ``within`` seconds) with a strategy (one_for_one,
 one_for_all, rest_for_one), or escalates to its own parent when the limit is exceeded. The
 root reports to the embedding application (``ActorSystem.failure`` / ``wait`` / ``on_fatal``).
+
+What a supervisor does about each event is decided by one pure function, `plan`: from its
+`SupervisorState` and an event (`ChildFailure`, `ChildExit`, `RestartFailure`, `StartDue`,
+`StopRequest`) to a `Decision`, testable without threads.
 """
 
 from __future__ import annotations
 
-from supervision.decisions import affected, should_restart
+from supervision.decisions import (
+    ChildBackoff,
+    ChildExit,
+    ChildFailure,
+    Decision,
+    Escalation,
+    RestartFailure,
+    StartDue,
+    StopRequest,
+    SupervisorEvent,
+    SupervisorState,
+    affected,
+    plan,
+    should_restart,
+)
 from supervision.errors import (
     EscalationError,
     InvalidName,
@@ -39,25 +57,36 @@ __all__ = [
     "RESUME",
     "STOP",
     "Backoff",
+    "ChildBackoff",
+    "ChildExit",
+    "ChildFailure",
     "ChildInfo",
     "ChildSpec",
     "Decider",
+    "Decision",
     "Directive",
+    "Escalation",
     "EscalationError",
     "InvalidName",
     "InvalidTree",
     "NameTaken",
     "Restart",
+    "RestartFailure",
     "RestartPolicy",
+    "StartDue",
+    "StopRequest",
     "Strategy",
     "SupervisionError",
     "Supervisor",
+    "SupervisorEvent",
     "SupervisorRef",
     "SupervisorSpec",
+    "SupervisorState",
     "TreeNode",
     "add_restart",
     "affected",
     "default_decider",
+    "plan",
     "should_restart",
     "validate",
 ]

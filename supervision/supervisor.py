@@ -9,40 +9,68 @@ Behaviour, in full:
 - **Failure of a child** (a handler, ``on_start`` or ``post_restart`` raised, or its thread
   died): the child has already dead-lettered (or kept, with ``retry_failed``) the failing
   message and waits, suspended, for a directive, while its mailbox keeps queueing. The
-  decider maps the error to a `Directive`:
-  - ``RESUME``: the same instance goes on with the next message;
+  decider maps the error to a `Directive` (a decider that raises an `Exception` escalates):
+  - ``RESUME``: the same instance goes on with the next message (if its thread died, there
+    is nothing to resume: it is restarted instead);
   - ``STOP``: the child is stopped for good (watchers get `Terminated`);
-  - ``ESCALATE``: see below;
+  - ``ESCALATE``: see below (nothing is charged);
   - ``RESTART``: unless its restart type forbids it (``TEMPORARY``: stopped for good
     instead), one restart is charged against the budget (`add_restart`); if that exceeds
     ``max_restarts`` within ``within`` seconds the supervisor escalates. Otherwise the
     strategy picks the children to restart (`affected`); they are stopped in reverse start
     order (``pre_restart`` runs on each old instance) and started again in start order
-    (``post_restart``), after the backoff delay if one is configured. A restart attempt that
-    fails (the new ``post_restart`` raises) is charged too and retried by a message to
-    itself, so a stop or shutdown request still gets through between attempts.
+    (``post_restart``), after the backoff delay if one is configured. A temporary sibling
+    caught in the strategy is stopped with the others, then removed instead of restarted.
+- **Backoff.** The n-th consecutive restart of a child waits ``Backoff.delay(n)`` (its
+  slot is ``restarting`` meanwhile, its mailbox queueing); the count starts again once the
+  child has run ``reset_after`` seconds. The delayed start is a timer that sends the
+  supervisor a message (`_StartLater`), so it handles everything else meanwhile; a child
+  stopped or restarted by hand is taken out of the starts still pending.
+- **A failed restart attempt** (the new ``post_restart`` raises) is charged too and retried
+  by a message to the supervisor itself, not in a loop, so a stop or shutdown request still
+  gets through between attempts. With ``ONE_FOR_ALL`` the members of the group already
+  started again are stopped again and the whole group is retried (as OTP does); otherwise
+  the retry starts from the child that failed.
 - **A child that stops by itself** (``self.stop()``): a ``PERMANENT`` child is restarted (and
   charged), a ``TRANSIENT`` or ``TEMPORARY`` one is removed; a child that reached its
   ``max_messages`` guard is always removed.
+- **Requests** (`SupervisorRef`, run in the supervisor's thread). ``add_child`` validates,
+  registers and starts a new child; ``stop_child`` stops one for good; ``restart_child``
+  restarts one at once, not charged to the budget (if that start fails, the child is
+  stopped for good and the caller gets the error).
 - **Escalation.** The supervisor stops all its children in reverse start order (``on_stop``;
   their slots and queued messages are kept) and fails itself with an `EscalationError`
   carrying the child's error as ``__cause__`` and the restart history. Its parent then applies
   its own policy to the supervisor (escalation is always an abnormal exit, so a transient
-  supervisor is restarted); a restarted supervisor starts all its children again. At the
-  root, the system's fatal policy runs.
+  supervisor is restarted). A restarted supervisor starts afresh (empty history) and starts
+  all its children again (``post_restart``): every child of its spec, those stopped for good
+  meanwhile included, then the dynamic ones except the temporary. At the root, the system's
+  fatal policy runs.
 - **Stop.** Children are stopped in reverse start order, each given its shutdown timeout, and
   closed for good.
 
-The three decisions are pure functions in `supervision.intensity` and `supervision.decisions`;
-this module only dispatches.
+Shape: a planner and an executor. As OTP's ``supervisor.erl`` keeps its decisions in pure
+functions, every decision here is taken by `supervision.decisions.plan`: a pure function of
+the supervisor's `SupervisorState` (restart history, backoff counts), one event, the children
+(by name, with their restart types), the policy and the current monotonic time. It returns a
+`Decision` (resume; remove; stop these and start those, after this delay; escalate) and the
+new state; the directive overrides, the budget and the backoff counting happen there.
+
+This module is the executor. It turns the runtime's signals and the requests into events
+(`ChildFailure`, `ChildExit`, `RestartFailure`, `StartDue`, `StopRequest`), calls `plan`,
+keeps the state it returns, and carries the decision out on the children's slots
+(`Supervisor._apply`). It raises the `EscalationError` in one place, `Supervisor._escalate`,
+and only when a decision says so. What concerns threads and timers stays here: a late report
+about an incarnation already gone is dropped before planning, a child already running is
+skipped when a start is due, and pending delayed starts are timers kept by this actor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from loguru import logger
 
@@ -50,15 +78,25 @@ from actors._spi import ChildExited, ChildFailed, Slot, SlotState
 from actors.agent import AgentActor
 from actors.errors import DuplicateName, StartFailed
 from actors.events import AgentCrashed, Escalated, ExitReason
-from supervision.decisions import affected, should_restart
+from supervision._build import build
+from supervision.decisions import (
+    ChildExit,
+    ChildFailure,
+    Decision,
+    Escalation,
+    RestartFailure,
+    StartDue,
+    StopRequest,
+    SupervisorEvent,
+    SupervisorState,
+    plan,
+)
 from supervision.errors import EscalationError, NameTaken
-from supervision.intensity import add_restart
-from supervision.policy import Directive
-from supervision.spec import ChildSpec, Restart, Strategy, SupervisorSpec, validate
-from supervision.tree import build
+from supervision.spec import ChildSpec, Restart, SupervisorSpec, validate
 
 if TYPE_CHECKING:
     from actors import Timer
+    from actors.events import Event
 
 __all__ = ["ChildInfo", "Supervisor"]
 
@@ -79,10 +117,13 @@ class ChildInfo:
 
 @dataclass(frozen=True, slots=True)
 class _StartLater:
-    """Self-message: start ``slots`` now (after a backoff, or to retry a failed restart)."""
+    """Self-message: a delayed start is due (after a backoff, or to retry a failed restart).
+
+    What it starts is kept by the supervisor under ``token`` (children stopped meanwhile are
+    taken out); a start cancelled meanwhile is no longer there.
+    """
 
     token: object
-    slots: tuple[Slot, ...]
     cause: BaseException | None
 
 
@@ -92,11 +133,13 @@ class Supervisor(AgentActor):
     def __init__(self, spec: SupervisorSpec) -> None:
         super().__init__()
         self.spec = spec
-        self._history: tuple[float, ...] = ()
-        self._attempts: dict[Slot, int] = {}  # consecutive backoff restarts per child
-        self._last_restart: dict[Slot, float] = {}
-        self._pending: dict[object, Timer | None] = {}  # delayed starts not yet done
-        self._pending_slots: dict[object, tuple[Slot, ...]] = {}  # what each one starts
+        self._state = SupervisorState()
+        self._children = _ChildView(self)
+        backoff = spec.policy.backoff
+        self._backoff_delay = None if backoff is None else backoff.delay  # jitter: random
+        # Delayed starts not done yet: what each one starts, and its timer (None: a message
+        # already queued).
+        self._pending: dict[object, tuple[tuple[str, ...], Timer | None]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -153,9 +196,9 @@ class Supervisor(AgentActor):
     def _rebuild(self, spec: ChildSpec | SupervisorSpec) -> Slot:
         """A fresh, registered own (subtree) for a spec child that was stopped for good."""
         own = self._own
-        slot = build(own.runtime, spec, own)
+        slot = build(own.runtime, spec, own, Supervisor)
         try:
-            own.runtime.register(slot.subtree())
+            self._register(slot.subtree())
         except DuplicateName as exc:  # taken meanwhile: this restart fails, and is charged
             msg = f"child {exc.name!r} of {own.name!r} cannot come back: {exc}"
             raise NameTaken(msg, exc.name) from None
@@ -186,17 +229,18 @@ class Supervisor(AgentActor):
         for child in reversed(list(self._own.children)):
             child.terminate(restart=False, cause=None, timeout=child.options.shutdown_timeout)
 
-    # -- signals from children ----------------------------------------------------------------
+    # -- events: signals in, decisions out ----------------------------------------------------
 
     def _on_control(self, item: object) -> None:
         if isinstance(item, ChildFailed):
             self._child_failed(item)
         elif isinstance(item, ChildExited):
-            self._child_exited(item)
+            if self._current(item.slot, item.incarnation):
+                self._apply(self._plan(ChildExit(item.slot.name, item.reason)))
         elif isinstance(item, _StartLater):
-            self._pending_slots.pop(item.token, None)
-            if self._pending.pop(item.token, False) is not False:
-                self._start(item.slots, item.cause)
+            pending = self._pending.pop(item.token, None)
+            if pending is not None:  # else cancelled meanwhile
+                self._apply(self._plan(StartDue(pending[0], item.cause)))
         else:
             super()._on_control(item)
 
@@ -207,146 +251,129 @@ class Supervisor(AgentActor):
         slot, error = signal.slot, signal.error
         if not self._current(slot, signal.incarnation):
             return  # a late report about an incarnation that is already gone
-        try:
-            directive = self.spec.policy.decider(error)
-        except Exception:  # noqa: BLE001 - a broken decider escalates
-            logger.opt(exception=True).error("decider of {!r} raised; escalating", self.spec.name)
-            directive = Directive.ESCALATE
-        if directive is Directive.RESUME and not (slot.thread and slot.thread.is_alive()):
-            directive = Directive.RESTART  # its thread died: there is nothing to resume
-        if directive is Directive.RESTART and not should_restart(
-            _restart_type(slot), abnormal=True
-        ):
-            directive = Directive.STOP  # a temporary child is never restarted
-        slot.log.info("supervisor {!r}: {} after {!r}", self.spec.name, directive.value, error)
-        _publish_crash(slot, error, directive.value)
-        if directive is Directive.RESUME:
-            slot.resume()
-        elif directive is Directive.STOP:
-            self._remove(slot, ExitReason.FAILED)
-        elif directive is Directive.ESCALATE:
-            self._escalate(slot, error, "decider chose escalate")
-        else:
-            self._restart(slot, error)
+        alive = slot.thread is not None and slot.thread.is_alive()
+        decision = self._plan(ChildFailure(slot.name, error, alive=alive))
+        if decision.decider_error is not None:
+            logger.opt(exception=decision.decider_error).error(
+                "decider of {!r} raised; escalating", self.spec.name
+            )
+        if decision.directive is not None:
+            directive = decision.directive.value
+            slot.log.info("supervisor {!r}: {} after {!r}", self.spec.name, directive, error)
+            self._publish_crash(slot, error, directive)
+        self._apply(decision)
 
-    def _child_exited(self, signal: ChildExited) -> None:
-        slot = signal.slot
-        if not self._current(slot, signal.incarnation):
-            return
-        if signal.reason is ExitReason.NORMAL and should_restart(
-            _restart_type(slot), abnormal=False
-        ):
-            self._restart(slot, None)
-        else:
-            self._remove(slot, signal.reason)
-
-    # -- restarting ---------------------------------------------------------------------------
-
-    def _charge(self, slot: Slot, error: BaseException | None) -> None:
-        """Charge one restart against the budget; escalate (raise) if it is exhausted."""
-        policy = self.spec.policy
-        now = self._own.runtime.clock.monotonic()
-        allowed, self._history = add_restart(self._history, now, policy.max_restarts, policy.within)
-        if not allowed:
-            cause = error if error is not None else RuntimeError(f"{slot.name!r} kept exiting")
-            self._escalate(slot, cause, "restart budget exhausted")
-
-    def _restart(self, slot: Slot, error: BaseException | None) -> None:
-        self._charge(slot, error)
-        targets = affected(self.spec.strategy, self._own.children, slot)
-        for target in reversed(targets):
-            target.terminate(restart=True, cause=error, timeout=target.options.shutdown_timeout)
-        # A temporary sibling caught in the strategy is removed, never restarted (as in OTP).
-        kept = []
-        for target in targets:
-            if target is not slot and _restart_type(target) is Restart.TEMPORARY:
-                self._close(target, ExitReason.NORMAL)
-            else:
-                kept.append(target)
-        self._start_after_backoff(slot, tuple(kept), error)
-
-    def _start_after_backoff(
-        self, slot: Slot, targets: tuple[Slot, ...], error: BaseException | None
-    ) -> None:
-        backoff = self.spec.policy.backoff
-        if backoff is None:
-            self._start(targets, error)
-            return
-        now = self._own.runtime.clock.monotonic()
-        last = self._last_restart.get(slot)
-        attempt = 0 if last is None or now - last >= backoff.reset_after else self._attempts[slot]
-        self._attempts[slot] = attempt + 1
-        delay = backoff.delay(attempt)
-        self._last_restart[slot] = now + delay  # it runs again from then on
-        if delay <= 0:
-            self._start(targets, error)
-            return
-        for target in targets:
-            target.state = SlotState.RESTARTING
-        self._later(targets, error, delay)
-
-    def _later(self, slots: tuple[Slot, ...], cause: BaseException | None, delay: float) -> None:
-        """Start ``slots`` after ``delay`` seconds, by a message to this supervisor."""
-        token = object()
-        own = self._own
-        message = _StartLater(token, slots, cause)
-        self._pending_slots[token] = slots
-        if delay <= 0:
-            self._pending[token] = None
-            own.mailbox.put_control(message)
-            return
-        self._pending[token] = own.runtime.timers.call_later(
-            delay, lambda: own.mailbox.put_control(message)
+    def _plan(self, event: SupervisorEvent) -> Decision:
+        """Decide about ``event`` (`plan`) and keep the state the decision comes with."""
+        spec = self.spec
+        decision = plan(
+            self._state,
+            event,
+            self._children,
+            strategy=spec.strategy,
+            policy=spec.policy,
+            now=self._now(),
+            backoff_delay=self._backoff_delay,
         )
+        self._state = decision.state
+        return decision
 
-    def _start(self, slots: tuple[Slot, ...], cause: BaseException | None) -> None:
-        started: list[Slot] = []
-        for index, slot in enumerate(slots):
-            if slot not in self._own.children or slot.state in _RUNNING:
+    def _apply(self, decision: Decision) -> None:
+        """Carry out ``decision``, in the order `Decision` documents.
+
+        Raises:
+            EscalationError: if the decision is to escalate (nothing else is done then).
+        """
+        if decision.escalation is not None:
+            self._escalate(decision.escalation)
+        if decision.resume is not None:
+            for slot in self._slots((decision.resume,)):
+                slot.resume()
+        for slot in self._slots(decision.remove):
+            self._remove(slot, decision.reason)
+        for slot in self._slots(decision.stop):
+            slot.terminate(
+                restart=True, cause=decision.cause, timeout=slot.options.shutdown_timeout
+            )
+        for slot in self._slots(decision.drop):
+            self._close(slot, ExitReason.NORMAL)
+        if not decision.start:
+            return
+        if decision.delay is None:
+            self._start(decision.start, decision.cause)
+        else:
+            self._later(decision.start, decision.cause, decision.delay)
+
+    # -- carrying decisions out ---------------------------------------------------------------
+
+    def _slots(self, names: tuple[str, ...]) -> Iterator[Slot]:
+        """The children named ``names``, in that order, skipping any that is gone."""
+        for name in names:
+            slot = self._child(name)
+            if slot is not None:
+                yield slot
+
+    def _start(self, names: tuple[str, ...], cause: BaseException | None) -> None:
+        """Start ``names`` in order; a start that fails is an event (`RestartFailure`)."""
+        started: list[str] = []
+        for name in names:
+            slot = self._child(name)
+            if slot is None or slot.state in _RUNNING:
                 continue  # removed while waiting, or restarted meanwhile (restart_child)
             try:
                 slot.start(cause)
             except StartFailed as exc:
                 error = exc.__cause__ or exc  # the slot published AgentCrashed already
-                self._charge(slot, error)
-                if self.spec.strategy is Strategy.ONE_FOR_ALL:
-                    # As OTP: the group goes down again and is restarted as a whole.
-                    for done in reversed(started):
-                        done.terminate(
-                            restart=True, cause=error, timeout=done.options.shutdown_timeout
-                        )
-                    self._later(slots, error, 0.0)
-                else:
-                    self._later(slots[index:], error, 0.0)
+                self._apply(self._plan(RestartFailure(name, error, names, tuple(started))))
                 return
-            started.append(slot)
+            started.append(name)
 
-    def _escalate(self, slot: Slot, error: BaseException, reason: str) -> None:
+    def _later(self, names: tuple[str, ...], cause: BaseException | None, delay: float) -> None:
+        """Start ``names`` by a message to this supervisor, after ``delay`` seconds."""
+        token = object()
+        message = _StartLater(token, cause)
+        if delay <= 0:
+            self._pending[token] = (names, None)
+            self._own.mailbox.put_control(message)
+            return
+        for slot in self._slots(names):
+            slot.transition(SlotState.RESTARTING)  # backing off: not running, not stopped
+        self._pending[token] = (names, self._call_later(delay, message))
+
+    def _escalate(self, escalation: Escalation) -> NoReturn:
+        """Stop every child and fail this supervisor: the one place an escalation is raised."""
         own = self._own
         logger.bind(system=own.runtime.name, agent=own.name).warning(
-            "supervisor {!r} escalates: {} (child {!r}: {!r})", own.name, reason, slot.name, error
+            "supervisor {!r} escalates: {} (child {!r}: {!r})",
+            own.name,
+            escalation.reason,
+            escalation.child,
+            escalation.cause,
         )
         self.on_stop()
-        clock = own.runtime.clock
-        offset = clock.time() - clock.monotonic()  # monotonic readings -> wall-clock times
-        history = tuple(datetime.fromtimestamp(t + offset, tz=UTC) for t in self._history)
-        escalation = EscalationError(own.name, slot.name, reason, history, error)
-        own.runtime.publish(Escalated, supervisor=own.name, cause=str(escalation))
-        raise escalation
+        history = self._wall_times(self._state.history)
+        error = EscalationError(
+            own.name, escalation.child, escalation.reason, history, escalation.cause
+        )
+        self._publish(Escalated, supervisor=own.name, cause=str(error))
+        raise error
 
-    def _forget_pending(self, slot: Slot) -> None:
-        """Cancel a delayed start that concerns ``slot`` alone (it was restarted or removed)."""
-        for token, timer in list(self._pending.items()):
-            if self._pending_slots.get(token) == (slot,):
-                del self._pending[token]
-                self._pending_slots.pop(token, None)
-                if timer is not None:
-                    timer.cancel()
+    def _forget_pending(self, name: str) -> None:
+        """Take ``name`` out of the delayed starts; cancel those left with nothing to start."""
+        for token, (names, timer) in list(self._pending.items()):
+            if name not in names:
+                continue
+            rest = tuple(other for other in names if other != name)
+            if rest:
+                self._pending[token] = (rest, timer)
+                continue
+            del self._pending[token]
+            if timer is not None:
+                timer.cancel()
 
     def _cancel_pending(self) -> None:
         pending, self._pending = self._pending, {}
-        self._pending_slots.clear()
-        for timer in pending.values():
+        for _, timer in pending.values():
             if timer is not None:
                 timer.cancel()
 
@@ -357,10 +384,17 @@ class Supervisor(AgentActor):
 
     def _close(self, slot: Slot, reason: ExitReason) -> None:
         self._own.children.pop(slot, None)
-        self._forget_pending(slot)
-        self._attempts.pop(slot, None)
-        self._last_restart.pop(slot, None)
+        self._forget_pending(slot.name)
         slot.close_subtree(reason)
+
+    def _publish_crash(self, slot: Slot, error: BaseException, directive: str) -> None:
+        self._publish(
+            AgentCrashed,
+            name=slot.name,
+            error=repr(error),
+            error_type=f"{type(error).__module__}.{type(error).__qualname__}",
+            directive=directive,
+        )
 
     # -- requests from SupervisorRef (run in this supervisor's thread) ------------------------
 
@@ -372,11 +406,11 @@ class Supervisor(AgentActor):
             StartFailed: if it (or anything in its subtree) failed to start.
         """
         own = self._own
-        validate(spec, _Taken(own.runtime.router.table.names))
-        slot = build(own.runtime, spec, own)
+        validate(spec, _Taken(self._names()))
+        slot = build(own.runtime, spec, own, Supervisor)
         slots = slot.subtree()
         try:
-            own.runtime.register(slots)
+            self._register(slots)
         except DuplicateName as exc:  # taken meanwhile, by a spawn under another supervisor
             raise NameTaken(str(exc), exc.name) from None
         try:
@@ -389,11 +423,9 @@ class Supervisor(AgentActor):
 
     def stop_child(self, name: str) -> bool:
         """Stop the child ``name`` for good; False if there is no such child."""
-        slot = self._child(name)
-        if slot is None:
-            return False
-        self._remove(slot, ExitReason.NORMAL)
-        return True
+        decision = self._plan(StopRequest(name))
+        self._apply(decision)
+        return bool(decision.remove)
 
     def restart_child(self, name: str) -> bool:
         """Restart the child ``name`` now (not charged to the budget); False if unknown.
@@ -404,11 +436,12 @@ class Supervisor(AgentActor):
         slot = self._child(name)
         if slot is None:
             return False
-        self._forget_pending(slot)  # a backoff's delayed start must not start it a second time
+        self._forget_pending(name)  # a backoff's delayed start must not start it a second time
         slot.terminate(restart=True, cause=None, timeout=slot.options.shutdown_timeout)
         try:
             slot.start()
         except StartFailed:
+            self._state = self._state.forget(name)
             self._close(slot, ExitReason.FAILED)
             raise
         return True
@@ -421,11 +454,63 @@ class Supervisor(AgentActor):
         ]
 
     def _child(self, name: str) -> Slot | None:
-        slot = self._own.runtime.router.table.names.get(name)  # O(1), not a scan
+        slot = self._names().get(name)  # O(1), not a scan
         return slot if slot is not None and slot in self._own.children else None
+
+    # -- the runtime this actor uses, each in one place ---------------------------------------
+
+    def _now(self) -> float:
+        return self._own.runtime.clock.monotonic()
+
+    def _wall_times(self, times: tuple[float, ...]) -> tuple[datetime, ...]:
+        """Monotonic readings as wall-clock times (UTC)."""
+        clock = self._own.runtime.clock
+        offset = clock.time() - clock.monotonic()
+        return tuple(datetime.fromtimestamp(t + offset, tz=UTC) for t in times)
+
+    def _call_later(self, delay: float, message: _StartLater) -> Timer:
+        own = self._own
+        return own.runtime.timers.call_later(delay, lambda: own.mailbox.put_control(message))
+
+    def _publish(self, event_type: type[Event], **fields: Any) -> None:
+        self._own.runtime.publish(event_type, **fields)
+
+    def _register(self, slots: list[Slot]) -> None:
+        self._own.runtime.register(slots)
+
+    def _names(self) -> Mapping[str, Slot]:
+        """Every name taken in the system (a live mapping: asked, never copied)."""
+        return self._own.runtime.router.table.names
 
 
 _RUNNING = frozenset({SlotState.STARTING, SlotState.RUNNING, SlotState.SUSPENDED})
+
+
+class _ChildView:
+    """A supervisor's children as `plan` reads them: names in start order, restart types.
+
+    A live view, nothing copied: ``in`` and ``[]`` cost one lookup by name at any size.
+    """
+
+    __slots__ = ("_supervisor",)
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        self._supervisor = supervisor
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._supervisor._child(name) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return (slot.name for slot in self._supervisor._own.children)
+
+    def __reversed__(self) -> Iterator[str]:
+        return (slot.name for slot in reversed(self._supervisor._own.children))
+
+    def __getitem__(self, name: str) -> Restart:
+        slot = self._supervisor._child(name)
+        if slot is None:
+            raise KeyError(name)
+        return _restart_type(slot)
 
 
 class _Taken:
@@ -438,16 +523,6 @@ class _Taken:
 
     def __contains__(self, name: object) -> bool:
         return name in self._names or name in RESERVED_NAMES
-
-
-def _publish_crash(slot: Slot, error: BaseException, directive: str) -> None:
-    slot.runtime.publish(
-        AgentCrashed,
-        name=slot.name,
-        error=repr(error),
-        error_type=f"{type(error).__module__}.{type(error).__qualname__}",
-        directive=directive,
-    )
 
 
 def _restart_type(slot: Slot) -> Restart:

@@ -1,82 +1,22 @@
-"""Trees of slots: building them from specs, and snapshots that render as text or Mermaid.
+"""Snapshots of supervision trees, which render as text or Mermaid.
 
-`build` turns a validated spec into slots (slots) without starting anything, so every name of
-a new subtree can be registered in one atomic step before the first agent starts. `snapshot`
-reads a live tree into an immutable `TreeNode`, which prints as indented text and renders as a
-Mermaid graph.
+`snapshot` reads a live tree into an immutable `TreeNode`, which prints as indented text and
+renders as a Mermaid graph. (Slots are built from specs by `supervision._build`.)
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from actors._spi import Runtime, Slot, SlotOptions
-from actors.mailbox import Mailbox
-from supervision.spec import ChildSpec, SupervisorSpec
+from actors._spi import Slot
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
-__all__ = ["TreeNode", "build", "snapshot"]
-
-_auto = itertools.count(1)
-
-
-def build(runtime: Runtime, spec: ChildSpec | SupervisorSpec, parent: Slot) -> Slot:
-    """Create (without starting) the slots of ``spec``'s subtree under ``parent``."""
-    if isinstance(spec, SupervisorSpec):
-        from supervision.supervisor import Supervisor  # noqa: PLC0415 - cycle: supervisor -> tree
-
-        slot = Slot(
-            runtime,
-            spec.name,
-            kind="supervisor",
-            roles=frozenset(),
-            factory=lambda: Supervisor(spec),
-            mailbox=Mailbox(),
-            parent=parent,
-            options=SlotOptions(
-                shutdown_timeout=spec.shutdown_timeout, start_timeout=_start_budget(spec)
-            ),
-            spec=spec,
-        )
-        slot.children = {build(runtime, child, slot): None for child in spec.children}
-        return slot
-    return Slot(
-        runtime,
-        spec.name or _auto_name(spec),
-        kind="agent",
-        roles=spec.effective_roles(),
-        factory=lambda: spec.factory(*spec.args, **spec.kwargs),
-        mailbox=spec.effective_mailbox(),
-        parent=parent,
-        options=SlotOptions(
-            keep_mailbox=spec.keep_mailbox,
-            retry_failed=spec.retry_failed,
-            restart_on_ask_error=spec.restart_on_ask_error,
-            max_messages=spec.max_messages,
-            shutdown_timeout=spec.shutdown_timeout,
-            start_timeout=spec.start_timeout,
-        ),
-        spec=spec,
-    )
-
-
-def _start_budget(spec: ChildSpec | SupervisorSpec) -> float:
-    """How long starting ``spec`` may take: its children start one after another."""
-    if isinstance(spec, ChildSpec):
-        return spec.start_timeout
-    return 5.0 + sum(_start_budget(child) for child in spec.children)
-
-
-def _auto_name(spec: ChildSpec) -> str:
-    base = getattr(spec.factory, "__name__", "agent")
-    slug = re.sub(r"[^a-z0-9_-]+", "-", re.sub(r"(?<!^)(?=[A-Z])", "-", base).lower()).strip("-")
-    return f"{slug[:48] or 'agent'}-{next(_auto)}"
+__all__ = ["TreeNode", "snapshot"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,7 @@ DOCUMENTED_ELSEWHERE = {
     "actors.Address": "a type alias (Direct | Role | Broadcast); each member is documented",
     "actors.AddressLike": "a type alias (Address | str); parse_address documents the str form",
     "supervision.Decider": "a Callable alias; RestartPolicy's docstring describes the decider",
+    "supervision.SupervisorEvent": "a union of the planner's events; plan's docstring lists them",
 }
 
 # A module that runs when imported, so the walk over every module leaves it out.

@@ -184,13 +184,13 @@ class Router:
         to: AddressLike,
         body: Message,
         sender: Slot | None,
+        target: Slot | None = None,
         kind: str = Kind.EVENT,
         priority: Priority = Priority.NORMAL,
         reply_to: AddressLike | None = None,
         correlation_id: str | None = None,
         causation_id: str | None = None,
         deadline: float | None = None,
-        target: Slot | None = None,
         detached: bool = False,
         future: Future[Any] | None = None,
     ) -> int:
@@ -215,7 +215,7 @@ class Router:
         """
         if type(body) not in _messages:
             _not_a_message(body)
-        if priority.__class__ is not Priority:
+        if priority is not _NORMAL and priority.__class__ is not Priority:
             priority = Priority.parse(priority)
         # Stamp: the conversation goes on (the id of the message in hand, formatted lazily).
         corr: str | int | None = correlation_id
@@ -297,7 +297,7 @@ class Router:
         deadline = None if timeout is None else self._runtime.clock.time() + timeout
         future: Future[Any] = Future(timeout=timeout, what=to)
         self.tell(
-            to, body, sender, kind, priority, None, correlation_id, None, deadline, target,
+            to, body, sender, target, kind, priority, None, correlation_id, None, deadline,
             False, future,
         )  # fmt: skip
         deadline_at = future._deadline
@@ -406,6 +406,7 @@ class Router:
         raise error
 
 
+_NORMAL = Priority.NORMAL
 _new = object.__new__
 _time = time.time
 

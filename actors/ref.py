@@ -86,7 +86,7 @@ class AgentRef:
         if sender is not None and sender.runtime is not runtime:
             sender = None  # an agent of another system: an outside caller here
         return runtime.router.tell(
-            slot.name, message, sender, kind, priority, reply_to, correlation_id, None, None, slot
+            slot.name, message, sender, slot, kind, priority, reply_to, correlation_id
         )
 
     def ask_future(

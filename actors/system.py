@@ -200,7 +200,7 @@ class ActorSystem:
         """
         runtime = self._runtime
         return runtime.router.tell(
-            to, message, _local.sender_in(runtime), kind, priority, reply_to, correlation_id
+            to, message, _local.sender_in(runtime), None, kind, priority, reply_to, correlation_id
         )
 
     def broadcast(

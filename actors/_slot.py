@@ -73,6 +73,13 @@ class SlotOptions:
     start_timeout: float = 5.0  # how long a start waits for on_start / post_restart
 
 
+# The table as (from, to) value pairs: one set lookup per transition, and no Python-level
+# Enum.__hash__ call.
+_LEGAL = frozenset(
+    (before.value, after.value) for before, nexts in TRANSITIONS.items() for after in nexts
+)
+
+
 class Slot:
     """The slot of one agent (or supervisor): see the module docstring."""
 
@@ -169,7 +176,7 @@ class Slot:
         previous = self.state
         if to is previous:
             return False
-        if to not in TRANSITIONS[previous]:
+        if (previous._value_, to._value_) not in _LEGAL:  # strings: hashed in C
             _lifecycle.illegal_transitions.append((self.name, previous, to))
             msg = f"{self.kind} {self.name!r}: illegal transition {previous.value} -> {to.value}"
             if _lifecycle.strict:
@@ -177,13 +184,15 @@ class Slot:
             self.log.error("{} (a runtime bug; the state stays {})", msg, previous.value)
             return False
         self.state = to
-        self.runtime.publish(
-            LifecycleChanged,
-            name=self.name,
-            kind=self.kind,
-            previous=previous.value,
-            state=to.value,
-        )
+        runtime = self.runtime
+        if runtime.events.wants(LifecycleChanged):  # the values are not even read otherwise
+            runtime.publish(
+                LifecycleChanged,
+                name=self.name,
+                kind=self.kind,
+                previous=previous.value,
+                state=to.value,
+            )
         return True
 
     # -- supervisor side: runs in the supervising thread ------------------------------------

@@ -225,6 +225,7 @@ class EventStream:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subs: tuple[Subscription, ...] = ()
+        self._wanted: dict[type[Event], bool] = {}  # wants() answers, per event type
 
     def subscribe(
         self, callback: Callable[[Any], object], *event_types: type[Event]
@@ -243,15 +244,23 @@ class EventStream:
         sub = Subscription(self, callback, event_types or (Event,))
         with self._lock:
             self._subs = (*self._subs, sub)
+            self._wanted = {}
         return sub
 
     def _remove(self, sub: Subscription) -> None:
         with self._lock:
             self._subs = tuple(s for s in self._subs if s is not sub)
+            self._wanted = {}
 
     def wants(self, event_type: type[Event]) -> bool:
-        """True if some subscriber would receive events of this type."""
-        return any(issubclass(event_type, sub.types) for sub in self._subs)
+        """True if some subscriber would receive events of this type (cached per type)."""
+        wanted = self._wanted  # read before _subs: a change replaces both, in that order
+        known = wanted.get(event_type)
+        if known is None:
+            known = wanted[event_type] = any(
+                issubclass(event_type, sub.types) for sub in self._subs
+            )
+        return known
 
     def publish(self, event: Event) -> None:
         """Deliver ``event`` to its subscribers, detaching any that raises."""

@@ -153,7 +153,7 @@ class SupervisorState:
         if not any(child in self.backoff for child in children):
             return self
         kept = {name: entry for name, entry in self.backoff.items() if name not in children}
-        return dataclasses.replace(self, backoff=MappingProxyType(kept))
+        return SupervisorState(self.history, MappingProxyType(kept))
 
 
 # -- the events -----------------------------------------------------------------------------------
@@ -254,7 +254,8 @@ class Decision:
 
     A decision with nothing to do (all defaults but ``state``) ignores the event. Otherwise
     it is applied in this order: ``escalation`` (then nothing else: the supervisor fails);
-    ``resume``; ``remove``; ``stop``; ``drop``; ``start``.
+    ``resume`` (then nothing else: a resume is a decision of its own); ``remove``; ``stop``;
+    ``drop``; ``start``.
 
     Attributes:
         state: the supervisor's state from now on.
@@ -375,14 +376,13 @@ def _failure(state: SupervisorState, event: ChildFailure, rules: _Rules) -> Deci
         return Decision(state)
     directive, decider_error = _directive(event, rules)
     if directive is Directive.RESUME:
-        decision = Decision(state, resume=child)
-    elif directive is Directive.STOP:
-        decision = Decision(state.forget(child), remove=(child,), reason=ExitReason.FAILED)
-    elif directive is Directive.ESCALATE:
-        decision = Decision(state, escalation=Escalation(child, event.error, DECIDER_ESCALATES))
-    else:
-        decision = _restart(state, child, event.error, rules)
-    return dataclasses.replace(decision, directive=directive, decider_error=decider_error)
+        return Decision(state, directive, resume=child)
+    if directive is Directive.STOP:
+        return Decision(state.forget(child), directive, remove=(child,), reason=ExitReason.FAILED)
+    if directive is Directive.ESCALATE:
+        escalation = Escalation(child, event.error, DECIDER_ESCALATES)
+        return Decision(state, directive, decider_error, escalation=escalation)
+    return _restart(state, child, event.error, rules, directive)
 
 
 def _directive(event: ChildFailure, rules: _Rules) -> tuple[Directive, Exception | None]:
@@ -414,7 +414,7 @@ def _charge(
     """Charge one restart against the budget; the escalation if that exhausts it."""
     policy = rules.policy
     allowed, history = add_restart(state.history, rules.now, policy.max_restarts, policy.within)
-    state = dataclasses.replace(state, history=history)
+    state = SupervisorState(history, state.backoff)
     if allowed:
         return state, None
     error = cause if cause is not None else RuntimeError(f"{child!r} kept exiting")
@@ -422,12 +422,19 @@ def _charge(
 
 
 def _restart(
-    state: SupervisorState, child: str, cause: BaseException | None, rules: _Rules
+    state: SupervisorState,
+    child: str,
+    cause: BaseException | None,
+    rules: _Rules,
+    directive: Directive | None = None,
 ) -> Decision:
-    """Restart ``child`` and what the strategy takes with it, or escalate."""
+    """Restart ``child`` and what the strategy takes with it, or escalate.
+
+    ``directive`` is what the decision reports as applied (a failure's ``RESTART``).
+    """
     state, escalation = _charge(state, child, cause, rules)
     if escalation is not None:
-        return Decision(state, escalation=escalation)
+        return Decision(state, directive=directive, escalation=escalation)
     targets = affected(rules.strategy, rules.children, child)
     kept: list[str] = []
     drop: list[str] = []
@@ -438,6 +445,7 @@ def _restart(
     state, delay = _backoff(state.forget(*drop), child, rules)
     return Decision(
         state,
+        directive=directive,
         stop=tuple(reversed(targets)),
         drop=tuple(drop),
         start=tuple(kept),
@@ -460,7 +468,7 @@ def _backoff(
     attempt = 0 if fresh or entry is None else entry.attempts
     delay = rules.backoff_delay(attempt)
     counted = {**state.backoff, child: ChildBackoff(attempt + 1, now + delay)}
-    state = dataclasses.replace(state, backoff=MappingProxyType(counted))
+    state = SupervisorState(state.history, MappingProxyType(counted))
     return state, (delay if delay > 0 else None)
 
 

@@ -67,6 +67,7 @@ skipped when a start is due, and pending delayed starts are timers kept by this 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -149,6 +150,10 @@ class Supervisor(AgentActor):
         slot = self._slot
         assert slot is not None
         return slot
+
+    @functools.cached_property
+    def _names_map(self) -> Mapping[str, Slot]:
+        return self._own.runtime.router.table.names  # a live view: read once, asked often
 
     def on_start(self) -> None:
         """Start every child in spec order; on a failure stop the started ones and re-raise.
@@ -287,8 +292,10 @@ class Supervisor(AgentActor):
         if decision.escalation is not None:
             self._escalate(decision.escalation)
         if decision.resume is not None:
-            for slot in self._slots((decision.resume,)):
-                slot.resume()
+            resumed = self._child(decision.resume)
+            if resumed is not None:
+                resumed.resume()
+            return  # a resume decides nothing else
         for slot in self._slots(decision.remove):
             self._remove(slot, decision.reason)
         for slot in self._slots(decision.stop):
@@ -388,6 +395,8 @@ class Supervisor(AgentActor):
         slot.close_subtree(reason)
 
     def _publish_crash(self, slot: Slot, error: BaseException, directive: str) -> None:
+        if not self._own.runtime.events.wants(AgentCrashed):
+            return  # repr() of an error is not free
         self._publish(
             AgentCrashed,
             name=slot.name,
@@ -480,7 +489,7 @@ class Supervisor(AgentActor):
 
     def _names(self) -> Mapping[str, Slot]:
         """Every name taken in the system (a live mapping: asked, never copied)."""
-        return self._own.runtime.router.table.names
+        return self._names_map
 
 
 _RUNNING = frozenset({SlotState.STARTING, SlotState.RUNNING, SlotState.SUSPENDED})

@@ -29,8 +29,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
-from actors import _local
 from actors._lifecycle import SlotState
+from actors._local import state as _current
 from actors._mailboxes import CLOSED
 from actors._signals import Call, ChildExited, ChildFailed, Nudge, Resume, Terminate
 from actors.envelope import Envelope
@@ -126,7 +126,7 @@ class Incarnation:
 
     def _run(self, cause: BaseException | None, restarted: bool, ack: Future[None]) -> None:
         slot = self.slot
-        _local.state.slot = slot
+        _current.slot = slot
         slot.mailbox.consumer = threading.get_ident()
         slot.current = None
         try:
@@ -186,7 +186,7 @@ class Incarnation:
             )
 
     def _forget_thread(self) -> None:
-        _local.state.slot = None
+        _current.slot = None
         slot = self.slot
         self.instance = None  # the slot no longer hands it out
         if not self.abandoned:  # an abandoned one leaves the slot to its successor
@@ -195,18 +195,18 @@ class Incarnation:
                 slot.mailbox.consumer = None
 
     def _construct(self) -> Agent:
-        """Build the instance; it finds its slot through ``_local.state.constructing``.
+        """Build the instance; it finds its slot through ``_current.constructing``.
 
         Raises:
             TypeError: if the factory built no agent, or the agent's ``__init__`` did not
                 call ``super().__init__()`` (so it never attached itself to the slot).
         """
         slot = self.slot
-        _local.state.constructing = slot
+        _current.constructing = slot
         try:
             instance = slot.factory()
         finally:
-            _local.state.constructing = None
+            _current.constructing = None
         if getattr(instance, "__dict__", {}).get("_slot") is slot:  # AgentActor.__init__ did it
             return instance
         if hasattr(type(instance), "_receive"):

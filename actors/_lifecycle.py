@@ -15,7 +15,14 @@ import enum
 
 from actors.errors import RegimentError
 
-__all__ = ["TRANSITIONS", "IllegalTransition", "SlotState", "illegal_transitions", "strict"]
+__all__ = [
+    "TRANSITIONS",
+    "IllegalTransition",
+    "SlotState",
+    "illegal_transitions",
+    "record_illegal",
+    "strict",
+]
 
 
 class SlotState(enum.Enum):
@@ -59,3 +66,9 @@ illegal_transitions: list[tuple[str, SlotState, SlotState]] = []
 
 class IllegalTransition(RegimentError):
     """A slot was moved to a state that may not follow its current one: a runtime bug."""
+
+
+def record_illegal(name: str, previous: SlotState, to: SlotState) -> bool:
+    """Record an illegal transition of the slot ``name``; True if it must raise (`strict`)."""
+    illegal_transitions.append((name, previous, to))
+    return strict

@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from actors import _local
+from actors._local import state as _current
 from actors.errors import MailboxFull
 
 if TYPE_CHECKING:
@@ -326,7 +326,7 @@ class _Bounded:
         if (
             overflow is Overflow.BLOCK
             and threading.get_ident() != self.consumer
-            and not _local.state.never_block
+            and not _current.never_block
         ):
             deadline = time.monotonic() + self.block_timeout
             self._blocked += 1  # type: ignore[misc]  # a slot of the concrete class
@@ -341,7 +341,7 @@ class _Bounded:
             if self.qsize() < capacity or self.closed:
                 return None
             why = f"still full after waiting {self.block_timeout:g}s"
-        elif overflow is Overflow.BLOCK and _local.state.never_block:
+        elif overflow is Overflow.BLOCK and _current.never_block:
             why = "the sending thread (the timer thread) never waits for room"
         elif overflow is Overflow.BLOCK:
             why = "the agent would wait for room in its own mailbox"

@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from actors import _exit, _local
 from actors._deadletters import DeadLetterOffice
+from actors._exit import wait_at_exit
 from actors._guards import RunWatch
+from actors._local import state as _current
 from actors._router import Router
 from actors._signals import ChildExited, ChildFailed
 from actors._slot import SlotState
@@ -81,7 +82,7 @@ class Runtime:
         self.facade = facade
         # Agent threads are daemon threads either way; with daemon=False interpreter exit
         # still waits for them, through a hook (see actors._exit for why).
-        self.threads = SystemThreads(name, daemon=daemon or _exit.wait_at_exit(self))
+        self.threads = SystemThreads(name, daemon=daemon or wait_at_exit(self))
         self.events = EventStream()
         self.dead_letters = DeadLetterOffice(name, self.events, dead_letter_capacity)
         self.router = Router(self)
@@ -158,7 +159,7 @@ class Runtime:
         check_timeout(timeout)
         if not slot.alive:
             return True
-        if _local.state.slot is slot:
+        if _current.slot is slot:
             slot.request_stop(ExitReason.NORMAL)
             return True
         parent = slot.parent
@@ -181,7 +182,7 @@ class Runtime:
     def shutdown(self, timeout: float, drain: float) -> bool:
         """Run (or wait for) the shutdown `ActorSystem.shutdown` documents; True if clean."""
         deadline = time.monotonic() + timeout
-        current = _local.state.slot
+        current = _current.slot
         if current is not None and current.runtime is self:
             if self._claim_shutdown():
                 self.threads.start_helper(self._run_shutdown, "shutdown", (deadline, drain))

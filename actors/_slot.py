@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from actors import _lifecycle, _local
 from actors._deadletters import error_for
 from actors._incarnation import Incarnation
-from actors._lifecycle import TRANSITIONS, IllegalTransition, SlotState
+from actors._lifecycle import TRANSITIONS, IllegalTransition, SlotState, record_illegal
+from actors._local import state as _current
 from actors._mailboxes import CLOSED
 from actors._signals import Call, ChildExited, ChildFailed, Nudge, Resume, Terminate
 from actors.address import Direct
@@ -177,9 +177,8 @@ class Slot:
         if to is previous:
             return False
         if (previous._value_, to._value_) not in _LEGAL:  # strings: hashed in C
-            _lifecycle.illegal_transitions.append((self.name, previous, to))
             msg = f"{self.kind} {self.name!r}: illegal transition {previous.value} -> {to.value}"
-            if _lifecycle.strict:
+            if record_illegal(self.name, previous, to):
                 raise IllegalTransition(msg)
             self.log.error("{} (a runtime bug; the state stays {})", msg, previous.value)
             return False
@@ -233,7 +232,7 @@ class Slot:
         self.transition(SlotState.STARTING)
         runner = self.runner = Incarnation(self, self.incarnation, bool(self._front))
         ack: Future[None] = Future(what=f"start of {self.name!r}")
-        starter = _local.state.slot  # a supervisor: calls from this child must not wait for it
+        starter = _current.slot  # a supervisor: calls from this child must not wait for it
         if starter is not None:
             starter.waiting_for = self
         thread = runner.thread = self.runtime.threads.new(
@@ -274,7 +273,7 @@ class Slot:
         self.mailbox.put_control(Terminate(self.incarnation, restart, cause))
         if runner.thread is threading.current_thread():
             return True
-        stopper = _local.state.slot
+        stopper = _current.slot
         if stopper is not None:
             stopper.waiting_for = self
         try:
@@ -365,7 +364,7 @@ class Slot:
             AskTimeout: if it did not answer in time.
             Exception: whatever ``function`` raised.
         """
-        caller = _local.state.slot
+        caller = _current.slot
         instance = self.instance
         if caller is self and instance is not None:
             return function(instance)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from actors import _local
+from actors._local import state as _current
 from actors.errors import InvalidConfig, RegimentError, SystemStopped
 
 if TYPE_CHECKING:
@@ -239,7 +239,7 @@ class TimerService:
             self._cond.notify()
 
     def _run(self) -> None:
-        _local.state.never_block = True  # a full BLOCK mailbox must not stall every timer
+        _current.never_block = True  # a full BLOCK mailbox must not stall every timer
         clock = self._clock
         heap, deadlines = self._heap, self._deadlines
         while True:

@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 import pykka
 from loguru import logger
 
-from actors import _local
 from actors._dispatch import HandlerTable, build_table, lookup
+from actors._local import state as _current
 from actors._mailboxes import FifoQueue
 from actors._timeouts import check_timeout
 from actors.address import AddressLike, Broadcast, Direct, validate_name
@@ -168,7 +168,7 @@ class AgentActor(pykka.ThreadingActor):
     @classmethod
     def _create_actor_inbox(cls) -> MailboxQueue:  # type: ignore[override]
         """Hand pykka the slot's mailbox (it outlives this instance)."""
-        slot = _local.state.constructing
+        slot = _current.constructing
         if slot is None:  # constructed outside a system, e.g. to unit-test a handler directly
             return FifoQueue(cls.__name__, _drop)
         return slot.mailbox
@@ -198,7 +198,7 @@ class AgentActor(pykka.ThreadingActor):
             )
             raise TypeError(msg)
         super().__init__()
-        self._slot: Slot | None = _local.state.constructing
+        self._slot: Slot | None = _current.constructing
         self._replied = False
         self._timers: set[Timer] | None = None
         self._runner: asyncio.Runner | None = None  # this incarnation's event loop, lazily

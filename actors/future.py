@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import pykka
 from loguru import logger
 
-from actors import _local
+from actors._local import state as _current
 from actors.errors import AskTimeout
 
 if TYPE_CHECKING:
@@ -201,7 +201,7 @@ class Future(pykka.Future[T]):
           already complete. Keep it short and non-blocking; an exception it raises is logged
           and otherwise ignored.
         """
-        slot = _local.state.slot
+        slot = _current.slot
         if slot is not None:
             item = _AgentCallback(callback, self, slot, slot.incarnation, slot.current)
             self._on_done(item.post)

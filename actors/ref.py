@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from actors import _local
+from actors._local import sender_in
+from actors._local import state as _current
 from actors._timeouts import check_timeout
 from actors.messages import Kind, Message, Priority
 
@@ -82,7 +83,7 @@ class AgentRef:
         """
         slot = self._slot
         runtime = slot.runtime
-        sender = _local.state.slot
+        sender = _current.slot
         if sender is not None and sender.runtime is not runtime:
             sender = None  # an agent of another system: an outside caller here
         return runtime.router.tell(
@@ -117,7 +118,7 @@ class AgentRef:
         return slot.runtime.router.ask(
             slot.name,
             message,
-            _local.sender_in(slot.runtime),
+            sender_in(slot.runtime),
             timeout=timeout,
             priority=priority,
             correlation_id=correlation_id,

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from actors import _local, _logsetup
+from actors._local import sender_in
+from actors._logsetup import route_pykka_logging
 from actors._runtime import Runtime
 from actors._timeouts import check_timeout
 from actors.address import AddressLike, Broadcast, validate_name
@@ -86,7 +87,7 @@ class ActorSystem:
         if not check_timeout(ask_timeout, "ask_timeout"):
             msg = f"ask_timeout must be > 0, got {ask_timeout!r}"
             raise InvalidConfig(msg)
-        _logsetup.route_pykka_logging()
+        route_pykka_logging()
         self.name = name
         self.daemon = daemon
         self._runtime = runtime = Runtime(
@@ -168,7 +169,7 @@ class ActorSystem:
     def _check_open(self) -> None:
         """Refuse new agents once shutdown began (its own agents may spawn until the stop)."""
         runtime = self._runtime
-        if runtime.closing or (runtime.shutting_down and _local.sender_in(runtime) is None):
+        if runtime.closing or (runtime.shutting_down and sender_in(runtime) is None):
             msg = f"system {self.name!r} is shut down; it starts no new agents"
             raise SystemStopped(msg)
 
@@ -200,7 +201,7 @@ class ActorSystem:
         """
         runtime = self._runtime
         return runtime.router.tell(
-            to, message, _local.sender_in(runtime), None, kind, priority, reply_to, correlation_id
+            to, message, sender_in(runtime), None, kind, priority, reply_to, correlation_id
         )
 
     def broadcast(
@@ -213,7 +214,7 @@ class ActorSystem:
         """
         runtime = self._runtime
         return runtime.router.tell(
-            Broadcast(role=role), message, _local.sender_in(runtime), correlation_id=correlation_id
+            Broadcast(role=role), message, sender_in(runtime), correlation_id=correlation_id
         )
 
     def ask_future(
@@ -237,7 +238,7 @@ class ActorSystem:
         return runtime.router.ask(
             to,
             message,
-            _local.sender_in(runtime),
+            sender_in(runtime),
             timeout=timeout,
             priority=priority,
             correlation_id=correlation_id,

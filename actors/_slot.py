@@ -123,6 +123,9 @@ class Slot:
         self._watching: set[Slot] | None = None
         self.runner: Incarnation | None = None  # the incarnation self.thread runs
         self.waiting_for: Slot | None = None  # the child this supervisor is stopping or starting
+        # A supervisor's restart history (monotonic times), published by its own thread after
+        # each decision for tree snapshots to read (an immutable tuple, replaced whole).
+        self.restart_history: tuple[float, ...] = ()
         # Envelopes the next incarnation takes before its mailbox: one kept for a retry, or
         # one an abandoned incarnation took off the queue and handed back unhandled.
         self._front: deque[Envelope] | None = None

@@ -49,7 +49,7 @@ from supervision.policy import (
 from supervision.ref import SupervisorRef
 from supervision.spec import ChildSpec, Restart, Strategy, SupervisorSpec, validate
 from supervision.supervisor import ChildInfo, Supervisor
-from supervision.tree import TreeNode
+from supervision.tree import Budget, TreeNode
 
 __all__ = [
     "ESCALATE",
@@ -57,6 +57,7 @@ __all__ = [
     "RESUME",
     "STOP",
     "Backoff",
+    "Budget",
     "ChildBackoff",
     "ChildExit",
     "ChildFailure",

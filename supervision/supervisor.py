@@ -135,6 +135,8 @@ class Supervisor(AgentActor):
         super().__init__()
         self.spec = spec
         self._state = SupervisorState()
+        if self._slot is not None:  # a fresh instance starts with a fresh budget
+            self._slot.restart_history = ()
         self._children = _ChildView(self)
         backoff = spec.policy.backoff
         self._backoff_delay = None if backoff is None else backoff.delay  # jitter: random
@@ -281,6 +283,7 @@ class Supervisor(AgentActor):
             backoff_delay=self._backoff_delay,
         )
         self._state = decision.state
+        self._own.restart_history = decision.state.history  # for tree snapshots
         return decision
 
     def _apply(self, decision: Decision) -> None:

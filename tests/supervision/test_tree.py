@@ -455,12 +455,14 @@ def test_the_tree_renders_as_indented_text(system):
         text = str(system.tree())
     finally:
         release.set()
+    # Default budgets (3 restarts in 5 s) at every level: a child of the root tolerates 3
+    # failures, one level down 4 * 4 - 1 = 15, two levels down 4 * 4 * 4 - 1 = 63.
     assert text.splitlines() == [
-        "root [supervisor] running restarts=0 mailbox=0",
-        "  team [supervisor] running restarts=0 mailbox=0",
-        "    lead [agent] running restarts=0 mailbox=2 roles=coder,lead",
-        "    crew [supervisor] running restarts=0 mailbox=0",
-        "      deck [agent] running restarts=1 mailbox=0",
+        "root [supervisor] running restarts=0 mailbox=0 budget=0/3 in 5s",
+        "  team [supervisor] running restarts=0 mailbox=0 budget=0/3 in 5s tolerance=3",
+        "    lead [agent] running restarts=0 mailbox=2 roles=coder,lead tolerance=15",
+        "    crew [supervisor] running restarts=0 mailbox=0 budget=1/3 in 5s tolerance=15",
+        "      deck [agent] running restarts=1 mailbox=0 tolerance=63",
     ]
 
 

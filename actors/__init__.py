@@ -8,6 +8,7 @@ supervision trees.
 from __future__ import annotations
 
 from actors._dispatch import handler
+from actors._lifecycle import AgentStatus
 from actors._timers import Timer
 from actors.address import Address, AddressLike, Broadcast, Direct, Role, parse_address
 from actors.agent import AgentActor, Context
@@ -68,6 +69,7 @@ __all__ = [
     "AgentRef",
     "AgentRestarted",
     "AgentStarted",
+    "AgentStatus",
     "AgentStopped",
     "AgentUnavailable",
     "AskError",

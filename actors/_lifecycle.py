@@ -17,10 +17,12 @@ from actors.errors import RegimentError
 
 __all__ = [
     "TRANSITIONS",
+    "AgentStatus",
     "IllegalTransition",
     "SlotState",
     "illegal_transitions",
     "record_illegal",
+    "status_of",
     "strict",
 ]
 
@@ -72,3 +74,34 @@ def record_illegal(name: str, previous: SlotState, to: SlotState) -> bool:
     """Record an illegal transition of the slot ``name``; True if it must raise (`strict`)."""
     illegal_transitions.append((name, previous, to))
     return strict
+
+
+class AgentStatus(enum.StrEnum):
+    """What an agent is doing, as `AgentRef.status` reports it (read from any thread)."""
+
+    STARTING = "starting"  # constructor and on_start / post_restart are running (or about to)
+    IDLE = "idle"  # running, waiting for its next message
+    PROCESSING = "processing"  # inside a handler
+    WAITING = "waiting"  # inside a handler, blocked in a blocking ask or a future's get()
+    RESTARTING = "restarting"  # between incarnations, a restart's backoff included
+    FAILED = "failed"  # crashed, waiting for its supervisor's decision
+    STOPPED = "stopped"  # not running: stopped for good, or stopped until its supervisor restarts
+
+
+_STATUS = {
+    SlotState.NEW: AgentStatus.STARTING,
+    SlotState.STARTING: AgentStatus.STARTING,
+    SlotState.SUSPENDED: AgentStatus.FAILED,
+    SlotState.RESTARTING: AgentStatus.RESTARTING,
+    SlotState.STOPPED: AgentStatus.STOPPED,
+    SlotState.CLOSED: AgentStatus.STOPPED,
+}
+
+
+def status_of(state: SlotState, handling: bool, waiting: bool) -> AgentStatus:
+    """The status of a slot in ``state``, ``handling`` a message, ``waiting`` on a future."""
+    if state is not SlotState.RUNNING:
+        return _STATUS[state]
+    if waiting:
+        return AgentStatus.WAITING
+    return AgentStatus.PROCESSING if handling else AgentStatus.IDLE

@@ -25,7 +25,14 @@ from loguru import logger
 
 from actors._deadletters import error_for
 from actors._incarnation import Incarnation
-from actors._lifecycle import TRANSITIONS, IllegalTransition, SlotState, record_illegal
+from actors._lifecycle import (
+    TRANSITIONS,
+    AgentStatus,
+    IllegalTransition,
+    SlotState,
+    record_illegal,
+    status_of,
+)
 from actors._local import state as _current
 from actors._mailboxes import CLOSED
 from actors._signals import Call, ChildExited, ChildFailed, Nudge, Resume, Terminate
@@ -118,6 +125,7 @@ class Slot:
         # incarnation: every send made from a handler reads it (the sender's conversation),
         # and the slot is what the send path holds.
         self.current: Envelope | None = None
+        self.waiting = 0  # > 0 while a handler blocks on a future (written by its own thread)
         self._lock = threading.Lock()
         self._watchers: set[Slot] | None = None  # made on first use: most slots have none
         self._watching: set[Slot] | None = None
@@ -157,6 +165,11 @@ class Slot:
     def alive(self) -> bool:
         """True until the slot is closed for good."""
         return self.state is not SlotState.CLOSED
+
+    @property
+    def status(self) -> AgentStatus:
+        """What the agent is doing now (`AgentStatus`); any thread may read it."""
+        return status_of(self.state, self.current is not None, self.waiting > 0)
 
     def transition(self, to: SlotState) -> bool:
         """Move to state ``to`` if `TRANSITIONS` allows it, and publish the change.

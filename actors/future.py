@@ -245,7 +245,15 @@ class Future(pykka.Future[T]):
             if self._waiters is None:
                 self._waiters = []
             self._waiters.append(waiter)
-        if waiter.acquire(timeout=-1 if limit is None else limit):
+        slot = _current.slot  # a handler blocked here reads as WAITING meanwhile
+        if slot is not None:
+            slot.waiting += 1
+        try:
+            got = waiter.acquire(timeout=-1 if limit is None else limit)
+        finally:
+            if slot is not None:
+                slot.waiting -= 1
+        if got:
             return
         if own_deadline:
             self._expire()  # the future's own deadline passed: it fails for everyone

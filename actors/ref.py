@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from actors._lifecycle import AgentStatus
 from actors._local import sender_in
 from actors._local import state as _current
 from actors._timeouts import check_timeout
@@ -53,6 +54,13 @@ class AgentRef:
     def is_alive(self) -> bool:
         """True until the agent stops for good (a restarting agent is alive)."""
         return self._slot.alive
+
+    def status(self) -> AgentStatus:
+        """What the agent is doing now: `AgentStatus` (``IDLE``, ``PROCESSING``, ...).
+
+        A snapshot, read without asking the agent: it may have changed by the time it is read.
+        """
+        return self._slot.status
 
     def mailbox_size(self) -> int:
         """How many user messages wait in its mailbox."""

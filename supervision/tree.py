@@ -60,6 +60,8 @@ class TreeNode:
     """One slot of a supervision tree, as it was when the snapshot was taken.
 
     Attributes:
+        status: what the slot was doing (an `actors.AgentStatus` value: ``idle``,
+            ``processing``, ``waiting``, ``failed``, ...).
         budget: a supervisor's `Budget` (None for an agent).
         tolerance: failures of this slot, in one burst, that the tree absorbs before the
             root's fatal policy runs (see the module docstring); None: without limit (a
@@ -75,6 +77,7 @@ class TreeNode:
     mailbox: int  # queued user messages
     capacity: int | None  # the mailbox's bound, None if unbounded
     children: tuple[TreeNode, ...] = ()
+    status: str = ""
     budget: Budget | None = None
     tolerance: int | None = None
     warnings: tuple[str, ...] = ()
@@ -87,6 +90,7 @@ class TreeNode:
             "kind": self.kind,
             "roles": list(self.roles),
             "state": self.state,
+            "status": self.status,
             "restarts": self.restarts,
             "mailbox": self.mailbox,
             "capacity": self.capacity,
@@ -194,6 +198,7 @@ def _snapshot(slot: Slot, path: _Path, *, top: bool = False) -> TreeNode:
         mailbox=slot.mailbox.qsize(),
         capacity=slot.mailbox.capacity,
         children=tuple(_snapshot(child, below) for child in list(slot.children)),
+        status=slot.status.value,
         budget=budget,
         tolerance=None if top or temporary else path.failures - 1,
         warnings=warnings,

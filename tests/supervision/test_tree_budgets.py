@@ -113,6 +113,7 @@ def test_the_tree_converts_to_plain_data_and_json(system: ActorSystem):
         "kind": "agent",
         "roles": [],
         "state": "running",
+        "status": "idle",
         "restarts": 0,
         "mailbox": 0,
         "capacity": None,

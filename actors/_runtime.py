@@ -110,6 +110,17 @@ class Runtime:
 
     # -- what the runtime's parts ask of the system -----------------------------------------
 
+    def ask_wait(self, timeout: float | None) -> float:
+        """Seconds an ask waits: ``timeout``, or the system's ``ask_timeout`` if None.
+
+        Raises:
+            InvalidConfig: for a negative, NaN or infinite ``timeout``.
+        """
+        if timeout is None:
+            return self.ask_timeout
+        check_timeout(timeout)
+        return timeout
+
     def register(self, slots: list[Slot]) -> None:
         """Register a new subtree's slots all at once (see `Router.register`).
 

@@ -45,7 +45,6 @@ from loguru import logger
 from actors._dispatch import HandlerTable, build_table, lookup
 from actors._local import state as _current
 from actors._mailboxes import FifoQueue
-from actors._timeouts import check_timeout
 from actors.address import AddressLike, Broadcast, Direct, validate_name
 from actors.envelope import Envelope
 from actors.errors import RegimentError
@@ -519,15 +518,7 @@ class AgentActor(pykka.ThreadingActor):
             runner.close()
 
     def _ask_wait(self, timeout: float | None) -> float:
-        """Seconds an ask waits: ``timeout``, or the system's ``ask_timeout`` if None.
-
-        Raises:
-            InvalidConfig: for a negative, NaN or infinite ``timeout``.
-        """
-        if timeout is None:
-            return self._running_slot().runtime.ask_timeout
-        check_timeout(timeout)
-        return timeout
+        return self._running_slot().runtime.ask_wait(timeout)
 
     def _running_slot(self) -> Slot:
         slot = self._slot

@@ -156,7 +156,7 @@ class AgentRef:
             SystemStopped: if its system is shut down (or shutting down).
             InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
-        wait = self._slot.runtime.ask_timeout if timeout is None else check_timeout(timeout)
+        wait = self._slot.runtime.ask_wait(timeout)
         future = self.ask_future(
             message, timeout=wait, priority=priority, correlation_id=correlation_id
         )
@@ -176,7 +176,7 @@ class AgentRef:
             AskTimeout: if no reply came within ``timeout`` (default: the system's).
             AgentFailed, UnknownAddress, SystemStopped, ...: as for `ask`.
         """
-        wait = self._slot.runtime.ask_timeout if timeout is None else check_timeout(timeout)
+        wait = self._slot.runtime.ask_wait(timeout)
         future = self.ask_future(
             message, timeout=wait, priority=priority, correlation_id=correlation_id
         )

@@ -263,7 +263,7 @@ class ActorSystem:
             SystemStopped: if the system is shut down (or shutting down).
             InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """
-        wait = self._runtime.ask_timeout if timeout is None else check_timeout(timeout)
+        wait = self._runtime.ask_wait(timeout)
         future = self.ask_future(
             to, message, timeout=wait, priority=priority, correlation_id=correlation_id
         )
@@ -283,7 +283,7 @@ class ActorSystem:
         Raises:
             AskTimeout, AgentFailed, UnknownAddress, SystemStopped, ...: as for `ask`.
         """
-        wait = self._runtime.ask_timeout if timeout is None else check_timeout(timeout)
+        wait = self._runtime.ask_wait(timeout)
         future = self.ask_future(
             to, message, timeout=wait, priority=priority, correlation_id=correlation_id
         )

@@ -51,12 +51,16 @@ from actors.events import (
     Terminated,
 )
 from actors.future import Future
+from actors.info import AgentInfo
 from actors.mailbox import Mailbox, Overflow
 from actors.messages import Kind, Message, Priority
+from actors.metrics import AgentMetrics, HandlingTime, MetricsSnapshot, SystemMetrics
+from actors.recording import HandledMessage, Outcome
 from actors.ref import AgentRef
 from actors.run import RunReport, StopReason
 from actors.send_policy import OUTSIDE, RateLimit, SendPolicy, SendRule
 from actors.system import ActorSystem
+from actors.traffic import MessageHandled, MessageSent
 
 __all__ = [
     "OUTSIDE",
@@ -66,6 +70,8 @@ __all__ = [
     "AgentActor",
     "AgentCrashed",
     "AgentFailed",
+    "AgentInfo",
+    "AgentMetrics",
     "AgentRef",
     "AgentRestarted",
     "AgentStarted",
@@ -89,6 +95,8 @@ __all__ = [
     "EventStream",
     "ExitReason",
     "Future",
+    "HandledMessage",
+    "HandlingTime",
     "InvalidAddress",
     "InvalidConfig",
     "InvalidEnvelope",
@@ -99,6 +107,10 @@ __all__ = [
     "MailboxFull",
     "ManualClock",
     "Message",
+    "MessageHandled",
+    "MessageSent",
+    "MetricsSnapshot",
+    "Outcome",
     "Overflow",
     "PolicyViolation",
     "Priority",
@@ -113,6 +125,7 @@ __all__ = [
     "Subscription",
     "SystemClock",
     "SystemFailed",
+    "SystemMetrics",
     "SystemStopped",
     "Terminated",
     "Timer",

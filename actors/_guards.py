@@ -81,11 +81,13 @@ class RunWatch:
             self._tripped = None
             self._activity.clear()
             self.active = True
+        self._runtime.follow_tap()
         start = time.monotonic()
         try:
             report = self._wait(predicate, max_runtime, idle, start)
         finally:
             self.active = False
+            self._runtime.follow_tap()
         if shutdown:
             self._runtime.shutdown(30.0, 0.0)  # cut the run off: no draining
         return report

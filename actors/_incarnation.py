@@ -27,21 +27,30 @@ Every hook may be ``async def``: its coroutine runs to completion on the instanc
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from actors._lifecycle import SlotState
 from actors._local import state as _current
 from actors._mailboxes import CLOSED
 from actors._signals import Call, ChildExited, ChildFailed, Nudge, Resume, Terminate
+from actors._stats import SLOW_NS as _SLOW_NS
+from actors._stats import STRIDE
 from actors.envelope import Envelope
 from actors.errors import AgentFailed, StartFailed
 from actors.events import AgentCrashed, AgentRestarted, AgentStarted, DeadLetterReason, ExitReason
+from actors.recording import HandledMessage, Outcome, summaries
+from actors.traffic import MessageHandled
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from loguru import Logger
+
     from actors._slot import Slot
+    from actors._stats import SlotStats
     from actors.future import Future
+    from actors.recording import Entry
 
 __all__ = ["Agent", "Incarnation"]
 
@@ -61,7 +70,7 @@ class Agent(Protocol):
     def on_stop(self) -> object: ...
     def pre_restart(self, error: BaseException | None, envelope: Envelope | None) -> object: ...
     def post_restart(self, error: BaseException) -> object: ...
-    def _receive(self, envelope: Envelope) -> None: ...
+    def _receive(self, envelope: Envelope) -> Outcome | None: ...
     def _run_hook(self, result: object) -> None: ...
     def _on_control(self, item: object) -> None: ...
     def _close_loop(self) -> None: ...
@@ -69,6 +78,11 @@ class Agent(Protocol):
 
 
 _ENDED = object()  # `_attend`: the incarnation has ended
+_OK = Outcome.OK
+_FAILED = Outcome.FAILED
+_EXPIRED = Outcome.EXPIRED
+_clock = time.perf_counter_ns
+_STRIDE_MASK = STRIDE - 1
 _PARK_POLL = 0.5  # seconds between checks of a closed mailbox while parked
 
 
@@ -221,19 +235,27 @@ class Incarnation:
             )
         raise TypeError(msg)
 
-    def _loop(self, instance: Agent) -> None:
+    def _loop(self, instance: Agent) -> None:  # noqa: PLR0915 - the hot loop, inlined
         """Take and handle items until the incarnation ends.
 
         The hot path: one flag (``self.attention``) stands for every rare condition (a message
         kept for retry or handed back, a stop request, abandonment), so a plain message costs a
-        `get`, a dispatch and a few attribute reads.
+        `get`, a dispatch, a few attribute reads and, with metrics on, two clock reads and a
+        few counter updates (see `actors._stats`).
         """
         slot = self.slot
-        get = slot.mailbox.get
+        box = slot.mailbox
+        get = box.get
         receive = instance._receive
         handlers = instance._handlers  # a class attribute: read once per incarnation
-        watch = slot.watch_counter
         limit = slot.options.max_messages
+        stats = slot.stats
+        counting = stats is not None
+        record = None if slot.recorder is None else slot.recorder.append
+        tap = slot.runtime.tap
+        stride = _STRIDE_MASK  # 0 while handlers are slow: time every message
+        started = took = 0
+        taken = 0 if stats is None else stats.received  # this thread's own counter, cached
         while True:
             if self.attention:
                 item: object = self._attend(instance)
@@ -251,27 +273,101 @@ class Incarnation:
                     return
                 continue
             slot.current = item
+            if counting:
+                taken += 1
+                stats.received = taken  # type: ignore[union-attr]
+                # Time it (two clock reads) only when that is cheap or wanted: actors._stats.
+                if not taken & stride:
+                    started = stats.since = _clock()  # type: ignore[union-attr]
             try:
                 # A plain tell whose type has a handler: dispatch right here (the common
                 # case); anything else (asks, replies, deadlines, lookups) via _receive.
                 function = handlers.get(type(item.body))
                 if function is None or item.future or item.reply_to or item.deadline is not None:
-                    receive(item)
+                    outcome = receive(item)
                 else:
                     function(instance, item.body)
+                    outcome = None
             except BaseException as exc:  # noqa: BLE001 - the supervisor decides
-                if self._raised(instance, item, exc):
+                ended = self._raised(instance, item, exc, started)
+                if ended:
                     return
+                started = 0
                 continue
+            if started or outcome is not None:  # timed, or no handler ran: the rarer path
+                took, slow = self._finished(item, outcome, started)
+                stride = 0 if slow else _STRIDE_MASK
+                started = 0
+            elif record is not None:  # the envelope itself: a summary is made when read
+                record(item)
             if self.attention:
                 if self.abandoned:
                     return  # the slot's state belongs to the successor now
                 self.attention = slot.retrying(item)
             slot.current = None
-            if watch.active:
-                watch.tick()
+            if tap.after:  # a MessageHandled subscriber, or a run_until counting
+                self._after(item, outcome or _OK, took if outcome is None else None)
+                took = 0
+                if tap.handled:
+                    stride = 0  # MessageHandled.duration: time every message
             if limit is not None:
                 self._count(limit)
+
+    def _finished(
+        self, envelope: Envelope, outcome: Outcome | None, started: int
+    ) -> tuple[int, bool]:
+        """Account for a message that was timed, or that no handler ran for.
+
+        Returns:
+            ``(nanoseconds its handler ran or 0, whether that was slow)``.
+        """
+        slot = self.slot
+        stats = slot.stats
+        took = 0
+        if started and stats is not None:
+            took = _clock() - started
+            stats.since = started + took
+            if outcome is None:
+                stats.record(took)
+            self._sampled(stats, envelope)
+        if outcome is not None and stats is not None:
+            if outcome is _EXPIRED:
+                stats.expired += 1
+            else:
+                stats.unhandled += 1
+        if slot.recorder is not None:
+            slot.recorder.append((envelope, outcome or _OK, started, took))
+        return took, took > _SLOW_NS
+
+    def _sampled(self, stats: SlotStats, envelope: Envelope) -> None:
+        """Once per timed message: sample the mailbox's depth and the message's age."""
+        stats.taken_created = envelope.created_at
+        depth = self.slot.mailbox.qsize()
+        if depth > stats.high_water:  # noqa: PLR1730
+            stats.high_water = depth
+
+    def _after(self, envelope: Envelope, outcome: Outcome, took: int | None) -> None:
+        """After a message, when `Tap.after` says someone watches: count it, announce it."""
+        slot = self.slot
+        if slot.runtime.tap.handled:
+            self._published(envelope, outcome, took)
+        if slot.watch_counter.active:
+            slot.watch_counter.tick()
+
+    def _published(self, envelope: Envelope, outcome: Outcome, took: int | None) -> None:
+        """Publish `MessageHandled` (someone subscribed to it); ``took``: handler nanoseconds."""
+        if outcome is _OK or outcome is _FAILED:
+            duration = None if took is None else took / 1e9
+        else:
+            duration = 0.0  # no handler ran
+        self.slot.runtime.publish(
+            MessageHandled,
+            agent=self.slot.name,
+            envelope_id=envelope.id,
+            message_type=envelope.body.type_name,
+            outcome=outcome,
+            duration=duration,
+        )
 
     def _attend(self, instance: Agent) -> object:
         """The rare conditions behind ``attention``, before taking the next item.
@@ -287,15 +383,30 @@ class Incarnation:
             return _ENDED
         return self.slot.take_front()
 
-    def _raised(self, instance: Agent, envelope: Envelope, exc: BaseException) -> bool:
+    def _raised(
+        self, instance: Agent, envelope: Envelope, exc: BaseException, started: int
+    ) -> bool:
         """A handler raised; True if the incarnation ended."""
         if self.abandoned:
             return True  # its successor owns the slot now; the failure is logged by nobody
-        if self.slot.watch_counter.active:  # the failure consumed the message (guards see loops)
-            self.slot.watch_counter.tick()
-        limit = self.slot.options.max_messages
+        slot = self.slot
+        took = _clock() - started if started else None
+        stats = slot.stats
+        if stats is not None:
+            stats.failed += 1
+            if took is not None:
+                stats.since = started + took
+                stats.record(took)
+                self._sampled(stats, envelope)
+        if slot.recorder is not None:
+            slot.recorder.append((envelope, _FAILED, started, took or 0))
+        if slot.runtime.tap.handled:
+            self._published(envelope, _FAILED, took)
+        if slot.watch_counter.active:  # the failure consumed the message (guards see loops)
+            slot.watch_counter.tick()
+        limit = slot.options.max_messages
         if limit is not None:
-            self.slot.handled += 1
+            slot.handled += 1
         return self._failed(instance, envelope, exc)
 
     def _count(self, limit: int) -> None:
@@ -345,6 +456,7 @@ class Incarnation:
         slot = self.slot
         slot.current = None
         office = slot.runtime.dead_letters
+        recent = tuple(slot.recorder) if slot.recorder is not None else ()
         log = slot.log
         if envelope is not None:  # the runtime's lines about a message carry its ids
             log = log.bind(
@@ -369,13 +481,13 @@ class Incarnation:
                     envelope, DeadLetterReason.HANDLER_FAILED, repr(exc), error, log=False
                 )
                 return False
-            log.opt(exception=exc).error("{} {!r} failed: {!r}", slot.kind, slot.name, exc)
+            _crash_line(log, slot, exc, recent)
             office.record(envelope, DeadLetterReason.HANDLER_FAILED, repr(exc), error, log=False)
         else:
-            log.opt(exception=exc).error("{} {!r} failed: {!r}", slot.kind, slot.name, exc)
+            _crash_line(log, slot, exc, recent)
             if envelope is not None and not slot.keep_for_retry(envelope):
                 office.record(envelope, DeadLetterReason.HANDLER_FAILED, repr(exc), log=False)
-        slot.report(ChildFailed(slot, self.number, exc, envelope))
+        slot.report(ChildFailed(slot, self.number, exc, envelope, recent))
         return self._park(instance, exc, envelope)
 
     def _park(self, instance: Agent, error: BaseException, envelope: Envelope | None) -> bool:
@@ -432,3 +544,29 @@ class Incarnation:
     def _exit(self, instance: Agent, reason: ExitReason) -> None:
         self._end(instance, restart=False, cause=None, envelope=None)
         self.slot.report(ChildExited(self.slot, self.number, reason))
+
+
+_SHOWN = 5  # recording entries a crash's log line spells out (all of them are bound)
+
+
+def _crash_line(log: Logger, slot: Slot, exc: BaseException, recent: tuple[Entry, ...]) -> None:
+    """Log a failure at ERROR with the agent's flight recording (the last few in the text)."""
+    if not recent:
+        log.opt(exception=exc).error("{} {!r} failed: {!r}", slot.kind, slot.name, exc)
+        return
+    entries = summaries(recent)
+    lines = "".join(f"\n  {line}" for line in map(_line, entries[-_SHOWN:]))
+    log.bind(recent=[entry.model_dump(mode="json") for entry in entries]).opt(exception=exc).error(
+        "{} {!r} failed: {!r}; its last {} of {} messages:{}",
+        slot.kind,
+        slot.name,
+        exc,
+        min(_SHOWN, len(entries)),
+        len(entries),
+        lines,
+    )
+
+
+def _line(entry: HandledMessage) -> str:
+    took = "" if entry.duration is None else f" in {entry.duration * 1e3:.3f} ms"
+    return f"{entry.id} {entry.type} from {entry.sender or '-'}: {entry.outcome.value}{took}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from actors._mailboxes import CLOSED, Overflow, Reject, _Bounded, _ControlLane, drain
@@ -14,6 +15,8 @@ from actors.messages import Priority
 
 if TYPE_CHECKING:
     from actors.envelope import Envelope
+
+_clock = time.perf_counter_ns
 
 __all__ = ["LaneQueue"]
 
@@ -46,6 +49,7 @@ class LaneQueue(_Bounded, _ControlLane):
         "consumer",
         "overflow",
         "owner",
+        "woke_at",
     )
 
     def __init__(
@@ -64,6 +68,7 @@ class LaneQueue(_Bounded, _ControlLane):
         self.closed = False
         self.close_reason = "stopped"
         self.consumer: int | None = None
+        self.woke_at = 0  # when get() last had to wait and got something (see MailboxQueue)
         self._reject = reject
         self._lanes: tuple[queue.SimpleQueue[Envelope], ...] = tuple(
             queue.SimpleQueue() for _ in Priority
@@ -129,7 +134,11 @@ class LaneQueue(_Bounded, _ControlLane):
                     if item is CLOSED:
                         self._reclose()
                     return item
-            tokens.get()
+            try:
+                tokens.get_nowait()
+            except queue.Empty:  # idle: note when work came (an idle agent pays for the clock)
+                tokens.get()
+                self.woke_at = _clock()
             if not control.empty():
                 continue
             for index in range(len(lanes) - 1, -1, -1):

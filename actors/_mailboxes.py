@@ -63,6 +63,7 @@ class Overflow(enum.Enum):
 
 
 Reject = Callable[[list[Any], str], None]
+_clock = time.perf_counter_ns
 
 
 class _Closed:
@@ -82,6 +83,7 @@ class MailboxQueue(Protocol):
     capacity: int | None
     closed: bool
     consumer: int | None
+    woke_at: int  # `time.perf_counter_ns` when get() last returned after waiting
 
     def put(self, envelope: Envelope) -> bool:
         """Queue a user message; False if it was refused (it went to ``reject``)."""
@@ -167,6 +169,7 @@ class FifoQueue(_ControlLane):
         "closed",
         "consumer",
         "owner",
+        "woke_at",
     )
 
     capacity: int | None = None  # unbounded
@@ -181,6 +184,7 @@ class FifoQueue(_ControlLane):
         self._control: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._wakes = 0  # wake-up tokens still in the user lane
+        self.woke_at = 0  # when get() last had to wait and got something (see MailboxQueue)
 
     def put(self, envelope: Envelope) -> bool:
         """Queue a user message; False if the mailbox is closed."""
@@ -217,7 +221,11 @@ class FifoQueue(_ControlLane):
                     if item is CLOSED:
                         self._reclose()
                     return item
-            item = q.get()
+            try:
+                item = q.get_nowait()
+            except queue.Empty:  # idle: note when work came (an idle agent pays for the clock)
+                item = q.get()
+                self.woke_at = _clock()
             if item is _WAKE:
                 with self._lock:
                     self._wakes -= 1

@@ -48,6 +48,7 @@ from actors.events import DeadLetterReason
 from actors.future import Future
 from actors.messages import Kind, Message, Priority
 from actors.messages import message_classes as _messages
+from actors.traffic import MessageSent
 
 if TYPE_CHECKING:
     from actors._runtime import Runtime
@@ -127,8 +128,29 @@ class Router:
         self._roles: dict[str, _Holders] = {}
         self._round_robin: dict[str, Iterator[int]] = {}
         self._table = RouteTable(self)
-        self.policy: SendPolicy | None = None
+        self._policy: SendPolicy | None = None
+        self._tap = runtime.tap  # traffic subscribers: MessageSent wanted?
+        # One flag for "a plain tell to a known slot cannot go straight to its mailbox" (a
+        # send policy, or a MessageSent subscriber): the fast path tests nothing else.
+        self.detour = False
+        totals = runtime.totals
+        self._sent = totals.sent  # one next() per send: exact from any thread
+        self._missed = totals.missed
         self.open = True  # False once the system shuts down: outside senders are refused
+
+    @property
+    def policy(self) -> SendPolicy | None:
+        """The send policy every send is checked against, or None."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: SendPolicy | None) -> None:
+        self._policy = policy
+        self.follow_tap()
+
+    def follow_tap(self) -> None:
+        """Recompute `detour` (the policy or the traffic subscribers changed)."""
+        self.detour = self._policy is not None or self._tap.sent
 
     @property
     def table(self) -> RouteTable:
@@ -250,22 +272,59 @@ class Router:
         envelope.created_at = _time()
         envelope.deadline = deadline
         envelope.future = future
-        if slot is None or future is not None:
-            return self._route(envelope, slot, sender)  # a role, a broadcast, an ask, unknown
-        if self.policy is not None:  # the common case: a plain name, or a ref's own slot
-            self.policy.check(envelope, (slot,), sender, self._runtime)
-        return 1 if slot.mailbox.put(envelope) else 0
+        next(self._sent)
+        if slot is None or future is not None or self.detour:
+            return self._route(envelope, slot, sender)  # anything but a plain tell to a slot
+        try:
+            if slot.mailbox.put(envelope):  # the common case: a plain name, or a ref's slot
+                return 1
+        except BaseException:
+            next(self._missed)
+            raise
+        next(self._missed)
+        return 0
 
     def _route(self, envelope: Envelope, slot: Slot | None, sender: Slot | None) -> int:
-        """Resolve, check and put an envelope that is not a plain tell to a known slot."""
+        """Resolve, check, announce and put an envelope: every send but the plainest."""
+        try:
+            delivered = self._deliver(envelope, slot, sender)
+        except BaseException:
+            next(self._missed)
+            raise
+        if delivered != 1:
+            if delivered:
+                self._runtime.totals.add_fanout(delivered - 1)
+            else:
+                next(self._missed)
+        return delivered
+
+    def _deliver(self, envelope: Envelope, slot: Slot | None, sender: Slot | None) -> int:
         recipients = self._resolve(envelope, slot, sender)
+        policy = self._policy
+        if recipients and policy is not None:
+            recipients = policy.check(envelope, recipients, sender, self._runtime)
+        if self._tap.sent:  # before any mailbox: its MessageHandled cannot come first
+            self._announce(envelope, len(recipients))
         if not recipients:
             return 0
-        if self.policy is not None:
-            recipients = self.policy.check(envelope, recipients, sender, self._runtime)
         if type(envelope.to) is Broadcast:
             return self._put_all(envelope, recipients)
         return 1 if recipients[0].mailbox.put(envelope) else 0
+
+    def _announce(self, envelope: Envelope, recipients: int) -> None:
+        """Publish `MessageSent` (someone subscribed to it)."""
+        self._runtime.publish(
+            MessageSent,
+            envelope_id=envelope.id,
+            sender=envelope.sender,
+            address=str(envelope.to),
+            recipients=recipients,
+            message_type=envelope.body.type_name,
+            kind=str(envelope.kind),
+            priority=envelope.priority.name.lower(),
+            correlation_id=envelope.correlation_id,
+            causation_id=envelope.causation_id,
+        )
 
     def ask(
         self,

@@ -32,11 +32,13 @@ from actors._local import state as _current
 from actors._router import Router
 from actors._signals import ChildExited, ChildFailed
 from actors._slot import SlotState
+from actors._stats import Totals
 from actors._threads import SystemThreads
 from actors._timeouts import check_timeout
 from actors._timers import TimerService
 from actors.errors import AgentUnavailable, AskTimeout
 from actors.events import DeadLetterReason, Event, EventStream, ExitReason, SystemFailed
+from actors.traffic import MessageHandled, MessageSent
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,7 +46,25 @@ if TYPE_CHECKING:
     from actors._slot import Slot
     from actors.clock import Clock
 
-__all__ = ["Runtime"]
+__all__ = ["Runtime", "Tap"]
+
+
+class Tap:
+    """Who watches the traffic: what a send or a handled message must do beyond the usual.
+
+    Attributes:
+        sent: someone subscribes to `MessageSent`.
+        handled: someone subscribes to `MessageHandled`.
+        after: `handled`, or a ``run_until`` counts messages: the one flag an agent's loop
+            tests after each message (so watching nothing costs one attribute read).
+    """
+
+    __slots__ = ("after", "handled", "sent")
+
+    def __init__(self) -> None:
+        self.sent = False
+        self.handled = False
+        self.after = False
 
 
 class Runtime:
@@ -75,6 +95,7 @@ class Runtime:
         dead_letter_capacity: int,
         on_fatal: Callable[[BaseException], object] | None,
         facade: object,
+        metrics: bool = True,
     ) -> None:
         self.name = name
         self.clock = clock
@@ -84,6 +105,10 @@ class Runtime:
         # still waits for them, through a hook (see actors._exit for why).
         self.threads = SystemThreads(name, daemon=daemon or wait_at_exit(self))
         self.events = EventStream()
+        self.metrics = metrics  # per-agent counters and handling times (actors._stats)
+        self.totals = Totals()
+        self.tap = Tap()
+        self.events.add_listener(self._tap_changed)
         self.dead_letters = DeadLetterOffice(name, self.events, dead_letter_capacity)
         self.router = Router(self)
         self.timers = TimerService(self)
@@ -97,6 +122,18 @@ class Runtime:
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._clean = True
+
+    def follow_tap(self) -> None:
+        """Recompute the `Tap` (subscriptions changed, or a run started or ended)."""
+        self._tap_changed()
+
+    def _tap_changed(self) -> None:
+        """Follow the subscriptions: note whether anyone listens to the traffic events."""
+        tap = self.tap
+        tap.sent = self.events.wants(MessageSent)
+        tap.handled = self.events.wants(MessageHandled)
+        tap.after = tap.handled or self.watch.active
+        self.router.follow_tap()
 
     @property
     def failure(self) -> BaseException | None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from actors.envelope import Envelope
     from actors.events import ExitReason
     from actors.future import Future
+    from actors.recording import Entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class ChildFailed:
     incarnation: int
     error: BaseException
     envelope: Envelope | None
+    recent: tuple[Entry, ...] = ()  # the child's flight recording at the failure, raw
 
 
 @dataclass(frozen=True, slots=True)

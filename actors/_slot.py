@@ -36,6 +36,7 @@ from actors._lifecycle import (
 from actors._local import state as _current
 from actors._mailboxes import CLOSED
 from actors._signals import Call, ChildExited, ChildFailed, Nudge, Resume, Terminate
+from actors._stats import SlotStats
 from actors.address import Direct
 from actors.envelope import Envelope
 from actors.errors import (
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
     from actors._mailboxes import MailboxQueue
     from actors._runtime import Runtime
     from actors.mailbox import Mailbox
+    from actors.recording import Entry
 
 __all__ = ["Slot", "SlotOptions", "SlotState"]
 
@@ -78,6 +80,7 @@ class SlotOptions:
     max_messages: int | None = None  # stop for good after handling this many messages
     shutdown_timeout: float = 5.0  # how long a stop waits for the current message to finish
     start_timeout: float = 5.0  # how long a start waits for on_start / post_restart
+    flight_recorder: int = 32  # summaries of the last messages taken, kept for post-mortems
 
 
 # The table as (from, to) value pairs: one set lookup per transition, and no Python-level
@@ -126,6 +129,12 @@ class Slot:
         # and the slot is what the send path holds.
         self.current: Envelope | None = None
         self.waiting = 0  # > 0 while a handler blocks on a future (written by its own thread)
+        # Metrics and flight recording (actors._stats, actors.recording): written by the
+        # slot's own thread; None when the system runs with metrics=False / no recording.
+        self.stats: SlotStats | None = SlotStats() if runtime.metrics else None
+        size = options.flight_recorder
+        self.recorder: deque[Entry] | None = deque(maxlen=size) if size else None
+        self.retired = False  # closed, and its counts folded into the system's totals
         self._lock = threading.Lock()
         self._watchers: set[Slot] | None = None  # made on first use: most slots have none
         self._watching: set[Slot] | None = None
@@ -338,6 +347,7 @@ class Slot:
             self._transition(SlotState.CLOSED)
             watchers, self._watchers = self._watchers or set(), None
             watching, self._watching = self._watching or set(), None
+        self.runtime.totals.retire(self)
         if self.registered:
             self.runtime.unregister(self)
         kept, self._front = list(self._front or ()), None

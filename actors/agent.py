@@ -51,6 +51,7 @@ from actors.errors import RegimentError
 from actors.events import DeadLetterReason, ExitReason
 from actors.future import _AgentCallback
 from actors.messages import Kind, Message, Priority
+from actors.recording import Outcome
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -530,26 +531,31 @@ class AgentActor(pykka.ThreadingActor):
     def _office(self) -> DeadLetterOffice:
         return self._running_slot().runtime.dead_letters
 
-    def _receive(self, envelope: Envelope) -> None:
-        """Dispatch one envelope to its handler and deliver the reply (agent thread)."""
+    def _receive(self, envelope: Envelope) -> Outcome | None:
+        """Dispatch one envelope to its handler and deliver the reply (agent thread).
+
+        Returns:
+            None if a handler ran and returned, else `Outcome.UNHANDLED` or `Outcome.EXPIRED`.
+        """
         if envelope.deadline is not None and self._expired(envelope):
-            return
+            return Outcome.EXPIRED
         body = envelope.body
         function = self._handlers.get(type(body), _MISSING)
         if function is _MISSING:
             function = lookup(self._handlers, type(body))
         if function is None:
             self.on_unhandled(envelope)
-            return
+            return Outcome.UNHANDLED
         self._replied = False
         result = function(self, body)
         if self._replied:
-            return
+            return None
         future = envelope.future
         if future is not None:
             future.resolve(result)
         elif result is not None and envelope.reply_to is not None:
             self._answer(self._running_slot(), envelope, result)
+        return None
 
     def _expired(self, envelope: Envelope) -> bool:
         """Dead-letter ``envelope`` if its deadline passed; True if it did."""

@@ -34,6 +34,7 @@ from pydantic import ConfigDict, Field, field_serializer, field_validator
 
 from actors.envelope import Envelope
 from actors.messages import Message
+from actors.recording import HandledMessage
 
 __all__ = [
     "AgentCrashed",
@@ -137,12 +138,15 @@ class AgentCrashed(Event):
         error_type: qualified name of the exception's class.
         directive: what the supervisor decided (restart, resume, stop, escalate), or None
             before it decided.
+        recent: the agent's flight recording when it failed (`HandledMessage` summaries of
+            the last messages it took, oldest first; the failing one last).
     """
 
     name: str
     error: str
     error_type: str
     directive: str | None = None
+    recent: tuple[HandledMessage, ...] = ()
 
 
 class AgentRestarted(Event):
@@ -226,6 +230,15 @@ class EventStream:
         self._lock = threading.Lock()
         self._subs: tuple[Subscription, ...] = ()
         self._wanted: dict[type[Event], bool] = {}  # wants() answers, per event type
+        self._listeners: list[Callable[[], None]] = []
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` whenever the set of subscriptions changes."""
+        self._listeners.append(callback)
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            listener()
 
     def subscribe(
         self, callback: Callable[[Any], object], *event_types: type[Event]
@@ -245,12 +258,14 @@ class EventStream:
         with self._lock:
             self._subs = (*self._subs, sub)
             self._wanted = {}
+        self._changed()
         return sub
 
     def _remove(self, sub: Subscription) -> None:
         with self._lock:
             self._subs = tuple(s for s in self._subs if s is not sub)
             self._wanted = {}
+        self._changed()
 
     def wants(self, event_type: type[Event]) -> bool:
         """True if some subscriber would receive events of this type (cached per type)."""

@@ -13,7 +13,9 @@ from actors._lifecycle import AgentStatus
 from actors._local import sender_in
 from actors._local import state as _current
 from actors._timeouts import check_timeout
+from actors.info import AgentInfo, info_of
 from actors.messages import Kind, Message, Priority
+from actors.recording import HandledMessage, summaries
 
 if TYPE_CHECKING:
     from actors._slot import Slot
@@ -61,6 +63,18 @@ class AgentRef:
         A snapshot, read without asking the agent: it may have changed by the time it is read.
         """
         return self._slot.status
+
+    def info(self) -> AgentInfo:
+        """A frozen `AgentInfo` snapshot: status, message in hand and since when, counts."""
+        return info_of(self._slot)
+
+    def recent(self) -> tuple[HandledMessage, ...]:
+        """The agent's flight recording: summaries of the last messages it took, oldest first.
+
+        Empty if it keeps none (``flight_recorder=0``). Read without asking the agent.
+        """
+        recorder = self._slot.recorder
+        return () if recorder is None else summaries(tuple(recorder))
 
     def mailbox_size(self) -> int:
         """How many user messages wait in its mailbox."""

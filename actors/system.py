@@ -39,6 +39,8 @@ from actors.clock import Clock, SystemClock
 from actors.errors import InvalidConfig, SystemStopped, UnknownAddress
 from actors.events import DeadLetter, DeadLetterReason, EventStream
 from actors.messages import Kind, Message, Priority
+from actors.metrics import MetricsSnapshot
+from actors.metrics import snapshot as metrics_snapshot
 from actors.ref import AgentRef
 
 if TYPE_CHECKING:
@@ -69,6 +71,8 @@ class ActorSystem:
         dead_letter_capacity: how many recent dead letters `dead_letters` keeps.
         daemon: run agents on daemon threads (they then never block interpreter exit, and
             may be cut off at exit without ``on_stop``).
+        metrics: keep per-agent counters and handling times (`metrics`); False saves their
+            small cost on every message (system-wide send counts are kept either way).
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class ActorSystem:
         send_policy: SendPolicy | None = None,
         dead_letter_capacity: int = 1000,
         daemon: bool = False,
+        metrics: bool = True,
     ) -> None:
         validate_name(name, "system name")
         if not check_timeout(ask_timeout, "ask_timeout"):
@@ -98,6 +103,7 @@ class ActorSystem:
             dead_letter_capacity=dead_letter_capacity,
             on_fatal=on_fatal,
             facade=self,
+            metrics=bool(metrics),
         )
         runtime.router.policy = send_policy
         # The one place `actors` imports `supervision`, which is built on `actors`: a
@@ -140,9 +146,9 @@ class ActorSystem:
             **kwargs: passed to the agent's constructor, except the `supervision.ChildSpec`
                 options, which are taken by the spec: ``restart``, ``shutdown_timeout``,
                 ``start_timeout``, ``keep_mailbox``, ``retry_failed``,
-                ``restart_on_ask_error``, ``max_messages``. (An agent whose constructor
-                needs one of those names is spawned from an explicit ChildSpec whose
-                factory is a lambda.)
+                ``restart_on_ask_error``, ``max_messages``, ``flight_recorder``. (An agent
+                whose constructor needs one of those names is spawned from an explicit
+                ChildSpec whose factory is a lambda.)
 
         Raises:
             InvalidAddress: for a malformed name or role (`supervision.InvalidName`, which
@@ -322,6 +328,13 @@ class ActorSystem:
     def dead_letters(self) -> list[DeadLetter]:
         """The most recent dead letters (a bounded ring), oldest first."""
         return self._runtime.dead_letters.letters()
+
+    def metrics(self) -> MetricsSnapshot:
+        """Counts and handling times of the system and of every live agent (see `actors.metrics`).
+
+        Read without stopping anything: O(number of agents), and no agent waits for it.
+        """
+        return metrics_snapshot(self._runtime)
 
     def dead_letter_counts(self) -> dict[DeadLetterReason, int]:
         """How many dead letters the system recorded since it started, by reason.

@@ -28,6 +28,7 @@ from supervision.decisions import (
     should_restart,
 )
 from supervision.errors import (
+    ChargedRestart,
     EscalationError,
     InvalidName,
     InvalidTree,
@@ -58,6 +59,7 @@ __all__ = [
     "STOP",
     "Backoff",
     "Budget",
+    "ChargedRestart",
     "ChildBackoff",
     "ChildExit",
     "ChildFailure",

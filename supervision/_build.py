@@ -63,6 +63,7 @@ def build(
             retry_failed=spec.retry_failed,
             restart_on_ask_error=spec.restart_on_ask_error,
             max_messages=spec.max_messages,
+            flight_recorder=spec.flight_recorder,
             shutdown_timeout=spec.shutdown_timeout,
             start_timeout=spec.start_timeout,
         ),

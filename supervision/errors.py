@@ -12,11 +12,20 @@ RegimentError
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from actors.errors import DuplicateName, InvalidAddress, InvalidConfig, RegimentError
+from actors.recording import HandledMessage
 
-__all__ = ["EscalationError", "InvalidName", "InvalidTree", "NameTaken", "SupervisionError"]
+__all__ = [
+    "ChargedRestart",
+    "EscalationError",
+    "InvalidName",
+    "InvalidTree",
+    "NameTaken",
+    "SupervisionError",
+]
 
 
 class SupervisionError(RegimentError):
@@ -61,6 +70,24 @@ class NameTaken(InvalidTree, DuplicateName):
         self.name = name
 
 
+@dataclass(frozen=True, slots=True)
+class ChargedRestart:
+    """One restart charged to a supervisor's budget (an entry of `EscalationError.history`).
+
+    Attributes:
+        at: when it was charged (wall-clock, UTC).
+        child: the child whose failure (or exit) was charged.
+        error: ``repr`` of the child's error, or None if it exited without one.
+        recent: the child's flight recording when it failed (`actors.HandledMessage`
+            summaries of its last messages, the failing one last); empty if it keeps none.
+    """
+
+    at: datetime
+    child: str
+    error: str | None
+    recent: tuple[HandledMessage, ...] = ()
+
+
 class EscalationError(SupervisionError):
     """A supervisor stopped its children and failed itself.
 
@@ -72,7 +99,9 @@ class EscalationError(SupervisionError):
         supervisor: the supervisor that escalated.
         child: the child whose failure made it give up.
         reason: ``"restart budget exhausted"`` or ``"decider chose escalate"``.
-        history: when the restarts inside the window happened (wall-clock, UTC), oldest first.
+        history: the restarts charged inside the window (`ChargedRestart`: when, which
+            child, its error and flight recording), oldest first; the last one is the
+            failure that exhausted the budget.
     """
 
     def __init__(
@@ -80,7 +109,7 @@ class EscalationError(SupervisionError):
         supervisor: str,
         child: str,
         reason: str,
-        history: tuple[datetime, ...],
+        history: tuple[ChargedRestart, ...],
         cause: BaseException,
     ) -> None:
         message = (

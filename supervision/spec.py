@@ -70,6 +70,8 @@ class ChildSpec:
         restart_on_ask_error: also treat an exception raised while handling an *ask* as a
             failure (the asker always gets the error; by default the agent carries on).
         max_messages: stop for good after handling this many messages (a loop guard).
+        flight_recorder: how many summaries of the last messages taken the agent keeps for
+            post-mortems (`AgentRef.recent`, crash events and logs); 0 keeps none.
 
     Everything else in ``args``/``kwargs`` goes to the factory. Specs are not modified after
     creation.
@@ -89,6 +91,7 @@ class ChildSpec:
         retry_failed: int = 0,
         restart_on_ask_error: bool = False,
         max_messages: int | None = None,
+        flight_recorder: int = 32,
         **kwargs: Any,
     ) -> None:
         self.factory = factory
@@ -104,6 +107,7 @@ class ChildSpec:
         self.retry_failed = retry_failed
         self.restart_on_ask_error = restart_on_ask_error
         self.max_messages = max_messages
+        self.flight_recorder = flight_recorder
 
     def __repr__(self) -> str:
         factory = getattr(self.factory, "__qualname__", repr(self.factory))
@@ -244,6 +248,10 @@ class _Validator:
             or spec.max_messages < 1
         ):
             msg = f"{where}: max_messages must be a positive int or None, got {spec.max_messages!r}"
+            raise InvalidTree(msg)
+        recorder = spec.flight_recorder
+        if isinstance(recorder, bool) or not isinstance(recorder, int) or recorder < 0:
+            msg = f"{where}: flight_recorder must be an int >= 0, got {recorder!r}"
             raise InvalidTree(msg)
         if spec.mailbox is not None and not isinstance(spec.mailbox, Mailbox):
             raise InvalidTree(f"{where}: mailbox must be an actors.Mailbox, got {spec.mailbox!r}")

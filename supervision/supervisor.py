@@ -79,6 +79,7 @@ from actors._spi import ChildExited, ChildFailed, Slot, SlotState
 from actors.agent import AgentActor
 from actors.errors import DuplicateName, StartFailed
 from actors.events import AgentCrashed, Escalated, ExitReason
+from actors.recording import summaries
 from supervision._build import build
 from supervision.decisions import (
     ChildExit,
@@ -92,12 +93,13 @@ from supervision.decisions import (
     SupervisorState,
     plan,
 )
-from supervision.errors import EscalationError, NameTaken
+from supervision.errors import ChargedRestart, EscalationError, NameTaken
 from supervision.spec import ChildSpec, Restart, SupervisorSpec, validate
 
 if TYPE_CHECKING:
     from actors import Timer
     from actors.events import Event
+    from actors.recording import Entry
 
 __all__ = ["ChildInfo", "Supervisor"]
 
@@ -135,6 +137,10 @@ class Supervisor(AgentActor):
         super().__init__()
         self.spec = spec
         self._state = SupervisorState()
+        # One entry per restart charged to the budget, aligned with the newest entries of
+        # ``self._state.history`` (it is a window on the same sequence): who, why, and the
+        # child's flight recording, for `EscalationError.history`.
+        self._charges: list[tuple[str, str | None, tuple[Entry, ...]]] = []
         if self._slot is not None:  # a fresh instance starts with a fresh budget
             self._slot.restart_history = ()
         self._children = _ChildView(self)
@@ -259,7 +265,7 @@ class Supervisor(AgentActor):
         if not self._current(slot, signal.incarnation):
             return  # a late report about an incarnation that is already gone
         alive = slot.thread is not None and slot.thread.is_alive()
-        decision = self._plan(ChildFailure(slot.name, error, alive=alive))
+        decision = self._plan(ChildFailure(slot.name, error, alive=alive), signal.recent)
         if decision.decider_error is not None:
             logger.opt(exception=decision.decider_error).error(
                 "decider of {!r} raised; escalating", self.spec.name
@@ -267,12 +273,16 @@ class Supervisor(AgentActor):
         if decision.directive is not None:
             directive = decision.directive.value
             slot.log.info("supervisor {!r}: {} after {!r}", self.spec.name, directive, error)
-            self._publish_crash(slot, error, directive)
+            self._publish_crash(slot, error, directive, signal.recent)
         self._apply(decision)
 
-    def _plan(self, event: SupervisorEvent) -> Decision:
-        """Decide about ``event`` (`plan`) and keep the state the decision comes with."""
+    def _plan(self, event: SupervisorEvent, recent: tuple[Entry, ...] = ()) -> Decision:
+        """Decide about ``event`` (`plan`) and keep the state the decision comes with.
+
+        ``recent``: the failing child's flight recording, kept with a restart it is charged.
+        """
         spec = self.spec
+        before = self._state.history
         decision = plan(
             self._state,
             event,
@@ -283,7 +293,12 @@ class Supervisor(AgentActor):
             backoff_delay=self._backoff_delay,
         )
         self._state = decision.state
-        self._own.restart_history = decision.state.history  # for tree snapshots
+        history = decision.state.history
+        if history is not before:  # a restart was charged (the window may have moved too)
+            error = getattr(event, "error", None)
+            self._charges.append((_child_of(event), None if error is None else repr(error), recent))
+            del self._charges[: -len(history)]
+        self._own.restart_history = history  # for tree snapshots
         return decision
 
     def _apply(self, decision: Decision) -> None:
@@ -361,7 +376,16 @@ class Supervisor(AgentActor):
             escalation.cause,
         )
         self.on_stop()
-        history = self._wall_times(self._state.history)
+        times = self._wall_times(self._state.history)
+        charges = [("", None, ())] * (len(times) - len(self._charges)) + self._charges
+        history = (
+            tuple(
+                ChargedRestart(at, child, error, summaries(recent))
+                for at, (child, error, recent) in zip(times, charges[-len(times) :], strict=False)
+            )
+            if times
+            else ()
+        )
         error = EscalationError(
             own.name, escalation.child, escalation.reason, history, escalation.cause
         )
@@ -397,7 +421,9 @@ class Supervisor(AgentActor):
         self._forget_pending(slot.name)
         slot.close_subtree(reason)
 
-    def _publish_crash(self, slot: Slot, error: BaseException, directive: str) -> None:
+    def _publish_crash(
+        self, slot: Slot, error: BaseException, directive: str, recent: tuple[Entry, ...]
+    ) -> None:
         if not self._own.runtime.events.wants(AgentCrashed):
             return  # repr() of an error is not free
         self._publish(
@@ -406,6 +432,7 @@ class Supervisor(AgentActor):
             error=repr(error),
             error_type=f"{type(error).__module__}.{type(error).__qualname__}",
             directive=directive,
+            recent=summaries(recent),
         )
 
     # -- requests from SupervisorRef (run in this supervisor's thread) ------------------------
@@ -542,3 +569,9 @@ def _restart_type(slot: Slot) -> Restart:
     if isinstance(spec, ChildSpec | SupervisorSpec):
         return spec.restart
     return Restart.PERMANENT
+
+
+def _child_of(event: SupervisorEvent) -> str:
+    """The child (or children) a planner event is about."""
+    child = getattr(event, "child", None)
+    return child if isinstance(child, str) else ", ".join(getattr(event, "children", ()))

@@ -79,7 +79,7 @@ def fail_and_wait_for_restart(system: ActorSystem, restarted: Journal, sup, coun
 def monotonic(history, clock) -> list[float]:
     """The history's wall-clock times as readings of ``clock``'s monotonic time."""
     offset = clock.time() - clock.monotonic()
-    return [round(when.timestamp() - offset, 3) for when in history]
+    return [round(entry.at.timestamp() - offset, 3) for entry in history]
 
 
 def test_the_budget_allows_exactly_max_restarts_within_the_window_and_escalates_on_the_next(
@@ -104,8 +104,8 @@ def test_the_budget_allows_exactly_max_restarts_within_the_window_and_escalates_
         assert (escalation.supervisor, escalation.child) == ("sup", "w")
         assert escalation.reason == "restart budget exhausted"
         # Wall-clock times a person can read, one second apart like the restarts.
-        assert all(when.tzinfo is UTC for when in escalation.history)
-        offsets = [round(when.timestamp() - clock.time(), 3) for when in escalation.history]
+        assert all(entry.at.tzinfo is UTC for entry in escalation.history)
+        offsets = [round(entry.at.timestamp() - clock.time(), 3) for entry in escalation.history]
         assert offsets == [-3.0, -2.0, -1.0, 0.0]
         assert [e.supervisor for e in escalated.items()] == ["sup", "root"]
         assert causes.items() == [system.failure]

@@ -274,11 +274,12 @@ class Incarnation:
                 continue
             slot.current = item
             if counting:
+                # Time it (two clock reads) only when that is cheap or wanted: actors._stats.
+                if not taken & stride:  # the first message, then one in STRIDE (or all)
+                    self._sampled(stats, item)  # type: ignore[arg-type]
+                    started = stats.since = _clock()  # type: ignore[union-attr]
                 taken += 1
                 stats.received = taken  # type: ignore[union-attr]
-                # Time it (two clock reads) only when that is cheap or wanted: actors._stats.
-                if not taken & stride:
-                    started = stats.since = _clock()  # type: ignore[union-attr]
             try:
                 # A plain tell whose type has a handler: dispatch right here (the common
                 # case); anything else (asks, replies, deadlines, lookups) via _receive.
@@ -329,7 +330,6 @@ class Incarnation:
             stats.since = started + took
             if outcome is None:
                 stats.record(took)
-            self._sampled(stats, envelope)
         if outcome is not None and stats is not None:
             if outcome is _EXPIRED:
                 stats.expired += 1
@@ -340,9 +340,9 @@ class Incarnation:
         return took, took > _SLOW_NS
 
     def _sampled(self, stats: SlotStats, envelope: Envelope) -> None:
-        """Once per timed message: sample the mailbox's depth and the message's age."""
+        """Before a timed message: sample the mailbox's depth (it included the message)."""
         stats.taken_created = envelope.created_at
-        depth = self.slot.mailbox.qsize()
+        depth = self.slot.mailbox.qsize() + 1
         if depth > stats.high_water:  # noqa: PLR1730
             stats.high_water = depth
 
@@ -397,7 +397,6 @@ class Incarnation:
             if took is not None:
                 stats.since = started + took
                 stats.record(took)
-                self._sampled(stats, envelope)
         if slot.recorder is not None:
             slot.recorder.append((envelope, _FAILED, started, took or 0))
         if slot.runtime.tap.handled:

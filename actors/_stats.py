@@ -72,7 +72,8 @@ class SlotStats:
         max: the longest timed handler run, in nanoseconds.
         since: the loop's latest clock reading (`time.perf_counter_ns`): when the message in
             hand started if it is timed, else when the last timed one ended (a lower bound).
-        high_water: the deepest the mailbox was seen, when a timed message ended.
+        high_water: the deepest the mailbox was seen (counting the message being taken),
+            sampled as a timed message is taken.
         taken_created: creation time (wall clock) of the last message timed.
     """
 

@@ -105,8 +105,8 @@ class AgentMetrics(BaseModel):
             (``received`` counts the message in hand too).
         restarts: how often it was restarted.
         mailbox_depth: user messages queued now.
-        mailbox_high_water: the deepest its mailbox was seen: now, or when a timed message
-            ended.
+        mailbox_high_water: the deepest its mailbox was seen: now, or as the agent took a
+            timed message (counting that message).
         oldest_queued_age: seconds since the oldest queued message was created (0.0 when the
             mailbox is empty). An upper bound: the age of the last timed message the agent
             took, which in a FIFO mailbox is older than everything queued after it.

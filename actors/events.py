@@ -608,8 +608,9 @@ class EventStream:
         - a callable with ``inline=True``: called in the publishing thread, before `publish`
           returns. It must be quick and must never block.
         - a queue-like object: ``target.put_nowait(event)`` in the publishing thread; a
-          ``Full`` (or ``QueueFull``) error drops the event (counted). It must be
-          thread-safe (`queue.Queue` is; `asyncio.Queue` is not: use `subscribe_async`).
+          ``Full`` (or ``QueueFull``) error drops the event (counted); ``inline`` and
+          ``buffer`` do not apply. It must be thread-safe (`queue.Queue` is; `asyncio.Queue`
+          is not: use `subscribe_async`).
 
         A target that raises anything else (even `SystemExit`) is logged and detached. After
         the stream closed, this returns an inactive subscription.

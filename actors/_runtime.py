@@ -9,8 +9,9 @@ watch, and does what the runtime's own parts ask of the system:
 - **top-level exits**: `top_level_exit` when the root supervisor fails or exits: log, publish
   `SystemFailed`, and shut everything down in a thread of its own;
 - **stops**: `stop_slot` stops one slot for good through its supervisor (``AgentRef.stop``);
-- **shutdown**: `shutdown` drains, stops the tree in order, closes the timers and joins
-  every thread (the sequence `ActorSystem.shutdown` documents).
+- **shutdown**: `shutdown` drains, stops the tree in order, closes the timers and the event
+  stream (buffered subscribers get what was published) and joins every thread (the sequence
+  `ActorSystem.shutdown` documents).
 
 Runtime modules (`actors._slot`, `actors._incarnation`, `actors._router`, ...) depend on this
 module, never on the facade (`ActorSystem`, `AgentRef`). The facade object is kept here only as
@@ -104,7 +105,7 @@ class Runtime:
         # Agent threads are daemon threads either way; with daemon=False interpreter exit
         # still waits for them, through a hook (see actors._exit for why).
         self.threads = SystemThreads(name, daemon=daemon or wait_at_exit(self))
-        self.events = EventStream()
+        self.events = EventStream(self.threads.new)  # delivery threads are the system's
         self.metrics = metrics  # per-agent counters and handling times (actors._stats)
         self.totals = Totals()
         self.tap = Tap()
@@ -275,6 +276,8 @@ class Runtime:
                 root.close_subtree(ExitReason.SHUTDOWN)
             self.timers.close(_remaining(deadline))
             self._notify_fatal()
+            # Buffered subscribers get what is already published, then their threads end.
+            self.events.close(_remaining(deadline))
             stuck = self.threads.join_all(deadline, helpers=False)
             self._clean = not stuck
             if stuck:

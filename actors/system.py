@@ -435,7 +435,8 @@ class ActorSystem:
         3. Stop the tree in order (reverse start order, tree by tree; each agent finishes its
            current message and runs ``on_stop``). Whatever is still queued then is
            dead-lettered with reason ``shutdown``, and pending asks fail with `SystemStopped`.
-        4. Stop the timers, call ``on_fatal`` if the system failed, join every thread.
+        4. Stop the timers, call ``on_fatal`` if the system failed, close the event stream
+           (buffered subscribers get the events already published), join every thread.
 
         The whole call takes at most about ``timeout`` seconds (the drain included). A handler
         still running then is abandoned, not killed (Python cannot kill a thread): its thread

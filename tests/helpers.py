@@ -59,7 +59,7 @@ class Journal:
 
 def record_events(system: ActorSystem, *types: type) -> Journal:
     journal = Journal()
-    system.events.subscribe(journal.add, *types)
+    system.events.subscribe(journal.add, *types, inline=True)  # journaled before publish returns
     return journal
 
 

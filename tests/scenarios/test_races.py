@@ -186,8 +186,8 @@ def test_a_subscriber_raising_system_exit_is_detached_and_breaks_nothing(system)
     def hostile(event: AgentStarted) -> None:
         raise SystemExit(1)
 
-    system.events.subscribe(hostile, AgentStarted)
-    system.events.subscribe(lambda event: seen.append(event.name), AgentStarted)
+    system.events.subscribe(hostile, AgentStarted, inline=True)
+    system.events.subscribe(lambda event: seen.append(event.name), AgentStarted, inline=True)
     system.spawn(Recorder, name="first")
     system.spawn(Recorder, name="second")
     assert seen == ["first", "second"]

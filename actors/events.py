@@ -9,9 +9,13 @@ serialise them. What is published:
 | `AgentCrashed`   | a handler (or ``on_start``) raised; ``directive`` is what the supervisor did |
 | `AgentRestarted` | a new incarnation replaced a failed one                        |
 | `AgentStopped`   | an agent stopped for good (it is unregistered)                 |
+| `LifecycleChanged` | a slot moved from one lifecycle state to another              |
 | `Escalated`      | a supervisor gave up and failed itself                         |
 | `DeadLetter`     | a message could not be delivered or handled                    |
 | `SystemFailed`   | the root supervisor escalated: the system is stopping           |
+| `actors.MessageSent`, `actors.MessageHandled` | every message's traffic (`actors.traffic`) |
+
+Each is built only while someone subscribes to its type (`EventStream.wants`).
 
 Subscribing (`EventStream.subscribe`) picks one of three delivery modes:
 

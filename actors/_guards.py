@@ -11,6 +11,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from loguru import logger
+
+from actors._local import state as _current
 from actors.errors import InvalidConfig
 from actors.run import RunReport, StopReason
 
@@ -33,6 +36,7 @@ class RunWatch:
         self._last = 0
         self._limit: int | None = None
         self._tripped: int | None = None
+        self._tripper: str | None = None  # the agent whose message reached max_messages
         self._stopped = False
         self.active = False
 
@@ -41,6 +45,8 @@ class RunWatch:
         handled = self._last = next(self._counter)
         if handled == self._limit:
             self._tripped = handled
+            slot = _current.slot
+            self._tripper = None if slot is None else slot.name
         if not self._activity.is_set():
             self._activity.set()
 
@@ -113,6 +119,7 @@ class RunWatch:
                     tripped if reason is StopReason.MAX_MESSAGES and tripped else self._handled()
                 )
                 failure = self._runtime.failure if reason is StopReason.FATAL_ERROR else None
+                self._log_limit(reason, count, now - start)
                 return RunReport(reason, count, now - start, failure)
             if idle is not None and now - last_activity >= idle and self._quiet():
                 return RunReport(StopReason.IDLE, self._handled(), now - start)
@@ -122,6 +129,23 @@ class RunWatch:
             if self._activity.wait(wait):
                 self._activity.clear()
                 last_activity = time.monotonic()
+
+    def _log_limit(self, reason: StopReason, count: int, elapsed: float) -> None:
+        """Log a run cut short by one of its limits (WARNING: the work may be unfinished)."""
+        log = logger.bind(system=self._runtime.name)
+        if reason is StopReason.MAX_MESSAGES:
+            log.bind(agent=self._tripper).warning(
+                "run_until stopped at its max_messages limit ({} messages; the last one was "
+                "handled by {!r})",
+                count,
+                self._tripper,
+            )
+        elif reason is StopReason.MAX_RUNTIME:
+            log.warning(
+                "run_until stopped at its max_runtime limit ({:.3g}s, {} messages handled)",
+                elapsed,
+                count,
+            )
 
     def _reason(self, predicate: Callable[[], bool] | None, timed_out: bool) -> StopReason | None:
         if self._runtime.failure is not None:

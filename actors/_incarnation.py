@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from actors._lifecycle import SlotState
 from actors._local import state as _current
+from actors._logs import core as _log_core
+from actors._logs import debug_wanted, log_message
 from actors._mailboxes import CLOSED
 from actors._signals import Call, ChildExited, ChildFailed, Nudge, Resume, Terminate
 from actors._stats import SLOW_NS as _SLOW_NS
@@ -173,8 +175,11 @@ class Incarnation:
             return
         slot.transition(SlotState.RUNNING)
         if restarted:
+            slot.log.info("{} {!r} restarted (restart #{})", slot.kind, slot.name, slot.restarts)
             slot.runtime.publish(AgentRestarted, name=slot.name, restarts=slot.restarts)
         else:
+            if debug_wanted(_log_core.handlers):  # one line per agent: only when asked for
+                slot.log.debug("{} {!r} started", slot.kind, slot.name)
             slot.runtime.publish(
                 AgentStarted, name=slot.name, kind=slot.kind, restarts=slot.restarts
             )
@@ -253,6 +258,8 @@ class Incarnation:
         counting = stats is not None
         record = None if slot.recorder is None else slot.recorder.append
         tap = slot.runtime.tap
+        logs = _log_core  # loguru's registry: see actors._logs
+        quiet = logs.handlers if not debug_wanted(logs.handlers) else None
         stride = _STRIDE_MASK  # 0 while handlers are slow: time every message
         started = took = 0
         taken = 0 if stats is None else stats.received  # this thread's own counter, cached
@@ -299,16 +306,19 @@ class Incarnation:
                 took, slow = self._finished(item, outcome, started)
                 stride = 0 if slow else _STRIDE_MASK
                 started = 0
-            elif record is not None:  # the envelope itself: a summary is made when read
-                record(item)
+            else:
+                took = 0
+                if record is not None:  # the envelope itself: a summary is made when read
+                    record(item)
             if self.attention:
                 if self.abandoned:
                     return  # the slot's state belongs to the successor now
                 self.attention = slot.retrying(item)
             slot.current = None
+            if logs.handlers is not quiet:  # a sink wants DEBUG, or the sinks changed
+                quiet = log_message(slot, item, outcome or _OK, took or None)
             if tap.after:  # a MessageHandled subscriber, or a run_until counting
                 self._after(item, outcome or _OK, took if outcome is None else None)
-                took = 0
                 if tap.handled:
                     stride = 0  # MessageHandled.duration: time every message
             if limit is not None:
@@ -412,8 +422,11 @@ class Incarnation:
         """Count a handled message against the ``max_messages`` guard."""
         slot = self.slot
         slot.handled += 1
-        if slot.handled >= limit:
-            self.request_stop(self.stop_reason or ExitReason.MAX_MESSAGES)
+        if slot.handled >= limit and self.stop_reason is None:
+            slot.log.warning(
+                "{} {!r} reached its max_messages guard ({}); it stops", slot.kind, slot.name, limit
+            )
+            self.request_stop(ExitReason.MAX_MESSAGES)
 
     def _control(self, instance: Agent, item: object) -> bool:
         """Handle one control item; True if the incarnation ended."""

@@ -109,6 +109,9 @@ class Runtime:
         self.metrics = metrics  # per-agent counters and handling times (actors._stats)
         self.totals = Totals()
         self.tap = Tap()
+        # False: traffic events are never published, whoever subscribes (the benchmark's
+        # "feature off" toggle: see benchmarks/bench_observability.py).
+        self.traffic = True
         self.events.add_listener(self._tap_changed)
         self.dead_letters = DeadLetterOffice(name, self.events, dead_letter_capacity)
         self.router = Router(self)
@@ -131,8 +134,8 @@ class Runtime:
     def _tap_changed(self) -> None:
         """Follow the subscriptions: note whether anyone listens to the traffic events."""
         tap = self.tap
-        tap.sent = self.events.wants(MessageSent)
-        tap.handled = self.events.wants(MessageHandled)
+        tap.sent = self.traffic and self.events.wants(MessageSent)
+        tap.handled = self.traffic and self.events.wants(MessageHandled)
         tap.after = tap.handled or self.watch.active
         self.router.follow_tap()
 

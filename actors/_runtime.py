@@ -11,7 +11,9 @@ watch, and does what the runtime's own parts ask of the system:
 - **stops**: `stop_slot` stops one slot for good through its supervisor (``AgentRef.stop``);
 - **shutdown**: `shutdown` drains, stops the tree in order, closes the timers and the event
   stream (buffered subscribers get what was published) and joins every thread (the sequence
-  `ActorSystem.shutdown` documents).
+  `ActorSystem.shutdown` documents); `on_shutdown` callbacks run last, before the system
+  counts as stopped (what an add-on such as `actors.prometheus` uses to stop its own threads
+  with the system).
 
 Runtime modules (`actors._slot`, `actors._incarnation`, `actors._router`, ...) depend on this
 module, never on the facade (`ActorSystem`, `AgentRef`). The facade object is kept here only as
@@ -20,6 +22,7 @@ an opaque ``facade``, so that `AgentActor.system` can hand it back to user code.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -126,6 +129,8 @@ class Runtime:
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._clean = True
+        self._shutdown_hooks: dict[int, Callable[[], object]] | None = {}  # None once run
+        self._hook_ids = itertools.count()
 
     def follow_tap(self) -> None:
         """Recompute the `Tap` (subscriptions changed, or a run started or ended)."""
@@ -229,6 +234,40 @@ class Runtime:
         """Wait until the system has stopped; True if it did within ``timeout``."""
         return self._stopped.wait(timeout)
 
+    def on_shutdown(self, callback: Callable[[], object]) -> Callable[[], None]:
+        """Have ``callback()`` called once when the system shuts down.
+
+        Callbacks run in the thread that runs the shutdown, in the order they were added,
+        after every agent stopped and every thread of the system was joined, and before
+        `wait` (and so `shutdown`) returns. One that raises is logged at ERROR; the shutdown
+        goes on. A callback added once they ran (the system has stopped) is called at once,
+        in the caller's thread.
+
+        Returns:
+            A function that removes the callback (it is then never called; a no-op once the
+            callbacks ran).
+        """
+        with self._lock:
+            hooks = self._shutdown_hooks
+            if hooks is not None:
+                key = next(self._hook_ids)
+                hooks[key] = callback
+                return lambda: self._remove_hook(key)
+        _call_hook(self.name, callback)
+        return _nothing
+
+    def _remove_hook(self, key: int) -> None:
+        with self._lock:
+            if self._shutdown_hooks is not None:
+                self._shutdown_hooks.pop(key, None)
+
+    def _run_shutdown_hooks(self) -> None:
+        """Call every `on_shutdown` callback once (the last step of the shutdown)."""
+        with self._lock:
+            hooks, self._shutdown_hooks = self._shutdown_hooks, None
+        for callback in (hooks or {}).values():
+            _call_hook(self.name, callback)
+
     # -- shutdown -----------------------------------------------------------------------------
 
     def shutdown(self, timeout: float, drain: float) -> bool:
@@ -291,6 +330,7 @@ class Runtime:
                     stuck,
                 )
         finally:
+            self._run_shutdown_hooks()
             self._stopped.set()
         # The fatal-failure thread may be waiting for this shutdown: join it only now.
         self.threads.join_all(deadline)
@@ -348,6 +388,19 @@ def _cause_chain(error: BaseException, limit: int = 8) -> str:
         lines.append(f"  {'<- ' if lines else ''}{type(current).__name__}: {current}")
         current = current.__cause__ or current.__context__
     return "\n".join(lines)
+
+
+def _call_hook(system: str, callback: Callable[[], object]) -> None:
+    try:
+        callback()
+    except BaseException:  # noqa: BLE001 - a hook must not leave the system unstopped
+        logger.bind(system=system).opt(exception=True).error(
+            "system {!r}: a shutdown callback raised", system
+        )
+
+
+def _nothing() -> None:
+    """What `Runtime.on_shutdown` returns for a callback already called."""
 
 
 def _remaining(deadline: float) -> float:

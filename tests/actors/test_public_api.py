@@ -38,6 +38,7 @@ PUBLIC_MODULES = {
         "mailbox",
         "messages",
         "metrics",
+        "prometheus",
         "recording",
         "ref",
         "run",

@@ -20,7 +20,7 @@ from actors import (
     handler,
 )
 from supervision import ChildSpec, InvalidTree, Restart
-from tests.helpers import record_events
+from tests.helpers import logged, record_events, runtime
 from tests.messages import Note, Ping, Pong, Recorder
 
 
@@ -169,6 +169,40 @@ def test_an_agent_can_shut_its_own_system_down():
     system.tell("q", Note())
     assert system.wait(10)
     assert system.shutdown()
+
+
+def test_shutdown_callbacks_run_once_in_order_after_the_agents_stopped(logs):
+    seen: list[str] = []
+
+    class Tracked(AgentActor):
+        def on_stop(self) -> None:
+            seen.append("agent stopped")
+
+    def failing() -> None:
+        seen.append("failing")
+        raise RuntimeError("hook broke")
+
+    system = ActorSystem("hooks")
+    system.spawn(Tracked, name="a")
+    hooks = runtime(system)
+    hooks.on_shutdown(lambda: seen.append(f"first, stopped={system.wait(0)}"))
+    hooks.on_shutdown(failing)
+    removed = hooks.on_shutdown(lambda: seen.append("removed"))
+    hooks.on_shutdown(lambda: seen.append("last"))
+    removed()
+    assert system.shutdown(timeout=10)
+    assert system.shutdown(timeout=10)
+    assert seen == ["agent stopped", "first, stopped=False", "failing", "last"]
+    assert logged("a shutdown callback raised", "ERROR")(logs.items())
+
+
+def test_a_shutdown_callback_added_after_the_shutdown_is_called_at_once():
+    system = ActorSystem("late")
+    assert system.shutdown(timeout=10)
+    called = threading.Event()
+    remove = runtime(system).on_shutdown(called.set)
+    assert called.is_set()
+    remove()  # a no-op now
 
 
 def test_many_systems_started_and_stopped_leak_no_threads():

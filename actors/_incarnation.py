@@ -260,7 +260,7 @@ class Incarnation:
         tap = slot.runtime.tap
         logs = _log_core  # loguru's registry: see actors._logs
         quiet = logs.handlers if not debug_wanted(logs.handlers) else None
-        stride = _STRIDE_MASK  # 0 while handlers are slow: time every message
+        box.stride = _STRIDE_MASK  # see MailboxQueue.stride
         started = took = 0
         taken = 0 if stats is None else stats.received  # this thread's own counter, cached
         while True:
@@ -281,8 +281,10 @@ class Incarnation:
                 continue
             slot.current = item
             if counting:
-                # Time it (two clock reads) only when that is cheap or wanted: actors._stats.
-                if not taken & stride:  # the first message, then one in STRIDE (or all)
+                # Time it (two clock reads) only when that is cheap or wanted: the first one
+                # after a quiet wait, one in STRIDE, every one while handlers are slow (the
+                # mailbox's stride says which: see MailboxQueue.stride and actors._stats).
+                if not taken & box.stride:
                     self._sampled(stats, item)  # type: ignore[arg-type]
                     started = stats.since = _clock()  # type: ignore[union-attr]
                 taken += 1
@@ -304,7 +306,7 @@ class Incarnation:
                 continue
             if started or outcome is not None:  # timed, or no handler ran: the rarer path
                 took, slow = self._finished(item, outcome, started)
-                stride = 0 if slow else _STRIDE_MASK
+                box.stride = 0 if slow else _STRIDE_MASK
                 started = 0
             else:
                 took = 0
@@ -320,7 +322,7 @@ class Incarnation:
             if tap.after:  # a MessageHandled subscriber, or a run_until counting
                 self._after(item, outcome or _OK, took if outcome is None else None)
                 if tap.handled:
-                    stride = 0  # MessageHandled.duration: time every message
+                    box.stride = 0  # MessageHandled.duration: time every message
             if limit is not None:
                 self._count(limit)
 

@@ -10,7 +10,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from actors._mailboxes import CLOSED, Overflow, Reject, _Bounded, _ControlLane, drain
+from actors._mailboxes import CLOSED, QUIET_NS, Overflow, Reject, _Bounded, _ControlLane, drain
 from actors.messages import Priority
 
 if TYPE_CHECKING:
@@ -47,9 +47,10 @@ class LaneQueue(_Bounded, _ControlLane):
         "close_reason",
         "closed",
         "consumer",
+        "last_wake",
         "overflow",
         "owner",
-        "woke_at",
+        "stride",
     )
 
     def __init__(
@@ -68,7 +69,8 @@ class LaneQueue(_Bounded, _ControlLane):
         self.closed = False
         self.close_reason = "stopped"
         self.consumer: int | None = None
-        self.woke_at = 0  # when get() last had to wait and got something (see MailboxQueue)
+        self.stride = 0  # the consumer's timing stride (see MailboxQueue)
+        self.last_wake = 0  # when get() last returned after waiting
         self._reject = reject
         self._lanes: tuple[queue.SimpleQueue[Envelope], ...] = tuple(
             queue.SimpleQueue() for _ in Priority
@@ -138,7 +140,10 @@ class LaneQueue(_Bounded, _ControlLane):
                 tokens.get_nowait()
             except queue.Empty:  # idle: note when work came (an idle agent pays for the clock)
                 tokens.get()
-                self.woke_at = _clock()
+                now = _clock()
+                if now - self.last_wake > QUIET_NS:  # not one of many short waits in a row
+                    self.stride = 0  # the consumer times the next message
+                self.last_wake = now
             if not control.empty():
                 continue
             for index in range(len(lanes) - 1, -1, -1):

@@ -43,7 +43,15 @@ from actors.errors import MailboxFull
 if TYPE_CHECKING:
     from actors.envelope import Envelope
 
-__all__ = ["CLOSED", "BoundedFifoQueue", "FifoQueue", "MailboxQueue", "Overflow", "Reject"]
+__all__ = [
+    "CLOSED",
+    "QUIET_NS",
+    "BoundedFifoQueue",
+    "FifoQueue",
+    "MailboxQueue",
+    "Overflow",
+    "Reject",
+]
 
 
 class Overflow(enum.Enum):
@@ -64,6 +72,7 @@ class Overflow(enum.Enum):
 
 Reject = Callable[[list[Any], str], None]
 _clock = time.perf_counter_ns
+QUIET_NS = 1_000_000  # see MailboxQueue.stride
 
 
 class _Closed:
@@ -83,7 +92,11 @@ class MailboxQueue(Protocol):
     capacity: int | None
     closed: bool
     consumer: int | None
-    woke_at: int  # `time.perf_counter_ns` when get() last returned after waiting
+    # The consumer's timing stride (a mask, see actors._stats): it times a message when
+    # ``taken & stride == 0``. get() sets it to 0 when it returns after a wait that came at
+    # least QUIET_NS after the previous one (a quiet agent: time its next message); the
+    # consumer sets it back after a timed message.
+    stride: int
 
     def put(self, envelope: Envelope) -> bool:
         """Queue a user message; False if it was refused (it went to ``reject``)."""
@@ -168,8 +181,9 @@ class FifoQueue(_ControlLane):
         "close_reason",
         "closed",
         "consumer",
+        "last_wake",
         "owner",
-        "woke_at",
+        "stride",
     )
 
     capacity: int | None = None  # unbounded
@@ -184,7 +198,8 @@ class FifoQueue(_ControlLane):
         self._control: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._wakes = 0  # wake-up tokens still in the user lane
-        self.woke_at = 0  # when get() last had to wait and got something (see MailboxQueue)
+        self.stride = 0  # the consumer's timing stride (see MailboxQueue)
+        self.last_wake = 0  # when get() last returned after waiting
 
     def put(self, envelope: Envelope) -> bool:
         """Queue a user message; False if the mailbox is closed."""
@@ -225,7 +240,10 @@ class FifoQueue(_ControlLane):
                 item = q.get_nowait()
             except queue.Empty:  # idle: note when work came (an idle agent pays for the clock)
                 item = q.get()
-                self.woke_at = _clock()
+                now = _clock()
+                if now - self.last_wake > QUIET_NS:  # not one of many short waits in a row
+                    self.stride = 0  # the consumer times the next message
+                self.last_wake = now
             if item is _WAKE:
                 with self._lock:
                     self._wakes -= 1

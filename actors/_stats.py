@@ -9,8 +9,9 @@ is a single C call under the GIL, so they are exact too.
 **Timing is sampled.** Every message is counted, but reading the clock twice costs about as
 much as handling an empty message on a small machine, so an agent times:
 
-- every message it takes after waiting for one (it had nothing to do: timing it costs nothing
-  that anyone waits for);
+- a message it takes after waiting for one, when its previous wait ended more than a
+  millisecond before (the mailbox reads the clock as it wakes): so a quiet agent times every
+  message, and a busy one that keeps catching up with its senders does not;
 - every message while its handlers are slow (a timed run above `SLOW_NS`: the clock is then
   noise next to the handler);
 - otherwise one message in `STRIDE` while it works through a backlog of fast messages;
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 BUCKETS = 64  # durations up to 2**63 ns; a bucket per power of two
-STRIDE = 64  # a busy agent with fast handlers times one message in STRIDE (a power of two)
+STRIDE = 256  # a busy agent with fast handlers times one message in STRIDE (a power of two)
 SLOW_NS = 20_000  # a timed run longer than this: time every message (the clock is noise)
 
 Counter = itertools.count
@@ -71,7 +72,8 @@ class SlotStats:
         total: nanoseconds spent in timed handler runs.
         max: the longest timed handler run, in nanoseconds.
         since: the loop's latest clock reading (`time.perf_counter_ns`): when the message in
-            hand started if it is timed, else when the last timed one ended (a lower bound).
+            hand started if it is timed (always after a wait), else when the last timed one
+            ended (a lower bound, at most STRIDE - 1 back-to-back messages earlier).
         high_water: the deepest the mailbox was seen (counting the message being taken),
             sampled as a timed message is taken.
         taken_created: creation time (wall clock) of the last message timed.

@@ -26,7 +26,7 @@ class AgentInfo(BaseModel):
         handling_since: wall-clock time its handler started, or None (also when the system
             runs with ``metrics=False``). Exact when the agent had waited for the message, or
             when it was timed (see `actors.metrics`); otherwise the end of the last timed
-            message, at most 63 fast messages before it.
+            message, at most 255 fast messages before it.
         mailbox_depth: user messages queued.
         restarts: how often it was restarted.
         received: messages it took off its mailbox; handled: handler runs that returned;
@@ -54,9 +54,7 @@ def info_of(slot: Slot) -> AgentInfo:
     stats = slot.stats
     since = None
     if current is not None and stats is not None:
-        # Both are lower bounds of when the message in hand started (see SlotStats.since);
-        # woke_at is when the mailbox last gave it work after the agent waited for some.
-        began = max(stats.since, slot.mailbox.woke_at)
+        began = stats.since  # a lower bound of when the message in hand started (SlotStats)
         if began:
             since = time.time() - (time.perf_counter_ns() - began) / 1e9
     return AgentInfo(

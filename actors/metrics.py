@@ -50,7 +50,8 @@ class HandlingTime(BaseModel):
     """How long handlers ran, in seconds, over the *timed* runs (failed ones included).
 
     Timing is sampled (see `actors._stats`): an agent times every message it takes after
-    waiting for one, every message while its handlers are slow, and one in 16 while it works
+    waiting for one (when it timed nothing in the last millisecond), every message while its
+    handlers are slow, and one in 256 while it works
     through a backlog of fast ones. The message counts elsewhere are exact.
 
     Attributes:

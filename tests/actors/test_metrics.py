@@ -210,3 +210,21 @@ def test_info_shows_the_message_in_hand_since_when_and_the_counts(system: ActorS
     idle = ref.info()
     assert (idle.status, idle.handling, idle.handling_since) == (AgentStatus.IDLE, None, None)
     assert (idle.received, idle.handled, idle.failed) == (5, 4, 1)
+
+
+def test_a_quiet_agent_times_every_message_and_a_busy_one_a_sample(system: ActorSystem):
+    quiet = system.spawn(Flaky, name="quiet")
+    gap = threading.Event()  # never set: its wait is a deliberate quiet spell, not a sync
+    for _ in range(5):
+        gap.wait(0.003)  # longer than actors._mailboxes.QUIET_NS
+        settle(system, "quiet")
+    assert system.metrics().agents["quiet"].handling.count == 5
+    busy = system.spawn(Slow, name="busy")
+    release = park(busy, "busy")
+    for _ in range(1000):
+        busy.tell(Work(n=1))
+    release.set()
+    settle(system, "busy")
+    handling = system.metrics().agents["busy"].handling
+    assert 2 <= handling.count <= 20, "one in 256 of a backlog (and the parked Block)"
+    assert handling.max >= handling.p99 >= handling.p50 > 0.0

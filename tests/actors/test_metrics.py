@@ -213,7 +213,7 @@ def test_info_shows_the_message_in_hand_since_when_and_the_counts(system: ActorS
 
 
 def test_a_quiet_agent_times_every_message_and_a_busy_one_a_sample(system: ActorSystem):
-    quiet = system.spawn(Flaky, name="quiet")
+    system.spawn(Flaky, name="quiet")
     gap = threading.Event()  # never set: its wait is a deliberate quiet spell, not a sync
     for _ in range(5):
         gap.wait(0.003)  # longer than actors._mailboxes.QUIET_NS

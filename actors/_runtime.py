@@ -52,8 +52,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Runtime", "Tap"]
 
-_now = time.time
-
 
 class Tap:
     """Who watches the traffic: what a send or a handled message must do beyond the usual.
@@ -184,11 +182,11 @@ class Runtime:
     def publish(self, event_type: type[Event], **fields: Any) -> None:
         """Publish an event of ``event_type``; builds nothing when nobody subscribed to it.
 
-        The runtime's own fields are trusted, so the event is built without validation
-        (``model_construct``: a fifth of the cost, which matters for a per-message event).
+        (Built by validation, which pydantic does in compiled code: ``model_construct`` is
+        pure Python and, measured, 1.7x slower for a `MessageHandled`.)
         """
         if self.events.wants(event_type):
-            self.events.publish(event_type.model_construct(system=self.name, at=_now(), **fields))
+            self.events.publish(event_type(system=self.name, **fields))
 
     def top_level_exit(self, slot: Slot, signal: ChildFailed | ChildExited) -> None:
         """The root supervisor failed or exited: the system cannot go on; stop it."""

@@ -287,8 +287,7 @@ class Incarnation:
                 if not taken & box.stride:
                     self._sampled(stats, item)  # type: ignore[arg-type]
                     started = stats.since = _clock()  # type: ignore[union-attr]
-                taken += 1
-                stats.received = taken  # type: ignore[union-attr]
+                stats.received = taken = taken + 1  # type: ignore[union-attr]
             try:
                 # A plain tell whose type has a handler: dispatch right here (the common
                 # case); anything else (asks, replies, deadlines, lookups) via _receive.

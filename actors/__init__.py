@@ -20,6 +20,7 @@ from actors.errors import (
     AskError,
     AskTimeout,
     AskToSelf,
+    Cancelled,
     DeliveryError,
     DuplicateName,
     InvalidAddress,
@@ -58,6 +59,7 @@ from actors.messages import Kind, Message, Priority
 from actors.metrics import AgentMetrics, HandlingTime, MetricsSnapshot, SystemMetrics
 from actors.recording import HandledMessage, Outcome
 from actors.ref import AgentRef
+from actors.request import ReplyToken, Request, RequestStatus
 from actors.run import RunReport, StopReason
 from actors.send_policy import OUTSIDE, RateLimit, SendPolicy, SendRule
 from actors.system import ActorSystem
@@ -84,6 +86,7 @@ __all__ = [
     "AskToSelf",
     "AsyncSubscription",
     "Broadcast",
+    "Cancelled",
     "Clock",
     "Context",
     "DeadLetter",
@@ -118,6 +121,9 @@ __all__ = [
     "Priority",
     "RateLimit",
     "RegimentError",
+    "ReplyToken",
+    "Request",
+    "RequestStatus",
     "Role",
     "RunReport",
     "SendPolicy",

@@ -19,6 +19,7 @@ from actors.errors import (
     AgentFailed,
     AgentUnavailable,
     AskTimeout,
+    Cancelled,
     MailboxFull,
     PolicyViolation,
     RegimentError,
@@ -68,6 +69,8 @@ def error_for(
         return UnhandledMessage(text, to, type(envelope.body), envelope)
     if reason is DeadLetterReason.SHUTDOWN:
         return SystemStopped(text)
+    if reason is DeadLetterReason.CANCELLED:
+        return Cancelled(text, envelope.id)
     if reason is DeadLetterReason.EXPIRED:
         deadline = envelope.deadline
         timeout = None if deadline is None else max(0.0, deadline - envelope.created_at)

@@ -39,7 +39,7 @@ from actors._signals import Call, ChildExited, ChildFailed, Nudge, Resume, Termi
 from actors._stats import SLOW_NS as _SLOW_NS
 from actors._stats import STRIDE
 from actors.envelope import Envelope
-from actors.errors import AgentFailed, StartFailed
+from actors.errors import AgentFailed, Cancelled, StartFailed
 from actors.events import AgentCrashed, AgentRestarted, AgentStarted, DeadLetterReason, ExitReason
 from actors.recording import HandledMessage, Outcome, summaries
 from actors.traffic import MessageHandled
@@ -83,6 +83,7 @@ _ENDED = object()  # `_attend`: the incarnation has ended
 _OK = Outcome.OK
 _FAILED = Outcome.FAILED
 _EXPIRED = Outcome.EXPIRED
+_CANCELLED = Outcome.CANCELLED
 _clock = time.perf_counter_ns
 _STRIDE_MASK = STRIDE - 1
 _PARK_POLL = 0.5  # seconds between checks of a closed mailbox while parked
@@ -344,6 +345,8 @@ class Incarnation:
         if outcome is not None and stats is not None:
             if outcome is _EXPIRED:
                 stats.expired += 1
+            elif outcome is _CANCELLED:
+                stats.cancelled += 1
             else:
                 stats.unhandled += 1
         if slot.recorder is not None:
@@ -401,6 +404,9 @@ class Incarnation:
         if self.abandoned:
             return True  # its successor owns the slot now; the failure is logged by nobody
         slot = self.slot
+        future = envelope.future
+        if future is not None and future.cancelled and isinstance(exc, Cancelled):
+            return self._stopped_cancelled(envelope, started)  # cooperative: not a failure
         took = _clock() - started if started else None
         stats = slot.stats
         if stats is not None:
@@ -418,6 +424,20 @@ class Incarnation:
         if limit is not None:
             slot.handled += 1
         return self._failed(instance, envelope, exc)
+
+    def _stopped_cancelled(self, envelope: Envelope, started: int) -> bool:
+        """The handler of a cancelled request raised `Cancelled`: the request simply ends."""
+        slot = self.slot
+        slot.current = None
+        self._finished(envelope, _CANCELLED, started)
+        slot.log.debug("{} {!r} stopped cancelled request {}", slot.kind, slot.name, envelope.id)
+        if slot.runtime.tap.after:
+            self._after(envelope, _CANCELLED, None)
+        if self.attention:
+            if self.abandoned:
+                return True
+            self.attention = slot.retrying(envelope)
+        return False
 
     def _count(self, limit: int) -> None:
         """Count a handled message against the ``max_messages`` guard."""

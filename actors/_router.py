@@ -48,6 +48,7 @@ from actors.events import DeadLetterReason
 from actors.future import Future
 from actors.messages import Kind, Message, Priority
 from actors.messages import message_classes as _messages
+from actors.request import Request
 from actors.traffic import MessageSent
 
 if TYPE_CHECKING:
@@ -273,6 +274,8 @@ class Router:
         envelope.deadline = deadline
         envelope.future = future
         next(self._sent)
+        if future is not None:
+            future.sent_id = seq  # a request's envelope id (formatted when read)
         if slot is None or future is not None or self.detour:
             return self._route(envelope, slot, sender)  # anything but a plain tell to a slot
         try:
@@ -337,6 +340,7 @@ class Router:
         kind: str = Kind.QUERY,
         correlation_id: str | None = None,
         target: Slot | None = None,
+        request: bool = False,
     ) -> Future[Any]:
         """Send ``body`` to exactly one agent (through `tell`) and return the future of its reply.
 
@@ -354,11 +358,14 @@ class Router:
             PolicyViolation, MailboxFull: as for `tell`.
         """
         deadline = None if timeout is None else self._runtime.clock.time() + timeout
-        future: Future[Any] = Future(timeout=timeout, what=to)
+        future: Future[Any] = (
+            Request(timeout=timeout, what=to) if request else Future(timeout=timeout, what=to)
+        )
         self.tell(
             to, body, sender, target, kind, priority, None, correlation_id, None, deadline,
             False, future,
         )  # fmt: skip
+
         deadline_at = future._deadline
         if deadline_at is not None and not future.done():
             self._runtime.timers.expire(future, deadline_at)

@@ -67,6 +67,8 @@ class SlotStats:
         failed: handler runs that raised.
         unhandled: messages with no handler.
         expired: messages skipped because their deadline had passed.
+        cancelled: requests skipped (cancelled before they started) or stopped by their
+            handler (`actors.Cancelled`).
         retried: failed messages kept for another try.
         hist: *timed* handler runs per power-of-two bucket of nanoseconds (see `STRIDE`).
         total: nanoseconds spent in timed handler runs.
@@ -80,6 +82,7 @@ class SlotStats:
     """
 
     __slots__ = (
+        "cancelled",
         "expired",
         "failed",
         "high_water",
@@ -98,6 +101,7 @@ class SlotStats:
         self.failed = 0
         self.unhandled = 0
         self.expired = 0
+        self.cancelled = 0
         self.retried = 0
         self.hist = [0] * BUCKETS
         self.total = 0
@@ -108,7 +112,9 @@ class SlotStats:
 
     def handled(self, in_hand: bool = False) -> int:
         """Handler runs that returned normally (``in_hand``: one is still running)."""
-        return self.received - in_hand - self.failed - self.unhandled - self.expired
+        return (
+            self.received - in_hand - self.failed - self.unhandled - self.expired - self.cancelled
+        )
 
     def add(self, other: SlotStats) -> None:
         """Add ``other``'s counts to these (``since`` and ``taken_created`` are not summed)."""
@@ -123,6 +129,7 @@ class SlotStats:
         self.failed += other.failed
         self.unhandled += other.unhandled
         self.expired += other.expired
+        self.cancelled += other.cancelled
         self.retried += other.retried
 
     def record(self, nanoseconds: int) -> None:
@@ -161,6 +168,7 @@ class Totals:
     Attributes:
         sent: one ``next`` per send (tell, ask, broadcast) that built an envelope.
         missed: sends that reached no mailbox (dead-lettered, refused, raised).
+        late: replies dropped because their ask had timed out (or was cancelled).
         fanout: mailboxes a broadcast reached beyond its first (written under ``lock``).
         escalations: supervisors that gave up (written under ``lock``).
         lock: guards the fields above that are not counters, and retiring slots.
@@ -171,6 +179,7 @@ class Totals:
     def __init__(self) -> None:
         self.sent = Counter()
         self.missed = Counter()
+        self.late = Counter()  # replies that came after their asker gave up
         self.fanout = 0
         self.escalations = 0
         self.lock = threading.Lock()

@@ -45,13 +45,14 @@ from loguru import logger
 from actors._dispatch import HandlerTable, build_table, lookup
 from actors._local import state as _current
 from actors._mailboxes import FifoQueue
-from actors.address import AddressLike, Broadcast, Direct, validate_name
+from actors.address import AddressLike, Broadcast, validate_name
 from actors.envelope import Envelope
-from actors.errors import RegimentError
+from actors.errors import Cancelled, RegimentError
 from actors.events import DeadLetterReason, ExitReason
 from actors.future import _AgentCallback
 from actors.messages import Kind, Message, Priority
 from actors.recording import Outcome
+from actors.request import ReplyToken, answer, late
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -102,6 +103,12 @@ class Context:
     def correlation_id(self) -> str | None:
         """Correlation id of the current envelope."""
         return None if self.envelope is None else self.envelope.correlation_id
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the request being handled was cancelled (read it again: it is live)."""
+        future = None if self.envelope is None else self.envelope.future
+        return future is not None and future.cancelled
 
 
 def _drop(item: object, reason: str) -> None:
@@ -438,6 +445,38 @@ class AgentActor(pykka.ThreadingActor):
         self._replied = True
         self._answer(slot, current, message)
 
+    def defer(self) -> ReplyToken:
+        """Keep the request being handled open after the handler returns; answer it later.
+
+        The handler's return value is then ignored. ``token.reply(message)`` or
+        ``token.fail(error)`` answers it later, from a later message, a future's callback or
+        any thread. The asker's timeout still applies: a reply after it is dropped (and
+        counted as a late reply in `ActorSystem.metrics`).
+
+        Raises:
+            RegimentError: outside a handler.
+        """
+        slot = self._running_slot()
+        current = slot.current
+        if current is None:
+            msg = f"{self} called defer() outside a handler"
+            raise RegimentError(msg)
+        self._replied = True
+        return ReplyToken(slot, current)
+
+    def check_cancelled(self) -> None:
+        """Raise `Cancelled` if the request being handled was cancelled (`Request.cancel`).
+
+        Call it between steps of long work: raised from the handler, `Cancelled` ends the
+        request quietly (it is not a failure of this agent). See also
+        ``self.context.cancelled``.
+        """
+        slot = self._running_slot()
+        current = slot.current
+        if current is not None and current.future is not None and current.future.cancelled:
+            msg = f"request {current.id} to {slot.name!r} was cancelled"
+            raise Cancelled(msg, current.id)
+
     def broadcast(
         self,
         message: Message,
@@ -535,8 +574,14 @@ class AgentActor(pykka.ThreadingActor):
         """Dispatch one envelope to its handler and deliver the reply (agent thread).
 
         Returns:
-            None if a handler ran and returned, else `Outcome.UNHANDLED` or `Outcome.EXPIRED`.
+            None if a handler ran and returned, else the `Outcome` of a message it skipped.
         """
+        future = envelope.future
+        if future is not None:
+            if future.cancelled:  # cancelled before it started: skipped
+                self._office().record(envelope, DeadLetterReason.CANCELLED)
+                return Outcome.CANCELLED
+            future.started = True
         if envelope.deadline is not None and self._expired(envelope):
             return Outcome.EXPIRED
         body = envelope.body
@@ -550,11 +595,11 @@ class AgentActor(pykka.ThreadingActor):
         result = function(self, body)
         if self._replied:
             return None
-        future = envelope.future
         if future is not None:
-            future.resolve(result)
+            if not future.resolve(result):
+                late(self._running_slot())
         elif result is not None and envelope.reply_to is not None:
-            self._answer(self._running_slot(), envelope, result)
+            answer(self._running_slot(), envelope, result)
         return None
 
     def _expired(self, envelope: Envelope) -> bool:
@@ -566,23 +611,7 @@ class AgentActor(pykka.ThreadingActor):
         return False
 
     def _answer(self, slot: Slot, request: Envelope, message: Any) -> None:
-        future = request.future
-        if future is not None:
-            future.resolve(message)
-            return
-        target = request.reply_to
-        if target is None and request.sender is not None:
-            target = Direct(request.sender)
-        correlation = request.correlation_id or request.id
-        if target is None:
-            reply = Envelope(message, request.to, kind=Kind.RESPONSE, correlation_id=correlation)
-            slot.runtime.dead_letters.record(
-                reply, DeadLetterReason.UNKNOWN_ADDRESS, "the request has no sender or reply_to"
-            )
-            return
-        slot.runtime.router.tell(
-            target, message, slot, kind=Kind.RESPONSE, correlation_id=correlation
-        )
+        answer(slot, request, message)
 
     def _on_control(self, item: object) -> None:
         """Handle a runtime control item this class knows; the default refuses pykka envelopes.

@@ -18,7 +18,8 @@ RegimentError                      base of everything regiment raises
 └── AskError                       an ask did not produce a reply
     ├── AskTimeout (TimeoutError)  no reply within the timeout
     ├── AgentFailed                the handler raised (the original is __cause__)
-    └── AskToSelf                  an agent asked itself from inside a handler
+    ├── AskToSelf                  an agent asked itself from inside a handler
+    └── Cancelled                  the request was cancelled (Request.cancel)
 ```
 
 `supervision` adds `SupervisionError` (with `InvalidTree` and `EscalationError`) under
@@ -247,3 +248,19 @@ class AskToSelf(AskError):
     def __init__(self, message: str, agent: str) -> None:
         super().__init__(message)
         self.agent = agent
+
+
+class Cancelled(AskError):
+    """A request was cancelled (`actors.Request.cancel`, or a gather's ``cancel``).
+
+    Its future fails with it at once. Inside the handler of a cancelled request,
+    ``self.check_cancelled()`` raises it, to stop long work cooperatively; raised there, it
+    ends the request quietly (it is not a failure of the agent).
+
+    Attributes:
+        request: what was cancelled, as a string (the envelope id).
+    """
+
+    def __init__(self, message: str, request: str | None = None) -> None:
+        super().__init__(message)
+        self.request = request

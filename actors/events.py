@@ -107,6 +107,7 @@ class DeadLetterReason(Reason):
     POLICY_DENIED = "policy_denied"  # the send policy does not allow this sender/target
     RATE_LIMITED = "rate_limited"  # the sender exceeded its rate limit
     SHUTDOWN = "shutdown"  # still queued when its system stopped (asks fail with SystemStopped)
+    CANCELLED = "cancelled"  # its request was cancelled before the agent started it
 
 
 class ExitReason(Reason):

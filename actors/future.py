@@ -75,6 +75,12 @@ class Future(pykka.Future[T]):
             timeout's message; formatted only if it is needed.
     """
 
+    # Set by the agent that takes the ask (the handler started) and by `Request.cancel`; a
+    # plain future keeps the class defaults.
+    started = False
+    cancelled = False
+    sent_id: str | int | None = None  # the id of the envelope that carried the ask
+
     def __init__(self, *, timeout: float | None = None, what: object = "the future") -> None:
         super().__init__()
         self._lock = threading.Lock()

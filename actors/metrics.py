@@ -14,7 +14,9 @@ What the counts mean:
 - ``sent``: sends that built an envelope (a tell, an ask, a broadcast: one each);
 - ``delivered``: mailbox placements (a broadcast to 10 agents is 10);
 - ``received``: messages an agent took off its mailbox: ``handled + failed + unhandled +
-  expired``;
+  expired + cancelled``;
+- ``cancelled``: requests skipped (cancelled before they started) or stopped by their handler;
+- ``late_replies``: replies dropped because their ask had already timed out or been cancelled;
 - ``handled``: handler runs that returned; ``failed``: handler runs that raised;
 - ``retried``: failed messages kept for another try (``retry_failed``);
 - ``restarts``: restarts of the agent (or of every agent, for the system);
@@ -102,7 +104,8 @@ class AgentMetrics(BaseModel):
     Attributes:
         name: the agent's name.
         roles: the roles it holds, sorted.
-        received, handled, failed, unhandled, expired, retried: see the module docstring
+        received, handled, failed, unhandled, expired, cancelled, retried: see the module
+            docstring
             (``received`` counts the message in hand too).
         restarts: how often it was restarted.
         mailbox_depth: user messages queued now.
@@ -123,6 +126,7 @@ class AgentMetrics(BaseModel):
     failed: int
     unhandled: int
     expired: int
+    cancelled: int
     retried: int
     restarts: int
     mailbox_depth: int
@@ -135,7 +139,8 @@ class SystemMetrics(BaseModel):
     """The metrics of a whole system, stopped agents included.
 
     Attributes:
-        sent, delivered, received, handled, failed, unhandled, expired, retried, restarts:
+        sent, delivered, received, handled, failed, unhandled, expired, cancelled, retried,
+        restarts, late_replies:
             see the module docstring.
         dead_letters: dead letters by reason (the reason's value).
         escalations: how often a supervisor gave up.
@@ -152,8 +157,10 @@ class SystemMetrics(BaseModel):
     failed: int
     unhandled: int
     expired: int
+    cancelled: int
     retried: int
     restarts: int
+    late_replies: int
     dead_letters: dict[str, int]
     escalations: int
     live_agents: int
@@ -193,6 +200,7 @@ def agent_metrics(slot: Slot, stats: SlotStats, now: float) -> AgentMetrics:
         failed=stats.failed,
         unhandled=stats.unhandled,
         expired=stats.expired,
+        cancelled=stats.cancelled,
         retried=stats.retried,
         restarts=slot.restarts,
         mailbox_depth=depth,
@@ -239,6 +247,8 @@ def snapshot(runtime: Runtime) -> MetricsSnapshot:
             failed=overall.failed,
             unhandled=overall.unhandled,
             expired=overall.expired,
+            cancelled=overall.cancelled,
+            late_replies=count_of(totals.late),
             retried=overall.retried,
             restarts=restarts,
             dead_letters={

@@ -40,6 +40,7 @@ Metrics (counters end in ``_total``, times are in seconds). Per live agent, labe
 | ``regiment_messages_failed_total`` | counter | handler runs that raised |
 | ``regiment_messages_unhandled_total`` | counter | messages with no handler |
 | ``regiment_messages_expired_total`` | counter | messages skipped: their deadline passed |
+| ``regiment_messages_cancelled_total`` | counter | requests skipped or stopped: cancelled |
 | ``regiment_messages_retried_total`` | counter | failed messages kept for another try |
 | ``regiment_restarts_total`` | counter | restarts of the agent |
 | ``regiment_mailbox_depth`` | gauge | user messages queued now |
@@ -58,6 +59,7 @@ Per system, labelled ``system`` (and ``reason`` for dead letters):
 | ``regiment_system_messages_failed_total`` | counter | as per agent, over every agent |
 | ``regiment_system_messages_unhandled_total`` | counter | as per agent, over every agent |
 | ``regiment_system_messages_expired_total`` | counter | as per agent, over every agent |
+| ``regiment_system_messages_cancelled_total`` | counter | as per agent, over every agent |
 | ``regiment_system_messages_retried_total`` | counter | as per agent, over every agent |
 | ``regiment_system_restarts_total`` | counter | restarts of every agent and supervisor |
 | ``regiment_system_handling_seconds`` | histogram | handler run times of every agent |
@@ -164,6 +166,7 @@ _SYSTEM = (
             ("failed", "Handler runs that raised"),
             ("unhandled", "Messages with no handler"),
             ("expired", "Messages skipped because their deadline had passed"),
+            ("cancelled", "Requests skipped or stopped because they were cancelled"),
             ("retried", "Failed messages kept for another try"),
         )
     ),
@@ -200,6 +203,7 @@ _AGENT = (
             ("failed", "Handler runs that raised"),
             ("unhandled", "Messages with no handler"),
             ("expired", "Messages skipped because their deadline had passed"),
+            ("cancelled", "Requests skipped or stopped because they were cancelled"),
             ("retried", "Failed messages kept for another try"),
         )
     ),

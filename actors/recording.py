@@ -33,6 +33,7 @@ class Outcome(enum.StrEnum):
     FAILED = "failed"  # its handler raised
     UNHANDLED = "unhandled"  # the agent has no handler for its type
     EXPIRED = "expired"  # its deadline had passed: skipped and dead-lettered
+    CANCELLED = "cancelled"  # its request was cancelled: skipped, or stopped by the handler
 
 
 class HandledMessage(Message):

@@ -16,6 +16,7 @@ from actors._timeouts import check_timeout
 from actors.info import AgentInfo, info_of
 from actors.messages import Kind, Message, Priority
 from actors.recording import HandledMessage, summaries
+from actors.request import Request
 
 if TYPE_CHECKING:
     from actors._slot import Slot
@@ -146,6 +147,43 @@ class AgentRef:
             correlation_id=correlation_id,
             target=slot,
         )
+
+    def request(
+        self,
+        message: Message,
+        *,
+        timeout: float | None = None,
+        priority: Priority = Priority.NORMAL,
+        correlation_id: str | None = None,
+    ) -> Request[Any]:
+        """Send ``message`` as an ask and return its `Request` handle at once.
+
+        The handle is a future (``result(timeout)``, ``await``) that also reports where the
+        request is (`Request.status`) and can be cancelled (`Request.cancel`).
+
+        Args:
+            message: the request.
+            timeout: seconds after which it expires (still queued: skipped, dead letter
+                ``expired``); None: no deadline of its own.
+            priority: its priority (a priority mailbox acts on it).
+            correlation_id: the conversation it belongs to (default: as for `tell`).
+
+        Raises:
+            AgentUnavailable, AskToSelf, SystemStopped, InvalidConfig: as for `ask_future`.
+        """
+        check_timeout(timeout)
+        slot = self._slot
+        request: Request[Any] = slot.runtime.router.ask(
+            slot.name,
+            message,
+            sender_in(slot.runtime),
+            timeout=timeout,
+            priority=priority,
+            correlation_id=correlation_id,
+            target=slot,
+            request=True,
+        )  # type: ignore[assignment]
+        return request
 
     def ask(
         self,

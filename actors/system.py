@@ -42,6 +42,7 @@ from actors.messages import Kind, Message, Priority
 from actors.metrics import MetricsSnapshot
 from actors.metrics import snapshot as metrics_snapshot
 from actors.ref import AgentRef
+from actors.request import Request
 
 if TYPE_CHECKING:
     from actors.agent import AgentActor
@@ -249,6 +250,37 @@ class ActorSystem:
             priority=priority,
             correlation_id=correlation_id,
         )
+
+    def request(
+        self,
+        to: AddressLike,
+        message: Message,
+        *,
+        timeout: float | None = None,
+        priority: Priority = Priority.NORMAL,
+        correlation_id: str | None = None,
+    ) -> Request[Any]:
+        """Send ``message`` as an ask to one agent (name or role); return its `Request` handle.
+
+        See `AgentRef.request`. None for ``timeout``: no deadline of its own.
+
+        Raises:
+            UnknownAddress: at once, if nobody has the name or holds the role.
+            SystemStopped: if the system is shut down (or shutting down).
+            InvalidConfig: for a negative, NaN or infinite ``timeout``.
+        """
+        check_timeout(timeout)
+        runtime = self._runtime
+        request: Request[Any] = runtime.router.ask(
+            to,
+            message,
+            sender_in(runtime),
+            timeout=timeout,
+            priority=priority,
+            correlation_id=correlation_id,
+            request=True,
+        )  # type: ignore[assignment]
+        return request
 
     def ask(
         self,

@@ -41,6 +41,7 @@ PUBLIC_MODULES = {
         "prometheus",
         "recording",
         "ref",
+        "request",
         "run",
         "send_policy",
         "system",

@@ -9,6 +9,7 @@ import pytest
 from actors import (
     ActorSystem,
     AgentActor,
+    AgentFailed,
     AskTimeout,
     Cancelled,
     DeadLetterReason,
@@ -174,7 +175,7 @@ def test_request_statuses_done_failed_and_expired(system: ActorSystem):
     assert expired.status() is RequestStatus.EXPIRED
     fresh = system.spawn(Deferring, name="fresh")
     failed = fresh.request(Release(text="nothing open"), timeout=WAIT)  # pops an empty list
-    with pytest.raises(Exception):  # noqa: B017, PT011 - AgentFailed(IndexError)
+    with pytest.raises(AgentFailed):
         failed.result(timeout=WAIT)
     assert failed.status() is RequestStatus.FAILED
 

@@ -57,7 +57,7 @@ from actors.info import AgentInfo
 from actors.mailbox import Mailbox, Overflow
 from actors.messages import Kind, Message, Priority
 from actors.metrics import AgentMetrics, HandlingTime, MetricsSnapshot, SystemMetrics
-from actors.recording import HandledMessage, Outcome
+from actors.recording import HandledMessage, MessageOutcome
 from actors.ref import AgentRef
 from actors.request import ReplyToken, Request, RequestStatus
 from actors.run import RunReport, StopReason
@@ -113,9 +113,9 @@ __all__ = [
     "ManualClock",
     "Message",
     "MessageHandled",
+    "MessageOutcome",
     "MessageSent",
     "MetricsSnapshot",
-    "Outcome",
     "Overflow",
     "PolicyViolation",
     "Priority",

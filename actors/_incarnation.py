@@ -41,7 +41,7 @@ from actors._stats import STRIDE
 from actors.envelope import Envelope
 from actors.errors import AgentFailed, Cancelled, StartFailed
 from actors.events import AgentCrashed, AgentRestarted, AgentStarted, DeadLetterReason, ExitReason
-from actors.recording import HandledMessage, Outcome, summaries
+from actors.recording import HandledMessage, MessageOutcome, summaries
 from actors.traffic import MessageHandled
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class Agent(Protocol):
     def on_stop(self) -> object: ...
     def pre_restart(self, error: BaseException | None, envelope: Envelope | None) -> object: ...
     def post_restart(self, error: BaseException) -> object: ...
-    def _receive(self, envelope: Envelope) -> Outcome | None: ...
+    def _receive(self, envelope: Envelope) -> MessageOutcome | None: ...
     def _run_hook(self, result: object) -> None: ...
     def _on_control(self, item: object) -> None: ...
     def _close_loop(self) -> None: ...
@@ -80,10 +80,10 @@ class Agent(Protocol):
 
 
 _ENDED = object()  # `_attend`: the incarnation has ended
-_OK = Outcome.OK
-_FAILED = Outcome.FAILED
-_EXPIRED = Outcome.EXPIRED
-_CANCELLED = Outcome.CANCELLED
+_OK = MessageOutcome.OK
+_FAILED = MessageOutcome.FAILED
+_EXPIRED = MessageOutcome.EXPIRED
+_CANCELLED = MessageOutcome.CANCELLED
 _clock = time.perf_counter_ns
 _STRIDE_MASK = STRIDE - 1
 _PARK_POLL = 0.5  # seconds between checks of a closed mailbox while parked
@@ -327,7 +327,7 @@ class Incarnation:
                 self._count(limit)
 
     def _finished(
-        self, envelope: Envelope, outcome: Outcome | None, started: int
+        self, envelope: Envelope, outcome: MessageOutcome | None, started: int
     ) -> tuple[int, bool]:
         """Account for a message that was timed, or that no handler ran for.
 
@@ -360,7 +360,7 @@ class Incarnation:
         if depth > stats.high_water:  # noqa: PLR1730
             stats.high_water = depth
 
-    def _after(self, envelope: Envelope, outcome: Outcome, took: int | None) -> None:
+    def _after(self, envelope: Envelope, outcome: MessageOutcome, took: int | None) -> None:
         """After a message, when `Tap.after` says someone watches: count it, announce it."""
         slot = self.slot
         if slot.runtime.tap.handled:
@@ -368,7 +368,7 @@ class Incarnation:
         if slot.watch_counter.active:
             slot.watch_counter.tick()
 
-    def _published(self, envelope: Envelope, outcome: Outcome, took: int | None) -> None:
+    def _published(self, envelope: Envelope, outcome: MessageOutcome, took: int | None) -> None:
         """Publish `MessageHandled` (someone subscribed to it); ``took``: handler nanoseconds."""
         if outcome is _OK or outcome is _FAILED:
             duration = None if took is None else took / 1e9

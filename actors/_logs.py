@@ -19,7 +19,7 @@ from loguru import logger
 if TYPE_CHECKING:
     from actors._slot import Slot
     from actors.envelope import Envelope
-    from actors.recording import Outcome
+    from actors.recording import MessageOutcome
 
 __all__ = ["core", "log_message"]
 
@@ -37,7 +37,7 @@ def debug_wanted(handlers: dict[int, Any]) -> bool:
 
 
 def log_message(
-    slot: Slot, envelope: Envelope, outcome: Outcome, took: int | None
+    slot: Slot, envelope: Envelope, outcome: MessageOutcome, took: int | None
 ) -> dict[int, Any] | None:
     """Write the DEBUG line for a message if a sink wants it.
 

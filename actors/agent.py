@@ -51,7 +51,7 @@ from actors.errors import Cancelled, RegimentError
 from actors.events import DeadLetterReason, ExitReason
 from actors.future import _AgentCallback
 from actors.messages import Kind, Message, Priority
-from actors.recording import Outcome
+from actors.recording import MessageOutcome
 from actors.request import ReplyToken, answer, late
 
 if TYPE_CHECKING:
@@ -570,27 +570,27 @@ class AgentActor(pykka.ThreadingActor):
     def _office(self) -> DeadLetterOffice:
         return self._running_slot().runtime.dead_letters
 
-    def _receive(self, envelope: Envelope) -> Outcome | None:
+    def _receive(self, envelope: Envelope) -> MessageOutcome | None:
         """Dispatch one envelope to its handler and deliver the reply (agent thread).
 
         Returns:
-            None if a handler ran and returned, else the `Outcome` of a message it skipped.
+            None if a handler ran and returned, else the `MessageOutcome` of a message it skipped.
         """
         future = envelope.future
         if future is not None:
             if future.cancelled:  # cancelled before it started: skipped
                 self._office().record(envelope, DeadLetterReason.CANCELLED)
-                return Outcome.CANCELLED
+                return MessageOutcome.CANCELLED
             future.started = True
         if envelope.deadline is not None and self._expired(envelope):
-            return Outcome.EXPIRED
+            return MessageOutcome.EXPIRED
         body = envelope.body
         function = self._handlers.get(type(body), _MISSING)
         if function is _MISSING:
             function = lookup(self._handlers, type(body))
         if function is None:
             self.on_unhandled(envelope)
-            return Outcome.UNHANDLED
+            return MessageOutcome.UNHANDLED
         self._replied = False
         result = function(self, body)
         if self._replied:

@@ -23,10 +23,10 @@ from actors.messages import Message
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["HandledMessage", "Outcome", "summaries"]
+__all__ = ["HandledMessage", "MessageOutcome", "summaries"]
 
 
-class Outcome(enum.StrEnum):
+class MessageOutcome(enum.StrEnum):
     """What became of a message an agent took off its mailbox."""
 
     OK = "ok"  # its handler returned
@@ -44,7 +44,7 @@ class HandledMessage(Message):
         type: the body's `Message.type_name`.
         sender: the sender's name, or None.
         correlation_id: the conversation it belongs to.
-        outcome: what became of it (`Outcome`).
+        outcome: what became of it (`MessageOutcome`).
         duration: seconds its handler ran, or None if it was not timed (timing is sampled:
             see `actors.metrics`).
         at: wall-clock time its handler started (seconds since the epoch), or None if it
@@ -55,7 +55,7 @@ class HandledMessage(Message):
     type: str
     sender: str | None
     correlation_id: str | None
-    outcome: Outcome
+    outcome: MessageOutcome
     duration: float | None
     at: float | None
 
@@ -63,7 +63,7 @@ class HandledMessage(Message):
 # A recording entry as the agent's thread appends it (no formatting, no model): the envelope
 # itself when its handler returned and it was not timed, else (envelope, outcome, start
 # perf_counter_ns or 0, duration ns).
-Entry = Envelope | tuple[Envelope, Outcome, int, int]
+Entry = Envelope | tuple[Envelope, MessageOutcome, int, int]
 
 
 def summaries(entries: Iterable[Entry]) -> tuple[HandledMessage, ...]:
@@ -75,7 +75,7 @@ def summaries(entries: Iterable[Entry]) -> tuple[HandledMessage, ...]:
         if isinstance(entry, tuple):
             envelope, outcome, started, took = entry
         else:
-            envelope, outcome, started, took = entry, Outcome.OK, 0, 0
+            envelope, outcome, started, took = entry, MessageOutcome.OK, 0, 0
         out.append(
             HandledMessage(
                 id=envelope.id,
@@ -90,4 +90,4 @@ def summaries(entries: Iterable[Entry]) -> tuple[HandledMessage, ...]:
     return tuple(out)
 
 
-_RAN = (Outcome.OK, Outcome.FAILED)  # outcomes where a handler ran
+_RAN = (MessageOutcome.OK, MessageOutcome.FAILED)  # outcomes where a handler ran

@@ -15,7 +15,7 @@ For one sender and one receiver, a subscriber sees a message's `MessageSent` bef
 from __future__ import annotations
 
 from actors.events import Event
-from actors.recording import Outcome
+from actors.recording import MessageOutcome
 
 __all__ = ["MessageHandled", "MessageSent"]
 
@@ -53,7 +53,7 @@ class MessageHandled(Event):
         agent: the agent's name.
         envelope_id: the envelope's id.
         message_type: the body's `Message.type_name`.
-        outcome: what became of it (`Outcome`).
+        outcome: what became of it (`MessageOutcome`).
         duration: seconds its handler ran (0.0 for ``unhandled`` and ``expired``; None when
             the system runs with ``metrics=False`` and the agent keeps no flight recording).
     """
@@ -61,5 +61,5 @@ class MessageHandled(Event):
     agent: str
     envelope_id: str
     message_type: str
-    outcome: Outcome
+    outcome: MessageOutcome
     duration: float | None

@@ -10,7 +10,7 @@ from actors import (
     AgentCrashed,
     HandledMessage,
     Message,
-    Outcome,
+    MessageOutcome,
     handler,
 )
 from supervision import ChargedRestart, ChildSpec, InvalidTree, RestartPolicy, SupervisorSpec
@@ -49,7 +49,7 @@ def test_recent_returns_the_last_n_messages_oldest_first(system: ActorSystem):
     assert [type(entry) for entry in recent] == [HandledMessage] * 4
     assert [entry.correlation_id for entry in recent[:3]] == ["c7", "c8", "c9"]
     assert recent[-1].type.endswith("Ping")
-    assert all(entry.outcome is Outcome.OK for entry in recent)
+    assert all(entry.outcome is MessageOutcome.OK for entry in recent)
     assert all(entry.sender is None for entry in recent)
 
 
@@ -61,7 +61,9 @@ def test_a_crash_event_carries_the_recording_of_the_messages_before_it(system: A
     ref.tell(Crash())
     (crash,) = crashes.wait_len(1)
     assert [entry.correlation_id for entry in crash.recent[:5]] == [f"step-{n}" for n in range(5)]
-    assert [entry.outcome for entry in crash.recent] == [Outcome.OK] * 5 + [Outcome.FAILED]
+    assert [entry.outcome for entry in crash.recent] == [MessageOutcome.OK] * 5 + [
+        MessageOutcome.FAILED
+    ]
     assert crash.recent[-1].type.endswith("Crash")
     assert AgentCrashed.model_validate_json(crash.model_dump_json()) == crash
 
@@ -98,7 +100,7 @@ def test_an_escalation_history_carries_each_charged_failure_with_its_recording()
     assert first.child == last.child == "s"
     assert "crash after steps" in (last.error or "")
     assert [entry.correlation_id for entry in last.recent][-2] == "before-1"
-    assert last.recent[-1].outcome is Outcome.FAILED
+    assert last.recent[-1].outcome is MessageOutcome.FAILED
     assert first.at <= last.at
 
 

@@ -12,8 +12,8 @@ from actors import (
     AgentActor,
     Message,
     MessageHandled,
+    MessageOutcome,
     MessageSent,
-    Outcome,
     handler,
 )
 from tests.helpers import WAIT, park, record_events, runtime
@@ -84,7 +84,7 @@ def test_every_message_is_announced_sent_then_handled_in_order_per_sender_and_re
         if isinstance(event, MessageHandled):
             assert event.envelope_id in sent, "handled before it was announced"
             assert sent[event.envelope_id] < index
-            assert event.outcome is Outcome.OK
+            assert event.outcome is MessageOutcome.OK
             assert event.message_type.endswith("Work")
             by_pair[(thread_of[event.envelope_id], event.agent)].append(event.envelope_id)
     assert len(by_pair) == senders * 2
@@ -108,7 +108,7 @@ def test_outcomes_failed_unhandled_and_expired_are_reported(system: ActorSystem)
     release.set()
     events = journal.wait_len(4)
     outcomes = [e.outcome for e in events[1:4]]
-    assert outcomes == [Outcome.FAILED, Outcome.UNHANDLED, Outcome.EXPIRED]
+    assert outcomes == [MessageOutcome.FAILED, MessageOutcome.UNHANDLED, MessageOutcome.EXPIRED]
     failed, unhandled, expired = events[1:4]
     assert failed.duration is not None
     assert failed.duration >= 0.0

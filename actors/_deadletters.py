@@ -154,7 +154,7 @@ class DeadLetterOffice:
                 f": {detail}" if detail else "",
             )
         future = envelope.future
-        if future is not None and not future.done():
+        if future is not None:  # also when done: a started request settles by this attempt
             future.fail(error if error is not None else error_for(envelope, reason, detail))
         self._events.publish(letter)
         return letter

@@ -406,7 +406,7 @@ class Incarnation:
         slot = self.slot
         future = envelope.future
         if future is not None and future.cancelled and isinstance(exc, Cancelled):
-            return self._stopped_cancelled(envelope, started)  # cooperative: not a failure
+            return self._stopped_cancelled(envelope, exc, started)  # cooperative: not a failure
         took = _clock() - started if started else None
         stats = slot.stats
         if stats is not None:
@@ -425,10 +425,12 @@ class Incarnation:
             slot.handled += 1
         return self._failed(instance, envelope, exc)
 
-    def _stopped_cancelled(self, envelope: Envelope, started: int) -> bool:
+    def _stopped_cancelled(self, envelope: Envelope, exc: BaseException, started: int) -> bool:
         """The handler of a cancelled request raised `Cancelled`: the request simply ends."""
         slot = self.slot
         slot.current = None
+        if envelope.future is not None:  # already failed with Cancelled: this settles it
+            envelope.future.fail(exc)
         self._finished(envelope, _CANCELLED, started)
         slot.log.debug("{} {!r} stopped cancelled request {}", slot.kind, slot.name, envelope.id)
         if slot.runtime.tap.after:

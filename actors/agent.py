@@ -577,11 +577,12 @@ class AgentActor(pykka.ThreadingActor):
             None if a handler ran and returned, else the `MessageOutcome` of a message it skipped.
         """
         future = envelope.future
-        if future is not None:
-            if future.cancelled:  # cancelled before it started: skipped
+        if future is not None and not future.start():  # answered before it started: skip
+            if future.cancelled:
                 self._office().record(envelope, DeadLetterReason.CANCELLED)
                 return MessageOutcome.CANCELLED
-            future.started = True
+            self._office().record(envelope, DeadLetterReason.EXPIRED)
+            return MessageOutcome.EXPIRED
         if envelope.deadline is not None and self._expired(envelope):
             return MessageOutcome.EXPIRED
         body = envelope.body

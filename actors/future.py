@@ -92,6 +92,16 @@ class Future(pykka.Future[T]):
         self._deadline = None if timeout is None else time.monotonic() + timeout
         self._what = what
 
+    def start(self) -> bool:
+        """Called by the agent that takes the ask, before its handler runs.
+
+        Returns:
+            False if the ask must be skipped (a `actors.Request` cancelled or expired before
+            it started); a plain future always starts.
+        """
+        self.started = True
+        return True
+
     def __repr__(self) -> str:
         state = "pending" if self._value is _PENDING else "done"
         return f"<actors.Future from {self._what} {state}>"

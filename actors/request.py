@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from actors.envelope import Envelope, _format_id
@@ -50,16 +51,28 @@ class Request(Future[T]):
 
     It is a `Future`: ``result(timeout)``, ``get(timeout=)``, ``done()``, ``await request``,
     callbacks. Plus `status` and `cancel`.
+
+    A request answered (cancelled, expired) before its agent took it will never run: the
+    agent skips it. One that started is *settled* once its agent is done with it (the handler
+    returned or raised, or a deferred reply came), even if it was answered before (a
+    timeout, a cancel): `actors.Gather` counts work in flight until then.
     """
 
     def __init__(self, *, timeout: float | None = None, what: object = "the request") -> None:
         super().__init__(timeout=timeout, what=what)
+        self._settled = False
+        self._on_settle: list[Callable[[Request[T]], object]] = []
 
     @property
     def envelope_id(self) -> str | None:
         """The id of the envelope that carried the request (None before it was sent)."""
         sent = self.sent_id
         return _format_id(sent) if isinstance(sent, int) else sent
+
+    @property
+    def cancelled(self) -> bool:  # type: ignore[override]
+        """True once it was cancelled (the agent reads it: ``context.cancelled``)."""
+        return isinstance(self._error, Cancelled)
 
     def status(self) -> RequestStatus:
         """Where the request is now (a snapshot)."""
@@ -80,11 +93,58 @@ class Request(Future[T]):
         Returns:
             False if it was already answered (nothing changes then).
         """
-        self.cancelled = True  # read by the agent: skip it, or context.cancelled
-        done = self.fail(Cancelled(f"request {self.envelope_id or ''} was cancelled".strip()))
-        if not done:
-            self.cancelled = self._error is not None and isinstance(self._error, Cancelled)
-        return done
+        name = self.envelope_id or "(not sent)"
+        error = Cancelled(f"request {name} was cancelled", self.envelope_id)
+        return self._finish(None, error, outside=True)
+
+    def start(self) -> bool:
+        """The agent takes it: False (skip it) if it was answered before it started."""
+        with self._lock:
+            if self.done():
+                return False
+            self.started = True
+            return True
+
+    def _expire(self) -> None:
+        if not self.done():  # the deadline passed: not the agent's doing
+            timeout = self._timeout if self._timeout is not None else 0.0
+            error = AskTimeout(f"no reply from {self._what!s} within {timeout:g}s", timeout)
+            self._finish(None, error, outside=True)
+
+    def _complete(self, value: Any, error: BaseException | None) -> bool:
+        return self._finish(value, error, outside=False)
+
+    def _finish(self, value: Any, error: BaseException | None, *, outside: bool) -> bool:
+        """Complete (once), and settle: see the class docstring.
+
+        ``outside``: a cancel or a timeout, not the agent answering: it settles the request
+        only if the agent had not started it (the agent then skips it).
+        """
+        completed = super()._complete(value, error)
+        with self._lock:
+            if self.started:
+                settles = not outside and not self._settled
+            else:
+                settles = completed and not self._settled
+            callbacks: list[Callable[[Request[T]], object]] = []
+            if settles:
+                self._settled = True
+                callbacks, self._on_settle = self._on_settle, []
+        for callback in callbacks:
+            self._run_callback(callback)  # type: ignore[arg-type]
+        return completed
+
+    def on_settled(self, callback: Callable[[Request[T]], object]) -> None:
+        """Call ``callback(request)`` once its agent is done with it (see the class docstring).
+
+        Runs in the settling thread (the agent's, or the one that cancelled it, or the timer
+        thread), or at once if it has settled already. Keep it short.
+        """
+        with self._lock:
+            if not self._settled:
+                self._on_settle.append(callback)
+                return
+        self._run_callback(callback)  # type: ignore[arg-type]
 
 
 class ReplyToken:

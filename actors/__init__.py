@@ -53,6 +53,7 @@ from actors.events import (
     Terminated,
 )
 from actors.future import Future
+from actors.gather import Gather, GatherDone, Outcome
 from actors.info import AgentInfo
 from actors.mailbox import Mailbox, Overflow
 from actors.messages import Kind, Message, Priority
@@ -100,6 +101,8 @@ __all__ = [
     "EventStream",
     "ExitReason",
     "Future",
+    "Gather",
+    "GatherDone",
     "HandledMessage",
     "HandlingTime",
     "InvalidAddress",
@@ -116,6 +119,7 @@ __all__ = [
     "MessageOutcome",
     "MessageSent",
     "MetricsSnapshot",
+    "Outcome",
     "Overflow",
     "PolicyViolation",
     "Priority",

@@ -341,6 +341,8 @@ class Router:
         correlation_id: str | None = None,
         target: Slot | None = None,
         request: bool = False,
+        causation_id: str | None = None,
+        detached: bool = False,
     ) -> Future[Any]:
         """Send ``body`` to exactly one agent (through `tell`) and return the future of its reply.
 
@@ -348,7 +350,8 @@ class Router:
         deadline passes, it is skipped and dead-lettered (reason ``expired``). And it arms the
         future's own deadline (real time, whatever the clock): a future still pending then
         fails with `AskTimeout`, so callbacks and ``await`` see the timeout; a later reply is
-        dropped.
+        dropped. ``request``: the future is an `actors.Request`. ``causation_id`` and
+        ``detached`` are as for `tell` (a gather sends from whichever thread frees a place).
 
         Raises:
             InvalidMessage, InvalidAddress: for a bad body or address (or a broadcast).
@@ -362,8 +365,8 @@ class Router:
             Request(timeout=timeout, what=to) if request else Future(timeout=timeout, what=to)
         )
         self.tell(
-            to, body, sender, target, kind, priority, None, correlation_id, None, deadline,
-            False, future,
+            to, body, sender, target, kind, priority, None, correlation_id, causation_id,
+            deadline, detached, future,
         )  # fmt: skip
 
         deadline_at = future._deadline

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 
@@ -50,6 +50,7 @@ from actors.envelope import Envelope
 from actors.errors import Cancelled, RegimentError
 from actors.events import DeadLetterReason, ExitReason
 from actors.future import _AgentCallback
+from actors.gather import Gather, GatherDone, start_gather
 from actors.messages import Kind, Message, Priority
 from actors.recording import MessageOutcome
 from actors.request import ReplyToken, answer, late
@@ -463,6 +464,50 @@ class AgentActor(pykka.ThreadingActor):
             raise RegimentError(msg)
         self._replied = True
         return ReplyToken(slot, current)
+
+    def gather(
+        self,
+        messages: Iterable[Message],
+        to: AddressLike,
+        *,
+        max_in_flight: int = 4,
+        timeout: float | None = None,
+        deadline: float | None = None,
+    ) -> Gather:
+        """`ActorSystem.gather` without blocking this agent: `GatherDone` comes when it is done.
+
+        Returns the `Gather` handle at once (keep it to `cancel` or read `partial`); once every
+        outcome is in, a `GatherDone` carrying it arrives in this agent's mailbox, in this
+        conversation. The requests carry this agent as sender.
+
+        Raises:
+            InvalidConfig: for a bad ``max_in_flight``, ``timeout`` or ``deadline``.
+        """
+        slot = self._running_slot()
+        current = slot.current
+        correlation = None if current is None else current.correlation_id
+        gathering = start_gather(
+            slot.runtime,
+            to,
+            messages,
+            max_in_flight=max_in_flight,
+            timeout=timeout,
+            deadline=deadline,
+            sender=slot,
+        )
+
+        def deliver(done: Gather) -> None:
+            slot.runtime.router.tell(
+                slot.name,
+                GatherDone(gather=done),
+                slot,
+                target=slot,
+                correlation_id=correlation,
+                detached=True,
+            )
+
+        gathering.on_complete(deliver)
+        return gathering
 
     def check_cancelled(self) -> None:
         """Raise `Cancelled` if the request being handled was cancelled (`Request.cancel`).

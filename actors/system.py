@@ -25,7 +25,7 @@ tree in order, then calls ``on_fatal(cause)``. The embedding application sees th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
@@ -38,6 +38,7 @@ from actors.address import AddressLike, Broadcast, validate_name
 from actors.clock import Clock, SystemClock
 from actors.errors import InvalidConfig, SystemStopped, UnknownAddress
 from actors.events import DeadLetter, DeadLetterReason, EventStream
+from actors.gather import Gather, Outcome, start_gather
 from actors.messages import Kind, Message, Priority
 from actors.metrics import MetricsSnapshot
 from actors.metrics import snapshot as metrics_snapshot
@@ -250,6 +251,59 @@ class ActorSystem:
             priority=priority,
             correlation_id=correlation_id,
         )
+
+    def gather(
+        self,
+        messages: Iterable[Message],
+        to: AddressLike,
+        *,
+        max_in_flight: int = 4,
+        timeout: float | None = None,
+        deadline: float | None = None,
+    ) -> Gather:
+        """Ask ``to`` every message, at most ``max_in_flight`` at once; return the handle now.
+
+        See `actors.gather`: ``results(timeout)``, ``as_completed``, ``next``, ``partial``,
+        ``cancel``. ``timeout``: seconds per item; ``deadline``: seconds for the whole gather.
+
+        Raises:
+            InvalidConfig: for a bad ``max_in_flight``, ``timeout`` or ``deadline``.
+            SystemStopped: if the system is shut down (or shutting down).
+        """
+        self._check_open()
+        return start_gather(
+            self._runtime,
+            to,
+            messages,
+            max_in_flight=max_in_flight,
+            timeout=timeout,
+            deadline=deadline,
+            sender=None,
+        )
+
+    async def gather_async(
+        self,
+        messages: Iterable[Message],
+        to: AddressLike,
+        *,
+        max_in_flight: int = 4,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        wait: float | None = None,
+    ) -> list[Outcome]:
+        """`gather` for asyncio: await every `Outcome`, in submission order.
+
+        ``wait`` bounds the await (default: ``deadline``, else unbounded); the event loop
+        never blocks.
+
+        Raises:
+            AskTimeout: if the outcomes were not all in within ``wait``.
+            InvalidConfig, SystemStopped: as for `gather`.
+        """
+        gathering = self.gather(
+            messages, to, max_in_flight=max_in_flight, timeout=timeout, deadline=deadline
+        )
+        return await gathering.wait_async(wait if wait is not None else deadline)
 
     def request(
         self,

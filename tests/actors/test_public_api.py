@@ -34,6 +34,7 @@ PUBLIC_MODULES = {
         "errors",
         "events",
         "future",
+        "gather",
         "info",
         "mailbox",
         "messages",

@@ -119,6 +119,8 @@ class Gather:
         self._correlation = None if current is None else current.correlation_id
         self._causation = None if current is None else current.id
         self.max_in_flight = max_in_flight
+        # A reply frees a place; sending resumes once a quarter of the places are free.
+        self._refill_at = max_in_flight - max(1, max_in_flight // 4)
         self._timeout = timeout
         self._deadline_at = None if deadline is None else time.monotonic() + deadline
         count = len(self._messages)
@@ -131,7 +133,11 @@ class Gather:
         self._cancelled = False
         self._pumping = False
         self._again = False
-        self._cond = threading.Condition()
+        # State changes take the plain lock (a C call); the condition (on the same lock) is
+        # only for waiting, and only notified while someone waits.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._waiting = 0
         self._on_complete: list[Callable[[Gather], object]] = []
         self._marker: Future[None] | None = None
 
@@ -160,14 +166,18 @@ class Gather:
 
     def _kick(self) -> None:
         """Send while places are free; one thread at a time, the others just ask it to go on."""
-        with self._cond:
+        with self._lock:
             if self._pumping:
                 self._again = True
                 return
             self._pumping = True
+        self._pump()
+
+    def _pump(self) -> None:
+        """The sending loop of the thread that holds ``_pumping``."""
         while True:
             self._send_some()
-            with self._cond:
+            with self._lock:
                 if not self._again:
                     self._pumping = False
                     return
@@ -175,7 +185,7 @@ class Gather:
 
     def _send_some(self) -> None:
         while True:
-            with self._cond:
+            with self._lock:
                 if self._cancelled or self._next >= len(self._messages):
                     return
                 if self._in_flight >= self.max_in_flight:
@@ -206,43 +216,48 @@ class Gather:
                 request=True,
             )  # type: ignore[assignment]
         except RegimentError as exc:  # undeliverable (and dead-lettered): this item failed
-            with self._cond:
+            with self._lock:
                 self._in_flight -= 1
             self._record(index, Outcome(index, message, RequestStatus.FAILED, error=exc))
             return
-        with self._cond:
-            self._requests[index] = request
-            cancelled = self._cancelled
-        request._on_done(lambda _: self._answered(index, request))
-        request.on_settled(lambda _: self._freed())
-        if cancelled:  # cancel() ran while this one was being sent
+        self._requests[index] = request  # a list slot: cancel() reads it after _cancelled
+        request.listen(lambda done, answered, settled: self._event(index, done, answered, settled))
+        if self._cancelled:  # cancel() ran while this one was being sent
             request.cancel()
 
-    def _answered(self, index: int, request: Request[Any]) -> None:
-        status = request.status()
-        error = request._error
-        value = None if error is not None else request._value
-        self._record(index, Outcome(index, self._messages[index], status, value, error))
-
-    def _freed(self) -> None:
-        with self._cond:
-            self._in_flight -= 1
-        self._kick()
+    def _event(self, index: int, request: Request[Any], answered: bool, settled: bool) -> None:
+        """A request was answered, and/or its agent is done with it (its place is free)."""
+        if answered:
+            status = request.status()
+            error = request._error
+            value = None if error is not None else request._value
+            self._record(index, Outcome(index, self._messages[index], status, value, error))
+        if settled:
+            with self._lock:
+                self._in_flight -= 1
+                if self._in_flight > self._refill_at:
+                    return  # refill in batches: fewer wake-ups than one send per reply
+                if self._pumping:
+                    self._again = True
+                    return
+                self._pumping = True
+            self._pump()
 
     def _record(self, index: int, outcome: Outcome) -> None:
-        with self._cond:
+        with self._lock:
             if self._outcomes[index] is not None:
                 return
             self._outcomes[index] = outcome
             self._order.append(index)
             complete = len(self._order) == len(self._messages)
-            self._cond.notify_all()
+            if self._waiting:
+                self._cond.notify_all()
         if complete:
             self._completed()
 
     def _expire_unsent(self) -> None:
         """The deadline passed: what was not sent never will be."""
-        with self._cond:
+        with self._lock:
             unsent = range(self._next, len(self._messages))
             self._next = len(self._messages)
         for index in unsent:
@@ -253,7 +268,7 @@ class Gather:
     def _completed(self) -> None:
         if self._marker is not None:
             self._marker.resolve(None)  # its deadline no longer matters
-        with self._cond:
+        with self._lock:
             callbacks, self._on_complete = self._on_complete, []
         for callback in callbacks:
             try:
@@ -279,15 +294,25 @@ class Gather:
             AskTimeout: if they were not all in within ``timeout`` seconds (`partial` has
                 what was).
         """
-        with self._cond:
-            if not self._cond.wait_for(self.done, timeout):
+        with self._lock:
+            if not self._wait_for(self.done, timeout):
                 msg = f"{self!r}: not finished within {timeout:g}s"
                 raise AskTimeout(msg, timeout)
             return [outcome for outcome in self._outcomes if outcome is not None]
 
+    def _wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """`Condition.wait_for` with ``self._lock`` held, counted in ``_waiting``."""
+        if predicate():
+            return True
+        self._waiting += 1
+        try:
+            return self._cond.wait_for(predicate, timeout)
+        finally:
+            self._waiting -= 1
+
     def partial(self) -> list[Outcome]:
         """The outcomes finished so far, in submission order, without waiting."""
-        with self._cond:
+        with self._lock:
             return [outcome for outcome in self._outcomes if outcome is not None]
 
     def next(self, timeout: float) -> Outcome | None:
@@ -300,9 +325,9 @@ class Gather:
             AskTimeout: if none finished within ``timeout`` seconds.
         """
         total = len(self._messages)
-        with self._cond:
+        with self._lock:
             ready = lambda: self._handed < len(self._order) or self._handed >= total  # noqa: E731
-            if not self._cond.wait_for(ready, timeout):
+            if not self._wait_for(ready, timeout):
                 msg = f"{self!r}: no outcome within {timeout:g}s"
                 raise AskTimeout(msg, timeout)
             if self._handed >= total:
@@ -332,7 +357,7 @@ class Gather:
         A request still queued is skipped by its agent; a running one sees
         ``self.context.cancelled``. Their outcomes are ``cancelled`` (unless answered first).
         """
-        with self._cond:
+        with self._lock:
             self._cancelled = True
             unsent = range(self._next, len(self._messages))
             self._next = len(self._messages)
@@ -349,7 +374,7 @@ class Gather:
 
         Runs in the thread that completes the last item; keep it short.
         """
-        with self._cond:
+        with self._lock:
             if not self.done():
                 self._on_complete.append(callback)
                 return

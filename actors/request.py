@@ -21,6 +21,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from loguru import logger
+
 from actors.envelope import Envelope, _format_id
 from actors.errors import AskTimeout, Cancelled
 from actors.events import DeadLetterReason
@@ -62,6 +64,7 @@ class Request(Future[T]):
         super().__init__(timeout=timeout, what=what)
         self._settled = False
         self._on_settle: list[Callable[[Request[T]], object]] = []
+        self._listener: Callable[[Request[T], bool, bool], object] | None = None
 
     @property
     def envelope_id(self) -> str | None:
@@ -130,9 +133,29 @@ class Request(Future[T]):
             if settles:
                 self._settled = True
                 callbacks, self._on_settle = self._on_settle, []
+            listener = self._listener
+        if listener is not None and (completed or settles):
+            try:
+                listener(self, completed, settles)
+            except Exception:  # noqa: BLE001 - must not break the completing thread
+                logger.opt(exception=True).error("request listener {!r} raised", listener)
         for callback in callbacks:
             self._run_callback(callback)  # type: ignore[arg-type]
         return completed
+
+    def listen(self, listener: Callable[[Request[T], bool, bool], object]) -> None:
+        """Call ``listener(request, answered, settled)`` when it is answered and when settled.
+
+        One call per event, or one for both (at once, if they happened already); ``answered``
+        may be reported twice, ``settled`` exactly once. For `actors.Gather`: one hook per
+        request instead of two callbacks.
+        """
+        with self._lock:
+            self._listener = listener
+            answered = self.done()
+            settled = self._settled
+        if answered or settled:
+            listener(self, answered, settled)
 
     def on_settled(self, callback: Callable[[Request[T]], object]) -> None:
         """Call ``callback(request)`` once its agent is done with it (see the class docstring).

@@ -124,7 +124,9 @@ class Gather:
         self._timeout = timeout
         self._deadline_at = None if deadline is None else time.monotonic() + deadline
         count = len(self._messages)
-        self._outcomes: list[Outcome | None] = [None] * count
+        # Per index: an Outcome, or the answered Request it is built from when read (building
+        # it on every reply would cost a status() and an object per item), or None.
+        self._outcomes: list[Outcome | Request[Any] | None] = [None] * count
         self._requests: list[Request[Any] | None] = [None] * count
         self._order: list[int] = []  # indexes in the order they finished
         self._handed = 0  # how many of _order next()/as_completed handed out
@@ -228,10 +230,7 @@ class Gather:
     def _event(self, index: int, request: Request[Any], answered: bool, settled: bool) -> None:
         """A request was answered, and/or its agent is done with it (its place is free)."""
         if answered:
-            status = request.status()
-            error = request._error
-            value = None if error is not None else request._value
-            self._record(index, Outcome(index, self._messages[index], status, value, error))
+            self._record(index, request)
         if settled:
             with self._lock:
                 self._in_flight -= 1
@@ -243,7 +242,7 @@ class Gather:
                 self._pumping = True
             self._pump()
 
-    def _record(self, index: int, outcome: Outcome) -> None:
+    def _record(self, index: int, outcome: Outcome | Request[Any]) -> None:
         with self._lock:
             if self._outcomes[index] is not None:
                 return
@@ -254,6 +253,15 @@ class Gather:
                 self._cond.notify_all()
         if complete:
             self._completed()
+
+    def _outcome(self, index: int) -> Outcome | None:
+        """The `Outcome` of item ``index`` (built from its request), or None if not in yet."""
+        found = self._outcomes[index]
+        if found is None or isinstance(found, Outcome):
+            return found
+        error = found._error
+        value = None if error is not None else found._value
+        return Outcome(index, self._messages[index], found.status(), value, error)
 
     def _expire_unsent(self) -> None:
         """The deadline passed: what was not sent never will be."""
@@ -298,7 +306,8 @@ class Gather:
             if not self._wait_for(self.done, timeout):
                 msg = f"{self!r}: not finished within {timeout:g}s"
                 raise AskTimeout(msg, timeout)
-            return [outcome for outcome in self._outcomes if outcome is not None]
+            found = [self._outcome(index) for index in range(len(self._messages))]
+        return [outcome for outcome in found if outcome is not None]
 
     def _wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
         """`Condition.wait_for` with ``self._lock`` held, counted in ``_waiting``."""
@@ -313,7 +322,8 @@ class Gather:
     def partial(self) -> list[Outcome]:
         """The outcomes finished so far, in submission order, without waiting."""
         with self._lock:
-            return [outcome for outcome in self._outcomes if outcome is not None]
+            found = [self._outcome(index) for index in range(len(self._messages))]
+        return [outcome for outcome in found if outcome is not None]
 
     def next(self, timeout: float) -> Outcome | None:
         """The next outcome to finish that was not handed out yet (the seed's ``join_next``).
@@ -334,7 +344,7 @@ class Gather:
                 return None
             index = self._order[self._handed]
             self._handed += 1
-            outcome = self._outcomes[index]
+        outcome = self._outcome(index)
         assert outcome is not None
         return outcome
 

@@ -22,6 +22,8 @@ from actors.errors import (
     AskToSelf,
     DeliveryError,
     DuplicateName,
+    InboxClosed,
+    InboxEmpty,
     InvalidAddress,
     InvalidConfig,
     InvalidEnvelope,
@@ -52,6 +54,7 @@ from actors.events import (
     Terminated,
 )
 from actors.future import Future
+from actors.inbox import Inbox
 from actors.info import AgentInfo
 from actors.mailbox import Mailbox, Overflow
 from actors.messages import Kind, Message, Priority
@@ -99,6 +102,9 @@ __all__ = [
     "Future",
     "HandledMessage",
     "HandlingTime",
+    "Inbox",
+    "InboxClosed",
+    "InboxEmpty",
     "InvalidAddress",
     "InvalidConfig",
     "InvalidEnvelope",

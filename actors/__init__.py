@@ -23,6 +23,8 @@ from actors.errors import (
     Cancelled,
     DeliveryError,
     DuplicateName,
+    InboxClosed,
+    InboxEmpty,
     InvalidAddress,
     InvalidConfig,
     InvalidEnvelope,
@@ -54,6 +56,7 @@ from actors.events import (
 )
 from actors.future import Future
 from actors.gather import Gather, GatherDone, Outcome
+from actors.inbox import Inbox
 from actors.info import AgentInfo
 from actors.mailbox import Mailbox, Overflow
 from actors.messages import Kind, Message, Priority
@@ -105,6 +108,9 @@ __all__ = [
     "GatherDone",
     "HandledMessage",
     "HandlingTime",
+    "Inbox",
+    "InboxClosed",
+    "InboxEmpty",
     "InvalidAddress",
     "InvalidConfig",
     "InvalidEnvelope",

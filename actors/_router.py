@@ -19,7 +19,8 @@ Addressing: a name reaches its agent (restarting agents included: their mailbox 
 queueing); a role reaches exactly one live holder, round-robin across all senders; a broadcast
 reaches every live agent (optionally only those holding a role) except the sender, unless
 ``include_self``. Supervisors have names (they are unique with everything else) but no roles and
-are never broadcast to. Whatever cannot be delivered becomes a dead letter.
+are never broadcast to. Inboxes (`actors.inbox`) are addressed exactly like agents: by name,
+role and broadcast. Whatever cannot be delivered becomes a dead letter.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
 __all__ = ["RouteTable", "Router"]
 
 _COMPACT_MIN = 32  # removed slots an array may hold before it is worth compacting
+# The kinds of slot that hold roles and get broadcasts (supervisors only have names).
+_ADDRESSABLE = frozenset({"agent", "inbox"})
 
 
 class _Holders:
@@ -105,8 +108,10 @@ class RouteTable:
 
     @property
     def agents(self) -> tuple[Slot, ...]:
-        """Every live agent (the broadcast targets), in registration order."""
-        return self._router._agents.live()
+        """Every live agent, in registration order (the broadcast targets but the inboxes)."""
+        return tuple(
+            slot for slot in self._router._agents.items if slot.alive and slot.kind == "agent"
+        )
 
     def holders(self, role: str) -> tuple[Slot, ...]:
         """The live holders of ``role``, in registration order."""
@@ -177,7 +182,7 @@ class Router:
                 seen.add(slot.name)
             for slot in slots:
                 names[slot.name] = slot
-                if slot.kind != "agent":
+                if slot.kind not in _ADDRESSABLE:
                     continue
                 self._agents.add(slot)
                 for role in slot.roles:
@@ -194,7 +199,7 @@ class Router:
                 if names.get(slot.name) is not slot:
                     continue
                 del names[slot.name]
-                if slot.kind != "agent":
+                if slot.kind not in _ADDRESSABLE:
                     continue
                 self._agents.remove()
                 for role in slot.roles:

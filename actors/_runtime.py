@@ -9,11 +9,11 @@ watch, and does what the runtime's own parts ask of the system:
 - **top-level exits**: `top_level_exit` when the root supervisor fails or exits: log, publish
   `SystemFailed`, and shut everything down in a thread of its own;
 - **stops**: `stop_slot` stops one slot for good through its supervisor (``AgentRef.stop``);
-- **shutdown**: `shutdown` drains, stops the tree in order, closes the timers and the event
-  stream (buffered subscribers get what was published) and joins every thread (the sequence
-  `ActorSystem.shutdown` documents); `on_shutdown` callbacks run last, before the system
-  counts as stopped (what an add-on such as `actors.prometheus` uses to stop its own threads
-  with the system).
+- **shutdown**: `shutdown` drains, closes the inboxes, stops the tree in order, closes the
+  timers and the event stream (buffered subscribers get what was published) and joins every
+  thread (the sequence `ActorSystem.shutdown` documents); `on_shutdown` callbacks run last,
+  before the system counts as stopped (what an add-on such as `actors.prometheus` uses to
+  stop its own threads with the system).
 
 Runtime modules (`actors._slot`, `actors._incarnation`, `actors._router`, ...) depend on this
 module, never on the facade (`ActorSystem`, `AgentRef`). The facade object is kept here only as
@@ -312,6 +312,11 @@ class Runtime:
             self._drain(min(now + drain, now + (deadline - now) / 2))  # half is for the stop
             self.closing = True
             self.watch.stop()
+            # Inboxes are outside the tree, and nobody will read them any more: close them
+            # first, so that an agent blocked asking one fails now, not at its timeout.
+            for slot in list(self.router.table.names.values()):
+                if slot.kind == "inbox":
+                    slot.close(ExitReason.SHUTDOWN)
             if root is not None:
                 # What is queued now will never be handled: every agent stops after its
                 # current message. Say so at once (asks fail with SystemStopped).

@@ -9,6 +9,8 @@ RegimentError                      base of everything regiment raises
 ├── DuplicateName (ValueError)     a name is already taken in this system
 ├── SystemStopped                  the system is shut down (or shutting down)
 ├── StartFailed                    an agent's constructor or on_start raised
+├── InboxEmpty (TimeoutError)      an inbox got nothing within the reader's timeout
+├── InboxClosed                    the inbox is closed: nothing more will arrive
 ├── DeliveryError                  a message could not be delivered or handled
 │   ├── UnknownAddress             no agent has that name / holds that role
 │   ├── AgentUnavailable           the agent stopped before handling the message
@@ -109,6 +111,34 @@ class StartFailed(RegimentError):
     def __init__(self, message: str, agent: str) -> None:
         super().__init__(message)
         self.agent = agent
+
+
+class InboxEmpty(RegimentError, TimeoutError):
+    """`Inbox.get` (or ``get_async``) waited its whole timeout and nothing arrived.
+
+    A `TimeoutError`, as `AskTimeout` is: ``except TimeoutError`` catches both.
+
+    Attributes:
+        inbox: the inbox's name.
+        timeout: how long the reader waited, in seconds.
+    """
+
+    def __init__(self, message: str, inbox: str, timeout: float) -> None:
+        super().__init__(message)
+        self.inbox = inbox
+        self.timeout = timeout
+
+
+class InboxClosed(RegimentError):
+    """The inbox is closed (by `Inbox.close` or the system's shutdown): it gets nothing more.
+
+    Attributes:
+        inbox: the inbox's name.
+    """
+
+    def __init__(self, message: str, inbox: str) -> None:
+        super().__init__(message)
+        self.inbox = inbox
 
 
 class DeliveryError(RegimentError):

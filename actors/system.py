@@ -30,15 +30,18 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from actors._inboxes import InboxMailbox
 from actors._local import sender_in
 from actors._logsetup import route_pykka_logging
 from actors._runtime import Runtime
 from actors._timeouts import check_timeout
 from actors.address import AddressLike, Broadcast, validate_name
 from actors.clock import Clock, SystemClock
-from actors.errors import InvalidConfig, SystemStopped, UnknownAddress
+from actors.errors import InvalidAddress, InvalidConfig, SystemStopped, UnknownAddress
 from actors.events import DeadLetter, DeadLetterReason, EventStream
 from actors.gather import Gather, Outcome, start_gather
+from actors.inbox import Inbox, open_inbox
+from actors.mailbox import Overflow
 from actors.messages import Kind, Message, Priority
 from actors.metrics import MetricsSnapshot
 from actors.metrics import snapshot as metrics_snapshot
@@ -180,6 +183,43 @@ class ActorSystem:
         if runtime.closing or (runtime.shutting_down and sender_in(runtime) is None):
             msg = f"system {self.name!r} is shut down; it starts no new agents"
             raise SystemStopped(msg)
+
+    def inbox(
+        self,
+        name: str,
+        roles: tuple[str, ...] | list[str] = (),
+        *,
+        capacity: int | None = None,
+        overflow: Overflow = Overflow.BLOCK,
+        block_timeout: float = 1.0,
+    ) -> Inbox:
+        """Register an `Inbox`: a participant that plain threads read (see `actors.inbox`).
+
+        It is addressed like an agent, by ``name``, by its ``roles`` and by broadcasts, and
+        stays until `Inbox.close` or the system's shutdown.
+
+        Args:
+            name: its unique name.
+            roles: the roles it holds.
+            capacity: the most envelopes it holds; None for unbounded.
+            overflow: what a full inbox does with a new envelope (as for a `Mailbox`).
+            block_timeout: with `Overflow.BLOCK`, how long a sender waits for room.
+
+        Raises:
+            InvalidAddress: for a malformed name or role (or ``roles`` given as one string).
+            DuplicateName: for a name already taken by an agent, supervisor or inbox.
+            InvalidConfig: for a bad ``capacity``, ``overflow`` or ``block_timeout``.
+            SystemStopped: if the system is shut down.
+        """
+        self._check_open()
+        validate_name(name)
+        if isinstance(roles, str):
+            msg = f"roles must be a tuple of role names, not a string: {roles!r}"
+            raise InvalidAddress(msg, roles)
+        for role in roles:
+            validate_name(role, "role")
+        settings = InboxMailbox(capacity=capacity, overflow=overflow, block_timeout=block_timeout)
+        return open_inbox(self._runtime, name, frozenset(roles), settings)
 
     # -- sending from outside ---------------------------------------------------------------
 
@@ -521,6 +561,7 @@ class ActorSystem:
         3. Stop the tree in order (reverse start order, tree by tree; each agent finishes its
            current message and runs ``on_stop``). Whatever is still queued then is
            dead-lettered with reason ``shutdown``, and pending asks fail with `SystemStopped`.
+           Every `Inbox` is closed first, the same way (its blocked readers get `InboxClosed`).
         4. Stop the timers, call ``on_fatal`` if the system failed, close the event stream
            (buffered subscribers get the events already published), join every thread.
 

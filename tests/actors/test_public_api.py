@@ -35,6 +35,7 @@ PUBLIC_MODULES = {
         "events",
         "future",
         "gather",
+        "inbox",
         "info",
         "mailbox",
         "messages",
@@ -73,7 +74,7 @@ DOCUMENTED_ELSEWHERE = {
 # A module that runs when imported, so the walk over every module leaves it out.
 ENTRY_POINTS = {"actors.__main__"}
 
-MIN_ERRORS = 15  # the packages define 23 today; fewer means the walk below broke
+MIN_ERRORS = 15  # the packages define 25 today; fewer means the walk below broke
 
 
 def ruff_sort_key(name: str) -> tuple[int, list[int | str]]:

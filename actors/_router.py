@@ -133,6 +133,9 @@ class Router:
         self._agents = _Holders()
         self._roles: dict[str, _Holders] = {}
         self._round_robin: dict[str, Iterator[int]] = {}
+        # Names of closed inboxes (until a new registration takes the name): a send to one is
+        # dead-lettered "stopped", as the inbox's close promises, not "unknown_address".
+        self._closed_inboxes: set[str] = set()
         self._table = RouteTable(self)
         self._policy: SendPolicy | None = None
         self._tap = runtime.tap  # traffic subscribers: MessageSent wanted?
@@ -182,6 +185,7 @@ class Router:
                 seen.add(slot.name)
             for slot in slots:
                 names[slot.name] = slot
+                self._closed_inboxes.discard(slot.name)
                 if slot.kind not in _ADDRESSABLE:
                     continue
                 self._agents.add(slot)
@@ -199,6 +203,8 @@ class Router:
                 if names.get(slot.name) is not slot:
                     continue
                 del names[slot.name]
+                if slot.kind == "inbox":
+                    self._closed_inboxes.add(slot.name)
                 if slot.kind not in _ADDRESSABLE:
                     continue
                 self._agents.remove()
@@ -395,7 +401,9 @@ class Router:
         elif type(address) is Direct:
             slot = self._names.get(address.name)
             if slot is None:
-                self._undeliverable(envelope, DeadLetterReason.UNKNOWN_ADDRESS)
+                gone = address.name in self._closed_inboxes
+                reason = DeadLetterReason.STOPPED if gone else DeadLetterReason.UNKNOWN_ADDRESS
+                self._undeliverable(envelope, reason)
                 return ()
         elif type(address) is Role:
             slot = self._pick(address.role, sender if asking else None)

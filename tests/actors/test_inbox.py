@@ -262,8 +262,12 @@ def test_close_dead_letters_what_is_pending_and_frees_the_name(system):
     with pytest.raises(AgentUnavailable):
         future.get(timeout=WAIT)
     assert system.tell("alice", Note(text="after")) == 0
-    assert dead_letter_count(system, DeadLetterReason.UNKNOWN_ADDRESS) == 1
-    assert system.inbox("alice").name == "alice"  # the name is free again
+    assert dead_letter_count(system, DeadLetterReason.STOPPED) == 3, "later sends: stopped"
+    with pytest.raises(AgentUnavailable):
+        system.ask("alice", Question(text="still there?"), timeout=WAIT)
+    again = system.inbox("alice")  # the name is free again
+    assert system.tell("alice", Note(text="to the new one")) == 1
+    assert [e.body for e in again.drain()] == [Note(text="to the new one")]
 
 
 def test_close_wakes_a_get_blocked_in_another_thread_with_inbox_closed(system):

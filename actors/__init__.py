@@ -58,6 +58,7 @@ from actors.messages import Kind, Message, Priority
 from actors.metrics import AgentMetrics, HandlingTime, MetricsSnapshot, SystemMetrics
 from actors.recording import HandledMessage, Outcome
 from actors.ref import AgentRef
+from actors.routing import Routing, RoutingStrategy
 from actors.run import RunReport, StopReason
 from actors.send_policy import OUTSIDE, RateLimit, SendPolicy, SendRule
 from actors.system import ActorSystem
@@ -119,6 +120,8 @@ __all__ = [
     "RateLimit",
     "RegimentError",
     "Role",
+    "Routing",
+    "RoutingStrategy",
     "RunReport",
     "SendPolicy",
     "SendRule",

@@ -42,6 +42,7 @@ from actors.messages import Kind, Message, Priority
 from actors.metrics import MetricsSnapshot
 from actors.metrics import snapshot as metrics_snapshot
 from actors.ref import AgentRef
+from actors.routing import RoutingStrategy
 
 if TYPE_CHECKING:
     from actors.agent import AgentActor
@@ -294,6 +295,30 @@ class ActorSystem:
             to, message, timeout=wait, priority=priority, correlation_id=correlation_id
         )
         return await future.wait_async(wait)
+
+    # -- routing ------------------------------------------------------------------------------
+
+    def set_routing(self, role: str, strategy: RoutingStrategy) -> None:
+        """Choose how sends to ``role:<role>`` pick one holder (see `actors.routing`).
+
+        Takes effect for the next send, from any thread; the role need not have holders yet.
+        Every strategy passes over a holder that is restarting while another one runs.
+
+        Args:
+            role: the role.
+            strategy: `Routing.ROUND_ROBIN` (the default), `Routing.LEAST_BUSY` or
+                `Routing.consistent_hash(key)`. A ``key`` that raises, or returns something
+                other than a ``str``, makes the send raise in the sender's thread.
+
+        Raises:
+            InvalidAddress: for a malformed role.
+            InvalidConfig: if ``strategy`` is not a `RoutingStrategy`.
+        """
+        self._runtime.router.set_routing(role, strategy)
+
+    def routing(self, role: str) -> RoutingStrategy:
+        """The strategy sends to ``role`` use (`Routing.ROUND_ROBIN` unless set otherwise)."""
+        return self._runtime.router.routing(role)
 
     # -- looking around ------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ PUBLIC_MODULES = {
         "prometheus",
         "recording",
         "ref",
+        "routing",
         "run",
         "send_policy",
         "system",

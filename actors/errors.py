@@ -9,6 +9,7 @@ RegimentError                      base of everything regiment raises
 ├── DuplicateName (ValueError)     a name is already taken in this system
 ├── SystemStopped                  the system is shut down (or shutting down)
 ├── StartFailed                    an agent's constructor or on_start raised
+├── PoolFull                       a pool was asked to grow past its max_size
 ├── DeliveryError                  a message could not be delivered or handled
 │   ├── UnknownAddress             no agent has that name / holds that role
 │   ├── AgentUnavailable           the agent stopped before handling the message
@@ -108,6 +109,22 @@ class StartFailed(RegimentError):
     def __init__(self, message: str, agent: str) -> None:
         super().__init__(message)
         self.agent = agent
+
+
+class PoolFull(RegimentError):
+    """A pool was asked to grow past its ``max_size`` (nothing was started).
+
+    Attributes:
+        pool: the pool's name.
+        max_size: the most members it may have.
+        requested: the size asked for.
+    """
+
+    def __init__(self, message: str, pool: str, max_size: int, requested: int) -> None:
+        super().__init__(message)
+        self.pool = pool
+        self.max_size = max_size
+        self.requested = requested
 
 
 class DeliveryError(RegimentError):

@@ -52,6 +52,7 @@ PUBLIC_MODULES = {
         "errors",
         "intensity",
         "policy",
+        "pool",
         "ref",
         "spec",
         "supervisor",

@@ -31,6 +31,7 @@ from actors.errors import (
     InvalidMessage,
     MailboxFull,
     PolicyViolation,
+    PoolFull,
     RegimentError,
     StartFailed,
     SystemStopped,
@@ -64,6 +65,7 @@ from actors.metrics import AgentMetrics, HandlingTime, MetricsSnapshot, SystemMe
 from actors.recording import HandledMessage, MessageOutcome
 from actors.ref import AgentRef
 from actors.request import ReplyToken, Request, RequestStatus
+from actors.routing import Routing, RoutingStrategy
 from actors.run import RunReport, StopReason
 from actors.send_policy import OUTSIDE, RateLimit, SendPolicy, SendRule
 from actors.system import ActorSystem
@@ -128,6 +130,7 @@ __all__ = [
     "Outcome",
     "Overflow",
     "PolicyViolation",
+    "PoolFull",
     "Priority",
     "RateLimit",
     "RegimentError",
@@ -135,6 +138,8 @@ __all__ = [
     "Request",
     "RequestStatus",
     "Role",
+    "Routing",
+    "RoutingStrategy",
     "RunReport",
     "SendPolicy",
     "SendRule",

@@ -16,7 +16,9 @@ through them, so a transport to other processes can later be plugged in here wit
 agent code.
 
 Addressing: a name reaches its agent (restarting agents included: their mailbox keeps
-queueing); a role reaches exactly one live holder, round-robin across all senders; a broadcast
+queueing); a role reaches exactly one live holder, chosen by the role's strategy
+(`actors.routing`: round-robin across all senders unless `set_routing` chose another; a
+holder between incarnations only when no other is running); a broadcast
 reaches every live agent (optionally only those holding a role) except the sender, unless
 ``include_self``. Supervisors have names (they are unique with everything else) but no roles and
 are never broadcast to. Inboxes (`actors.inbox`) are addressed exactly like agents: by name,
@@ -33,13 +35,14 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from actors._deadletters import error_for
-from actors.address import AddressLike, Broadcast, Direct, Role, parse_address
+from actors.address import AddressLike, Broadcast, Direct, Role, parse_address, validate_name
 from actors.envelope import Envelope
 from actors.envelope import _id_counter as _ids
 from actors.errors import (
     AskToSelf,
     DuplicateName,
     InvalidAddress,
+    InvalidConfig,
     InvalidEnvelope,
     InvalidMessage,
     MailboxFull,
@@ -50,6 +53,7 @@ from actors.future import Future
 from actors.messages import Kind, Message, Priority
 from actors.messages import message_classes as _messages
 from actors.request import Request
+from actors.routing import RoundRobin, Routing, RoutingStrategy, round_robin
 from actors.traffic import MessageSent
 
 if TYPE_CHECKING:
@@ -73,11 +77,12 @@ class _Holders:
     reader iterates whatever list it read, without a lock.
     """
 
-    __slots__ = ("dead", "items")
+    __slots__ = ("dead", "items", "routing")
 
     def __init__(self) -> None:
         self.items: list[Slot] = []
         self.dead = 0
+        self.routing: RoutingStrategy | None = None  # None: round-robin, inlined in _pick
 
     def add(self, slot: Slot) -> None:
         self.items.append(slot)
@@ -194,6 +199,32 @@ class Router:
                     if holders is None:
                         holders = self._roles[role] = _Holders()
                     holders.add(slot)
+
+    def set_routing(self, role: str, strategy: RoutingStrategy) -> None:
+        """Make sends to ``role`` pick their recipient with ``strategy`` (see `actors.routing`).
+
+        Raises:
+            InvalidAddress: for a malformed role.
+            InvalidConfig: if ``strategy`` is not a `RoutingStrategy`.
+        """
+        validate_name(role, "role")
+        if not isinstance(strategy, RoutingStrategy):
+            msg = (
+                f"routing for role {role!r} must be a RoutingStrategy (Routing.ROUND_ROBIN, "
+                f"Routing.LEAST_BUSY, Routing.consistent_hash(key)), got {strategy!r:.80}"
+            )
+            raise InvalidConfig(msg)
+        with self._write:
+            holders = self._roles.get(role)
+            if holders is None:
+                holders = self._roles[role] = _Holders()
+            holders.routing = None if isinstance(strategy, RoundRobin) else strategy
+
+    def routing(self, role: str) -> RoutingStrategy:
+        """The strategy sends to ``role`` use (`Routing.ROUND_ROBIN` unless set)."""
+        holders = self._roles.get(role)
+        strategy = None if holders is None else holders.routing
+        return _ROUND_ROBIN if strategy is None else strategy
 
     def unregister(self, slots: list[Slot]) -> None:
         """Remove ``slots`` (already closed) from the table; unknown ones are ignored."""
@@ -406,7 +437,7 @@ class Router:
                 self._undeliverable(envelope, reason)
                 return ()
         elif type(address) is Role:
-            slot = self._pick(address.role, sender if asking else None)
+            slot = self._pick(address.role, sender if asking else None, envelope.body)
             if slot is None:
                 self._undeliverable(envelope, DeadLetterReason.NO_ROLE_MEMBER)
                 return ()
@@ -448,29 +479,24 @@ class Router:
                 pass  # the mailbox dead-lettered its copy already
         return delivered
 
-    def _pick(self, role: str, avoid: Slot | None) -> Slot | None:
-        """Round-robin over the live holders of ``role``, skipping ``avoid`` if others exist."""
+    def _pick(self, role: str, avoid: Slot | None, body: Message) -> Slot | None:
+        """The holder of ``role`` that gets ``body``, by the role's strategy (default round-robin).
+
+        ``avoid`` (an asking agent) is picked only if no other holder is alive.
+        """
         holders = self._roles.get(role)
         if holders is None:
             return None
         items = holders.items
-        count = len(items)
-        if not count:
+        if not items:
             return None
         counter = self._round_robin.get(role)
         if counter is None:
             counter = self._round_robin.setdefault(role, itertools.count())
-        start = next(counter)
-        fallback = None
-        for step in range(count):
-            slot = items[(start + step) % count]
-            if not slot.alive:
-                continue
-            if slot is avoid:
-                fallback = slot
-                continue
-            return slot
-        return fallback
+        routing = holders.routing
+        if routing is None:
+            return round_robin(items, next(counter), avoid)
+        return routing.pick(items, next(counter), avoid, body)
 
     def _refuse(self) -> None:
         msg = f"system {self._runtime.name!r} is shut down; it takes no new messages from outside"
@@ -489,6 +515,7 @@ class Router:
 
 
 _NORMAL = Priority.NORMAL
+_ROUND_ROBIN = Routing.ROUND_ROBIN
 _new = object.__new__
 _time = time.time
 

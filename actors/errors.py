@@ -11,6 +11,7 @@ RegimentError                      base of everything regiment raises
 ├── StartFailed                    an agent's constructor or on_start raised
 ├── InboxEmpty (TimeoutError)      an inbox got nothing within the reader's timeout
 ├── InboxClosed                    the inbox is closed: nothing more will arrive
+├── PoolFull                       a pool was asked to grow past its max_size
 ├── DeliveryError                  a message could not be delivered or handled
 │   ├── UnknownAddress             no agent has that name / holds that role
 │   ├── AgentUnavailable           the agent stopped before handling the message
@@ -139,6 +140,22 @@ class InboxClosed(RegimentError):
     def __init__(self, message: str, inbox: str) -> None:
         super().__init__(message)
         self.inbox = inbox
+
+
+class PoolFull(RegimentError):
+    """A pool was asked to grow past its ``max_size`` (nothing was started).
+
+    Attributes:
+        pool: the pool's name.
+        max_size: the most members it may have.
+        requested: the size asked for.
+    """
+
+    def __init__(self, message: str, pool: str, max_size: int, requested: int) -> None:
+        super().__init__(message)
+        self.pool = pool
+        self.max_size = max_size
+        self.requested = requested
 
 
 class DeliveryError(RegimentError):

@@ -47,6 +47,7 @@ from actors.metrics import MetricsSnapshot
 from actors.metrics import snapshot as metrics_snapshot
 from actors.ref import AgentRef
 from actors.request import Request
+from actors.routing import Routing, RoutingStrategy
 
 if TYPE_CHECKING:
     from actors.agent import AgentActor
@@ -55,8 +56,9 @@ if TYPE_CHECKING:
     from actors.run import RunReport
     from actors.send_policy import SendPolicy
     from supervision.policy import RestartPolicy
+    from supervision.pool import PoolRef
     from supervision.ref import SupervisorRef
-    from supervision.spec import ChildSpec, SupervisorSpec
+    from supervision.spec import ChildSpec, Strategy, SupervisorSpec
     from supervision.tree import TreeNode
 
 __all__ = ["ActorSystem"]
@@ -176,6 +178,67 @@ class ActorSystem:
         """
         self._check_open()
         return self._root.start_tree(spec)
+
+    def spawn_pool(
+        self,
+        agent: type[AgentActor] | Callable[..., Any],
+        *args: Any,
+        name: str,
+        size: int,
+        role: str,
+        max_size: int | None = None,
+        routing: RoutingStrategy = Routing.LEAST_BUSY,
+        strategy: Strategy | None = None,
+        policy: RestartPolicy | None = None,
+        **kwargs: Any,
+    ) -> PoolRef:
+        """Start a pool of ``size`` identical agents sharing ``role``; returns once all started.
+
+        The pool is a supervisor called ``name`` (under the root) whose children
+        ``{name}-1`` ... ``{name}-{size}`` are each built as ``agent(*args, **kwargs)`` and
+        hold ``role``; sends to ``role:<role>`` then pick a member with ``routing`` (set for
+        the role, see `set_routing`). Resize it with `supervision.PoolRef.resize`.
+
+        Args:
+            agent: the members' `AgentActor` subclass (or a callable returning an instance).
+            *args: passed to every member's constructor.
+            name: the pool's name (its supervisor's); members are named ``{name}-<n>``.
+            size: how many members to start (>= 0).
+            role: the role every member holds.
+            max_size: the most members `resize` may grow the pool to (None: no bound).
+            routing: how sends to the role pick a member (default `Routing.LEAST_BUSY`).
+            strategy: the supervisor's `supervision.Strategy` (default ONE_FOR_ONE).
+            policy: the supervisor's `supervision.RestartPolicy` (default: 3 restarts in
+                5 s, no backoff).
+            **kwargs: the `supervision.ChildSpec` options for every member (``restart``,
+                ``mailbox``, ``shutdown_timeout``, ``keep_mailbox``...); anything else goes
+                to the constructor, as for `spawn`.
+
+        Returns:
+            A `supervision.PoolRef`.
+
+        Raises:
+            InvalidAddress: for a malformed name or role (`supervision.InvalidName`).
+            DuplicateName: if the pool's or a member's name is taken (`supervision.NameTaken`).
+            InvalidConfig: for a bad size, max_size or routing, or ``name=``/``roles=`` in
+                ``kwargs``.
+            PoolFull: if ``size`` exceeds ``max_size``.
+            StartFailed: if a member failed to start (the pool is stopped again).
+            SystemStopped: if the system is shut down.
+        """
+        self._check_open()
+        return self._root.spawn_pool(
+            agent,
+            args,
+            kwargs,
+            name=name,
+            size=size,
+            role=role,
+            max_size=max_size,
+            routing=routing,
+            strategy=strategy,
+            policy=policy,
+        )
 
     def _check_open(self) -> None:
         """Refuse new agents once shutdown began (its own agents may spawn until the stop)."""
@@ -420,6 +483,30 @@ class ActorSystem:
             to, message, timeout=wait, priority=priority, correlation_id=correlation_id
         )
         return await future.wait_async(wait)
+
+    # -- routing ------------------------------------------------------------------------------
+
+    def set_routing(self, role: str, strategy: RoutingStrategy) -> None:
+        """Choose how sends to ``role:<role>`` pick one holder (see `actors.routing`).
+
+        Takes effect for the next send, from any thread; the role need not have holders yet.
+        Every strategy passes over a holder that is restarting while another one runs.
+
+        Args:
+            role: the role.
+            strategy: `Routing.ROUND_ROBIN` (the default), `Routing.LEAST_BUSY` or
+                `Routing.consistent_hash(key)`. A ``key`` that raises, or returns something
+                other than a ``str``, makes the send raise in the sender's thread.
+
+        Raises:
+            InvalidAddress: for a malformed role.
+            InvalidConfig: if ``strategy`` is not a `RoutingStrategy`.
+        """
+        self._runtime.router.set_routing(role, strategy)
+
+    def routing(self, role: str) -> RoutingStrategy:
+        """The strategy sends to ``role`` use (`Routing.ROUND_ROBIN` unless set otherwise)."""
+        return self._runtime.router.routing(role)
 
     # -- looking around ------------------------------------------------------------------------
 

@@ -47,6 +47,7 @@ from supervision.policy import (
     RestartPolicy,
     default_decider,
 )
+from supervision.pool import PoolRef
 from supervision.ref import SupervisorRef
 from supervision.spec import ChildSpec, Restart, Strategy, SupervisorSpec, validate
 from supervision.supervisor import ChildInfo, Supervisor
@@ -73,6 +74,7 @@ __all__ = [
     "InvalidName",
     "InvalidTree",
     "NameTaken",
+    "PoolRef",
     "Restart",
     "RestartFailure",
     "RestartPolicy",

@@ -11,15 +11,20 @@ from typing import TYPE_CHECKING, Any
 
 from actors._spi import Runtime, Slot, SlotOptions
 from actors.mailbox import Mailbox
+from supervision.pool import PoolRef, pool_spec
 from supervision.ref import SupervisorRef
-from supervision.spec import ChildSpec, SupervisorSpec
+from supervision.spec import ChildSpec, SupervisorSpec, validate
 from supervision.supervisor import Supervisor
 from supervision.tree import TreeNode, snapshot
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from actors.agent import AgentActor
     from actors.ref import AgentRef
+    from actors.routing import RoutingStrategy
     from supervision.policy import RestartPolicy
+    from supervision.spec import Strategy
 
 __all__ = ["ROOT_SHUTDOWN_TIMEOUT", "Root"]
 
@@ -77,6 +82,43 @@ class Root:
         """Start a supervision tree under the root (see `ActorSystem.start_tree`)."""
         ref: SupervisorRef = self.ref.spawn(spec)
         return ref
+
+    def spawn_pool(
+        self,
+        factory: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        name: str,
+        size: int,
+        role: str,
+        max_size: int | None,
+        routing: RoutingStrategy,
+        strategy: Strategy | None,
+        policy: RestartPolicy | None,
+    ) -> PoolRef:
+        """Start a pool under the root (see `ActorSystem.spawn_pool`) and return its ref.
+
+        Everything is checked before anything starts; the role's routing is set before the
+        members start, so that the first message sent to it is routed by it.
+        """
+        spec, members = pool_spec(
+            factory,
+            args,
+            kwargs,
+            name=name,
+            size=size,
+            role=role,
+            max_size=max_size,
+            strategy=strategy,
+            policy=policy,
+        )
+        validate(spec)  # names and roles, before the routing is set
+        router = self.slot.runtime.router
+        router.set_routing(role, routing)  # validates the strategy
+        supervisor: SupervisorRef = self.ref.spawn(spec)
+        slot = router.table.names[supervisor.name]
+        return PoolRef(slot, members)
 
     def supervisor(self, name: str) -> SupervisorRef | None:
         """The ref of the supervisor ``name`` (``"root"`` included), or None."""

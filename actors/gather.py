@@ -120,7 +120,7 @@ class Gather:
         self._causation = None if current is None else current.id
         self.max_in_flight = max_in_flight
         # A reply frees a place; sending resumes once a quarter of the places are free.
-        self._refill_at = max_in_flight - max(1, max_in_flight // 4)
+        self._refill_at = max_in_flight - max(1, max_in_flight // 2)
         self._timeout = timeout
         self._deadline_at = None if deadline is None else time.monotonic() + deadline
         count = len(self._messages)
@@ -136,10 +136,11 @@ class Gather:
         self._pumping = False
         self._again = False
         # State changes take the plain lock (a C call); the condition (on the same lock) is
-        # only for waiting, and only notified while someone waits.
+        # only for waiting, and only notified when a waiter's wait may be over.
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._waiting = 0
+        self._waiting_any = 0  # threads in next(): woken by every outcome
+        self._waiting_all = 0  # threads in results(): woken by the last one only
         self._on_complete: list[Callable[[Gather], object]] = []
         self._marker: Future[None] | None = None
 
@@ -223,23 +224,33 @@ class Gather:
             self._record(index, Outcome(index, message, RequestStatus.FAILED, error=exc))
             return
         self._requests[index] = request  # a list slot: cancel() reads it after _cancelled
-        request.listen(lambda done, answered, settled: self._event(index, done, answered, settled))
+        request.tag = index
+        request.listen(self._event)
         if self._cancelled:  # cancel() ran while this one was being sent
             request.cancel()
 
-    def _event(self, index: int, request: Request[Any], answered: bool, settled: bool) -> None:
+    def _event(self, request: Request[Any], answered: bool, settled: bool) -> None:
         """A request was answered, and/or its agent is done with it (its place is free)."""
-        if answered:
-            self._record(index, request)
-        if settled:
-            with self._lock:
+        index = request.tag
+        complete = pump = False
+        with self._lock:
+            if answered and self._outcomes[index] is None:
+                self._outcomes[index] = request
+                self._order.append(index)
+                complete = len(self._order) == len(self._messages)
+                if self._waiting_any or (complete and self._waiting_all):
+                    self._cond.notify_all()
+            if settled:
                 self._in_flight -= 1
-                if self._in_flight > self._refill_at:
-                    return  # refill in batches: fewer wake-ups than one send per reply
-                if self._pumping:
-                    self._again = True
-                    return
-                self._pumping = True
+                # Refill in batches (fewer wake-ups than a send per reply), by one thread.
+                if self._in_flight <= self._refill_at:
+                    if self._pumping:
+                        self._again = True
+                    else:
+                        self._pumping = pump = True
+        if complete:
+            self._completed()
+        if pump:
             self._pump()
 
     def _record(self, index: int, outcome: Outcome | Request[Any]) -> None:
@@ -249,7 +260,7 @@ class Gather:
             self._outcomes[index] = outcome
             self._order.append(index)
             complete = len(self._order) == len(self._messages)
-            if self._waiting:
+            if self._waiting_any or (complete and self._waiting_all):
                 self._cond.notify_all()
         if complete:
             self._completed()
@@ -303,21 +314,31 @@ class Gather:
                 what was).
         """
         with self._lock:
-            if not self._wait_for(self.done, timeout):
+            if not self._wait_for(self.done, timeout, every=False):
                 msg = f"{self!r}: not finished within {timeout:g}s"
                 raise AskTimeout(msg, timeout)
             found = [self._outcome(index) for index in range(len(self._messages))]
         return [outcome for outcome in found if outcome is not None]
 
-    def _wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
-        """`Condition.wait_for` with ``self._lock`` held, counted in ``_waiting``."""
+    def _wait_for(self, predicate: Callable[[], bool], timeout: float, *, every: bool) -> bool:
+        """`Condition.wait_for` with ``self._lock`` held; ``every``: wake on every outcome.
+
+        A waiter for all of them is woken only by the last one: a thread woken per reply
+        would cost a hand-over of the GIL per item.
+        """
         if predicate():
             return True
-        self._waiting += 1
+        if every:
+            self._waiting_any += 1
+        else:
+            self._waiting_all += 1
         try:
             return self._cond.wait_for(predicate, timeout)
         finally:
-            self._waiting -= 1
+            if every:
+                self._waiting_any -= 1
+            else:
+                self._waiting_all -= 1
 
     def partial(self) -> list[Outcome]:
         """The outcomes finished so far, in submission order, without waiting."""
@@ -337,7 +358,7 @@ class Gather:
         total = len(self._messages)
         with self._lock:
             ready = lambda: self._handed < len(self._order) or self._handed >= total  # noqa: E731
-            if not self._wait_for(ready, timeout):
+            if not self._wait_for(ready, timeout, every=True):
                 msg = f"{self!r}: no outcome within {timeout:g}s"
                 raise AskTimeout(msg, timeout)
             if self._handed >= total:

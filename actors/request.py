@@ -26,7 +26,7 @@ from loguru import logger
 from actors.envelope import Envelope, _format_id
 from actors.errors import AskTimeout, Cancelled
 from actors.events import DeadLetterReason
-from actors.future import Future
+from actors.future import _PENDING, Future
 from actors.messages import Kind
 
 if TYPE_CHECKING:
@@ -63,8 +63,9 @@ class Request(Future[T]):
     def __init__(self, *, timeout: float | None = None, what: object = "the request") -> None:
         super().__init__(timeout=timeout, what=what)
         self._settled = False
-        self._on_settle: list[Callable[[Request[T]], object]] = []
+        self._on_settle: list[Callable[[Request[T]], object]] | None = None  # made on first use
         self._listener: Callable[[Request[T], bool, bool], object] | None = None
+        self.tag = 0  # the listener's own mark (a gather's item index)
 
     @property
     def envelope_id(self) -> str | None:
@@ -103,7 +104,7 @@ class Request(Future[T]):
     def start(self) -> bool:
         """The agent takes it: False (skip it) if it was answered before it started."""
         with self._lock:
-            if self.done():
+            if self._value is not _PENDING:
                 return False
             self.started = True
             return True
@@ -118,29 +119,41 @@ class Request(Future[T]):
         return self._finish(value, error, outside=False)
 
     def _finish(self, value: Any, error: BaseException | None, *, outside: bool) -> bool:
-        """Complete (once), and settle: see the class docstring.
+        """Complete (once), and settle: see the class docstring. One lock section for both.
 
         ``outside``: a cancel or a timeout, not the agent answering: it settles the request
         only if the agent had not started it (the agent then skips it).
         """
-        completed = super()._complete(value, error)
+        waiters = callbacks = settle_callbacks = None
         with self._lock:
+            completed = self._value is _PENDING
+            if completed:
+                self._value = value
+                self._error = error
+                waiters, self._waiters = self._waiters, None
+                callbacks, self._callbacks = self._callbacks, None
             if self.started:
                 settles = not outside and not self._settled
             else:
                 settles = completed and not self._settled
-            callbacks: list[Callable[[Request[T]], object]] = []
             if settles:
                 self._settled = True
-                callbacks, self._on_settle = self._on_settle, []
+                settle_callbacks, self._on_settle = self._on_settle, None
             listener = self._listener
+        if waiters:
+            for waiter in waiters:
+                waiter.release()
+        if callbacks:
+            for callback in callbacks:
+                self._run_callback(callback)
         if listener is not None and (completed or settles):
             try:
                 listener(self, completed, settles)
             except Exception:  # noqa: BLE001 - must not break the completing thread
                 logger.opt(exception=True).error("request listener {!r} raised", listener)
-        for callback in callbacks:
-            self._run_callback(callback)  # type: ignore[arg-type]
+        if settle_callbacks:
+            for settled in settle_callbacks:
+                self._run_callback(settled)  # type: ignore[arg-type]
         return completed
 
     def listen(self, listener: Callable[[Request[T], bool, bool], object]) -> None:
@@ -152,7 +165,7 @@ class Request(Future[T]):
         """
         with self._lock:
             self._listener = listener
-            answered = self.done()
+            answered = self._value is not _PENDING
             settled = self._settled
         if answered or settled:
             listener(self, answered, settled)
@@ -165,6 +178,8 @@ class Request(Future[T]):
         """
         with self._lock:
             if not self._settled:
+                if self._on_settle is None:
+                    self._on_settle = []
                 self._on_settle.append(callback)
                 return
         self._run_callback(callback)  # type: ignore[arg-type]

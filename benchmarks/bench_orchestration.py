@@ -1,4 +1,4 @@
-"""Orchestration patterns (issue 10): how long a batch of work takes on a pool.
+"""Orchestration patterns (issue 10): how long a batch of work takes on a pool, and gather.
 
 Routing makespan: 2,000 jobs with skewed durations (5% take 10 ms, the rest 0.2 ms: 50x
 apart; which ones is fixed by a seeded random, the same list for every case) sent to the
@@ -13,6 +13,10 @@ waiting on I/O or a model do). Makespan: from the first send to the last job han
 Target: LEAST_BUSY's makespan <= 0.7x ROUND_ROBIN's. Under round-robin every 8th job queues
 behind whichever member holds a slow job, and the bounded window soon holds only such jobs;
 least-busy sends work to the members that are free.
+
+Gather overhead: 10,000 small requests to the role of a pool of 8 whose members answer at
+once, by ``system.gather(..., max_in_flight=1024)`` vs plain ``ask_future`` calls sent in a loop
+and then collected one by one (no bound). Target: the gather's time <= 1.3x.
 
 Each section of this script measures into the same report (see ``SECTIONS``); the pools are
 unpinned (placement [os]): handlers sleep, so what counts is which member waits, not the cost
@@ -169,8 +173,70 @@ def routing_makespan(report: Report, args: argparse.Namespace) -> None:
     )
 
 
+class Small(Message):
+    """A small request: the pool member answers with its number at once."""
+
+    n: int
+
+
+class Answerer(AgentActor):
+    """A pool member for the gather section: answers at once."""
+
+    @handler
+    def on_small(self, message: Small) -> int:
+        return message.n
+
+
+def gather_overhead(report: Report, args: argparse.Namespace) -> None:
+    """Section: a gather of small requests vs plain ask_future calls collected by hand."""
+    count = 1_000 if args.quick else 10_000
+    in_flight = 1_024
+    messages = [Small(n=n) for n in range(count)]
+    report.config.update({"gather_requests": count, "gather_max_in_flight": in_flight})
+    hand = report.add(Measurement("requests by hand (ask_future, then get each)", "req/s", True))
+    gathered = report.add(Measurement(f"gather (max_in_flight={in_flight})", "req/s", True))
+    with ActorSystem("gathering") as system:
+        system.spawn_pool(Answerer, name="answerers", size=POOL_SIZE, role="answerer")
+
+        def by_hand() -> float:
+            start = perf_counter()
+            futures = [
+                system.ask_future("role:answerer", m, timeout=WAIT_TIMEOUT) for m in messages
+            ]
+            values = [future.get(timeout=WAIT_TIMEOUT) for future in futures]
+            elapsed = perf_counter() - start
+            if values != list(range(count)):
+                raise BenchmarkError("by hand: wrong answers")
+            return count / elapsed
+
+        def by_gather() -> float:
+            start = perf_counter()
+            outcomes = system.gather(
+                messages, "role:answerer", max_in_flight=in_flight, timeout=WAIT_TIMEOUT
+            ).results(timeout=WAIT_TIMEOUT)
+            elapsed = perf_counter() - start
+            if [o.value for o in outcomes] != list(range(count)):
+                raise BenchmarkError("gather: wrong answers")
+            return count / elapsed
+
+        cases = [("hand", by_hand, hand), ("gather", by_gather, gathered)]
+        for r in range(args.rounds + 1):
+            for _, run, found in rotated(cases, r):
+                gc.collect()
+                rate = run()
+                if r:  # round 0 is a warm-up
+                    found.samples.append(rate)
+        if not system.shutdown(timeout=30.0):
+            report.notes.append("the system did not shut down cleanly")
+    report.targets.append(  # overhead = time ratio = the inverse of the rate ratio
+        ratio_target(
+            "gather overhead vs by hand (rate by hand / rate gathered)", hand, gathered, "<=", 1.3
+        )
+    )
+
+
 # Every section measures into the one report, in this order.
-SECTIONS: list[Callable[[Report, argparse.Namespace], None]] = [routing_makespan]
+SECTIONS: list[Callable[[Report, argparse.Namespace], None]] = [routing_makespan, gather_overhead]
 
 
 def main() -> int:

@@ -405,7 +405,7 @@ class Incarnation:
             return True  # its successor owns the slot now; the failure is logged by nobody
         slot = self.slot
         future = envelope.future
-        if future is not None and future.cancelled and isinstance(exc, Cancelled):
+        if future is not None and future.abandoned and isinstance(exc, Cancelled):
             return self._stopped_cancelled(envelope, exc, started)  # cooperative: not a failure
         took = _clock() - started if started else None
         stats = slot.stats

@@ -107,9 +107,12 @@ class Context:
 
     @property
     def cancelled(self) -> bool:
-        """True once the request being handled was cancelled (read it again: it is live)."""
+        """True once nobody waits for the request being handled (an `actors.Request`).
+
+        It was cancelled, or it expired. Read it again: it is live.
+        """
         future = None if self.envelope is None else self.envelope.future
-        return future is not None and future.cancelled
+        return future is not None and future.abandoned
 
 
 def _drop(item: object, reason: str) -> None:
@@ -510,7 +513,10 @@ class AgentActor(pykka.ThreadingActor):
         return gathering
 
     def check_cancelled(self) -> None:
-        """Raise `Cancelled` if the request being handled was cancelled (`Request.cancel`).
+        """Raise `Cancelled` if nobody waits for the request being handled any more.
+
+        That is a `Request` that was cancelled (`Request.cancel`) or expired (its timeout
+        passed while it ran).
 
         Call it between steps of long work: raised from the handler, `Cancelled` ends the
         request quietly (it is not a failure of this agent). See also
@@ -518,7 +524,7 @@ class AgentActor(pykka.ThreadingActor):
         """
         slot = self._running_slot()
         current = slot.current
-        if current is not None and current.future is not None and current.future.cancelled:
+        if current is not None and current.future is not None and current.future.abandoned:
             msg = f"request {current.id} to {slot.name!r} was cancelled"
             raise Cancelled(msg, current.id)
 

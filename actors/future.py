@@ -79,6 +79,7 @@ class Future(pykka.Future[T]):
     # plain future keeps the class defaults.
     started = False
     cancelled = False
+    abandoned = False  # a Request nobody waits for any more (cancelled or expired)
     sent_id: str | int | None = None  # the id of the envelope that carried the ask
 
     def __init__(self, *, timeout: float | None = None, what: object = "the future") -> None:

@@ -78,6 +78,15 @@ class Request(Future[T]):
         """True once it was cancelled (the agent reads it: ``context.cancelled``)."""
         return isinstance(self._error, Cancelled)
 
+    @property
+    def abandoned(self) -> bool:  # type: ignore[override]
+        """True once nobody waits for its answer: cancelled, or expired (its timeout passed).
+
+        What the agent reads: ``context.cancelled`` and ``check_cancelled()``, so long work
+        stops when its asker gave up, however it gave up.
+        """
+        return isinstance(self._error, Cancelled | AskTimeout)
+
     def status(self) -> RequestStatus:
         """Where the request is now (a snapshot)."""
         if not self.done():

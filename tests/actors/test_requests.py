@@ -204,3 +204,17 @@ def test_a_request_can_be_awaited():
             return await system.request("d", Ping(), timeout=WAIT)
 
         assert asyncio.run(main()) is None
+
+
+def test_a_running_request_that_expires_is_stopped_like_a_cancelled_one(system: ActorSystem):
+    steps, go = threading.Semaphore(0), threading.Event()
+    ref = system.spawn(Long, steps, go, name="long")
+    request = ref.request(Question(text="q"), timeout=0.1)
+    assert steps.acquire(timeout=WAIT)  # it runs
+    with pytest.raises(AskTimeout):
+        request.result(timeout=WAIT)
+    go.set()  # the handler's next check sees that nobody waits any more
+    assert ref.ask(Ping(), timeout=WAIT) == 1
+    assert request.status() is RequestStatus.EXPIRED
+    assert system.metrics().agents["long"].cancelled == 1
+    assert ref.info().restarts == 0

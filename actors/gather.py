@@ -301,6 +301,11 @@ class Gather:
         """True once every message has its `Outcome`."""
         return len(self._order) == len(self._messages)
 
+    def requests(self) -> list[Request[Any] | None]:
+        """The `Request` of each message, in submission order (None: not sent, or refused)."""
+        with self._lock:
+            return list(self._requests)
+
     @property
     def in_flight(self) -> int:
         """Requests sent whose agents are not done with them yet."""

@@ -96,6 +96,9 @@ def test_more_messages_than_the_bound_never_exceed_it_and_come_back_in_order(
     assert 1 <= meter.peak <= 2
     assert gathering.done()
     assert gathering.in_flight == 0
+    requests = gathering.requests()
+    assert all(r is not None and r.status() is RequestStatus.DONE for r in requests)
+    assert [r.result(timeout=0) for r in requests if r is not None] == [n * 10 for n in range(200)]
 
 
 def test_the_bound_holds_inside_the_agents_while_jobs_are_held(system: ActorSystem):

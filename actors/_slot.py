@@ -135,6 +135,7 @@ class Slot:
         size = options.flight_recorder
         self.recorder: deque[Entry] | None = deque(maxlen=size) if size else None
         self.retired = False  # closed, and its counts folded into the system's totals
+        self.handled_at_start = 0  # successful handler runs when the latest incarnation began
         self._lock = threading.Lock()
         self._watchers: set[Slot] | None = None  # made on first use: most slots have none
         self._watching: set[Slot] | None = None
@@ -249,6 +250,8 @@ class Slot:
             msg = f"{self.kind} {self.name!r} is still running; terminate it before starting it"
             raise RuntimeError(msg)
         restarted = self.incarnation > 0
+        stats = self.stats
+        self.handled_at_start = 0 if stats is None else stats.handled()  # reset_on_success
         if restarted:
             self.restarts += 1
             if not self.options.keep_mailbox:

@@ -94,12 +94,19 @@ class RestartPolicy:
         within: the sliding window, in seconds.
         backoff: optional delay between failure and restart.
         decider: maps the exception to a `Directive`.
+        reset_on_success: a child's restarts stop counting against the window once it has
+            handled a message successfully after its latest restart (the agent orchestrator
+            seed's "at most N restarts, reset after a success"). Default False: Erlang's
+            sliding window, where every restart in the window counts. It reads the child's
+            handled count, so it needs the system's metrics (``ActorSystem(metrics=False)``
+            never resets).
     """
 
     max_restarts: int = 3
     within: float = 5.0
     backoff: Backoff | None = None
     decider: Decider = field(default=default_decider)
+    reset_on_success: bool = False
 
     def problems(self) -> list[str]:
         """What is out of range (empty when sane)."""
@@ -110,6 +117,8 @@ class RestartPolicy:
             found.append(f"max_restarts must be >= 0, got {self.max_restarts}")
         if not (self.within > 0 and math.isfinite(self.within)):
             found.append(f"within must be > 0 and finite, got {self.within!r}")
+        if not isinstance(self.reset_on_success, bool):
+            found.append(f"reset_on_success must be a bool, got {self.reset_on_success!r}")
         if not callable(self.decider):
             found.append(f"decider must be callable, got {self.decider!r}")
         if self.backoff is not None:

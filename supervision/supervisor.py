@@ -265,6 +265,8 @@ class Supervisor(AgentActor):
         if not self._current(slot, signal.incarnation):
             return  # a late report about an incarnation that is already gone
         alive = slot.thread is not None and slot.thread.is_alive()
+        if self.spec.policy.reset_on_success and _succeeded(slot):
+            self._forgive(slot.name)
         decision = self._plan(ChildFailure(slot.name, error, alive=alive), signal.recent)
         if decision.decider_error is not None:
             logger.opt(exception=decision.decider_error).error(
@@ -275,6 +277,19 @@ class Supervisor(AgentActor):
             slot.log.info("supervisor {!r}: {} after {!r}", self.spec.name, directive, error)
             self._publish_crash(slot, error, directive, signal.recent)
         self._apply(decision)
+
+    def _forgive(self, child: str) -> None:
+        """``reset_on_success``: take ``child``'s restarts out of the window."""
+        history = self._state.history
+        charges = self._charges[-len(history) :] if history else []
+        if len(charges) != len(history):
+            return  # not aligned (cannot happen): keep counting rather than guess
+        kept = [i for i, (name, _, _) in enumerate(charges) if name != child]
+        if len(kept) == len(history):
+            return
+        self._state = SupervisorState(tuple(history[i] for i in kept), self._state.backoff)
+        self._charges = [charges[i] for i in kept]
+        self._own.restart_history = self._state.history
 
     def _plan(self, event: SupervisorEvent, recent: tuple[Entry, ...] = ()) -> Decision:
         """Decide about ``event`` (`plan`) and keep the state the decision comes with.
@@ -575,3 +590,9 @@ def _child_of(event: SupervisorEvent) -> str:
     """The child (or children) a planner event is about."""
     child = getattr(event, "child", None)
     return child if isinstance(child, str) else ", ".join(getattr(event, "children", ()))
+
+
+def _succeeded(slot: Slot) -> bool:
+    """True if ``slot`` handled a message successfully since its latest (re)start."""
+    stats = slot.stats
+    return stats is not None and stats.handled() > slot.handled_at_start

@@ -10,7 +10,16 @@ from __future__ import annotations
 from actors._dispatch import handler
 from actors._lifecycle import AgentStatus
 from actors._timers import Timer
-from actors.address import Address, AddressLike, Broadcast, Direct, Role, parse_address
+from actors.address import (
+    NOWHERE,
+    Address,
+    AddressLike,
+    Broadcast,
+    Direct,
+    Nowhere,
+    Role,
+    parse_address,
+)
 from actors.agent import AgentActor, Context
 from actors.clock import Clock, ManualClock, SystemClock
 from actors.envelope import Envelope
@@ -65,6 +74,7 @@ from actors.metrics import AgentMetrics, HandlingTime, MetricsSnapshot, SystemMe
 from actors.recording import HandledMessage, MessageOutcome
 from actors.ref import AgentRef
 from actors.request import ReplyToken, Request, RequestStatus
+from actors.routes import Route, Routes
 from actors.routing import Routing, RoutingStrategy
 from actors.run import RunReport, StopReason
 from actors.send_policy import OUTSIDE, RateLimit, SendPolicy, SendRule
@@ -72,6 +82,7 @@ from actors.system import ActorSystem
 from actors.traffic import MessageHandled, MessageSent
 
 __all__ = [
+    "NOWHERE",
     "OUTSIDE",
     "ActorSystem",
     "Address",
@@ -127,6 +138,7 @@ __all__ = [
     "MessageOutcome",
     "MessageSent",
     "MetricsSnapshot",
+    "Nowhere",
     "Outcome",
     "Overflow",
     "PolicyViolation",
@@ -138,6 +150,8 @@ __all__ = [
     "Request",
     "RequestStatus",
     "Role",
+    "Route",
+    "Routes",
     "Routing",
     "RoutingStrategy",
     "RunReport",

@@ -57,7 +57,11 @@ def error_for(
     text = f"{type(envelope.body).__name__} to {to!r} was dead-lettered ({reason.value})"
     if detail:
         text = f"{text}: {detail}"
-    if reason in (DeadLetterReason.UNKNOWN_ADDRESS, DeadLetterReason.NO_ROLE_MEMBER):
+    if reason in (
+        DeadLetterReason.UNKNOWN_ADDRESS,
+        DeadLetterReason.NO_ROLE_MEMBER,
+        DeadLetterReason.NO_ROUTE,
+    ):
         return UnknownAddress(text, to, reason.value, envelope)
     if reason is DeadLetterReason.MAILBOX_FULL:
         return MailboxFull(text, who, capacity, envelope)

@@ -35,7 +35,16 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from actors._deadletters import error_for
-from actors.address import AddressLike, Broadcast, Direct, Role, parse_address, validate_name
+from actors.address import (
+    NOWHERE,
+    AddressLike,
+    Broadcast,
+    Direct,
+    Nowhere,
+    Role,
+    parse_address,
+    validate_name,
+)
 from actors.envelope import Envelope
 from actors.envelope import _id_counter as _ids
 from actors.errors import (
@@ -53,6 +62,7 @@ from actors.future import Future
 from actors.messages import Kind, Message, Priority
 from actors.messages import message_classes as _messages
 from actors.request import Request
+from actors.routes import Routes
 from actors.routing import RoundRobin, Routing, RoutingStrategy, round_robin
 from actors.traffic import MessageSent
 
@@ -143,6 +153,7 @@ class Router:
         self._closed_inboxes: set[str] = set()
         self._table = RouteTable(self)
         self._policy: SendPolicy | None = None
+        self.routes = Routes()  # publish by type (actors.routes)
         self._tap = runtime.tap  # traffic subscribers: MessageSent wanted?
         # One flag for "a plain tell to a known slot cannot go straight to its mailbox" (a
         # send policy, or a MessageSent subscriber): the fast path tests nothing else.
@@ -329,6 +340,37 @@ class Router:
         next(self._missed)
         return 0
 
+    def publish(self, body: Message, sender: Slot | None, *, detached: bool = False) -> int:
+        """Send ``body`` where the route for its class says (see `actors.routes`).
+
+        Returns:
+            How many mailboxes took it (0: recorded only, or dead-lettered ``no_route``).
+
+        Raises:
+            InvalidMessage: if ``body`` is not a `Message`; else as `tell`.
+        """
+        if type(body) not in _messages:
+            _not_a_message(body)
+        route = self.routes.resolve(type(body))
+        if route is not None:
+            to = NOWHERE if route.address is None else route.address
+            return self.tell(to, body, sender, detached=detached)
+        if sender is None and not self.open:
+            self._refuse()
+        current = None if sender is None or detached else sender.current
+        envelope = Envelope(
+            body,
+            NOWHERE,
+            sender=None if sender is None else sender.name,
+            correlation_id=None if current is None else current.correlation_id,
+            causation_id=None if current is None else current.id,
+        )
+        next(self._sent)
+        next(self._missed)
+        detail = f"no route for {body.type_name}"
+        self._runtime.dead_letters.record(envelope, DeadLetterReason.NO_ROUTE, detail)
+        return 0
+
     def _route(self, envelope: Envelope, slot: Slot | None, sender: Slot | None) -> int:
         """Resolve, check, announce and put an envelope: every send but the plainest."""
         try:
@@ -441,6 +483,11 @@ class Router:
             if slot is None:
                 self._undeliverable(envelope, DeadLetterReason.NO_ROLE_MEMBER)
                 return ()
+        elif type(address) is Nowhere:
+            if asking:
+                msg = "cannot ask '-' (nobody): an ask needs exactly one recipient"
+                raise InvalidAddress(msg, "-")
+            return ()  # recorded only: nobody gets it, and it is no dead letter
         else:
             return self._broadcast_recipients(envelope, sender)
         if asking and slot is sender:

@@ -1,13 +1,14 @@
 """Addresses: who a message is for.
 
-Three kinds, each with a string form that parses back to it:
+Four kinds, each with a string form that parses back to it:
 
 - ``Direct("coder-1")``, written ``"coder-1"``: the agent with that unique name;
 - ``Role("coder")``, written ``"role:coder"``: exactly one live agent holding the role,
   chosen round-robin;
 - ``Broadcast()``, written ``"*"``: every live agent except the sender;
 - ``Broadcast(role="coder")``, written ``"*:coder"``: every live agent holding the role,
-  except the sender.
+  except the sender;
+- ``NOWHERE``, written ``"-"``: nobody (the message is recorded, never delivered).
 
 Names and roles are lowercase slugs: 1 to 64 characters from ``a-z``, ``0-9``, ``-`` and ``_``,
 starting with a letter or a digit. They travel unchanged to NATS subjects later, which is why
@@ -23,10 +24,12 @@ from typing import TypeAlias
 from actors.errors import InvalidAddress
 
 __all__ = [
+    "NOWHERE",
     "Address",
     "AddressLike",
     "Broadcast",
     "Direct",
+    "Nowhere",
     "Role",
     "parse_address",
     "validate_name",
@@ -95,7 +98,22 @@ class Broadcast:
         return "*" if self.role is None else f"*:{self.role}"
 
 
-Address: TypeAlias = Direct | Role | Broadcast
+@dataclass(frozen=True, slots=True)
+class Nowhere:
+    """No agent at all, written ``"-"``: a message sent here is recorded, never delivered.
+
+    Recorded means counted as sent, announced as `MessageSent` (to 0 recipients) and kept in a
+    message log; it is not a dead letter. What a publish route with ``to=None`` sends to
+    (see `actors.routes`).
+    """
+
+    def __str__(self) -> str:
+        return "-"
+
+
+NOWHERE = Nowhere()
+
+Address: TypeAlias = Direct | Role | Broadcast | Nowhere
 AddressLike: TypeAlias = Address | str
 
 _cache: dict[str, Address] = {}
@@ -119,7 +137,7 @@ def parse_address(value: AddressLike) -> Address:
             _cache.clear()
         _cache[value] = address
         return address
-    if isinstance(value, Direct | Role | Broadcast):
+    if isinstance(value, Direct | Role | Broadcast | Nowhere):
         return value
     msg = (
         f"invalid address {value!r}: expected a name, 'role:<role>', '*', '*:<role>' or an Address"
@@ -128,6 +146,8 @@ def parse_address(value: AddressLike) -> Address:
 
 
 def _parse(text: str) -> Address:
+    if text == "-":
+        return NOWHERE
     if text == "*":
         return Broadcast()
     if text.startswith("*:"):

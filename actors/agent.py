@@ -528,6 +528,17 @@ class AgentActor(pykka.ThreadingActor):
             msg = f"request {current.id} to {slot.name!r} was cancelled"
             raise Cancelled(msg, current.id)
 
+    def publish(self, message: Message) -> int:
+        """Send ``message`` where the system's route for its class says (`actors.routes`).
+
+        It carries this agent as sender and the conversation's ids, as `tell` does.
+
+        Returns:
+            How many mailboxes took it (0: recorded only, or dead-lettered ``no_route``).
+        """
+        slot = self._running_slot()
+        return slot.runtime.router.publish(message, slot)
+
     def broadcast(
         self,
         message: Message,

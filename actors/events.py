@@ -108,6 +108,7 @@ class DeadLetterReason(Reason):
     RATE_LIMITED = "rate_limited"  # the sender exceeded its rate limit
     SHUTDOWN = "shutdown"  # still queued when its system stopped (asks fail with SystemStopped)
     CANCELLED = "cancelled"  # its request was cancelled before the agent started it
+    NO_ROUTE = "no_route"  # published, and no route covers its type (actors.routes)
 
 
 class ExitReason(Reason):

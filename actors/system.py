@@ -47,6 +47,7 @@ from actors.metrics import MetricsSnapshot
 from actors.metrics import snapshot as metrics_snapshot
 from actors.ref import AgentRef
 from actors.request import Request
+from actors.routes import Route, Routes
 from actors.routing import Routing, RoutingStrategy
 
 if TYPE_CHECKING:
@@ -80,6 +81,8 @@ class ActorSystem:
             may be cut off at exit without ``on_stop``).
         metrics: keep per-agent counters and handling times (`metrics`); False saves their
             small cost on every message (system-wide send counts are kept either way).
+        routes: publish routes (`actors.routes.Route`): where `publish` sends each message
+            class; more can be added later through `routes`.
     """
 
     def __init__(
@@ -94,6 +97,7 @@ class ActorSystem:
         dead_letter_capacity: int = 1000,
         daemon: bool = False,
         metrics: bool = True,
+        routes: Iterable[Route] = (),
     ) -> None:
         validate_name(name, "system name")
         if not check_timeout(ask_timeout, "ask_timeout"):
@@ -113,6 +117,8 @@ class ActorSystem:
             metrics=bool(metrics),
         )
         runtime.router.policy = send_policy
+        for route in routes:
+            runtime.router.routes.add(route)
         # The one place `actors` imports `supervision`, which is built on `actors`: a
         # module-level import would make the two packages one import cycle.
         from supervision._root import Root  # noqa: PLC0415 - the one cycle, see above
@@ -314,6 +320,25 @@ class ActorSystem:
         return runtime.router.tell(
             to, message, sender_in(runtime), None, kind, priority, reply_to, correlation_id
         )
+
+    @property
+    def routes(self) -> Routes:
+        """The publish routes (`actors.routes`): ``add(Route(...))``, ``remove(...)``."""
+        return self._runtime.router.routes
+
+    def publish(self, message: Message) -> int:
+        """Send ``message`` where the route for its class says (see `actors.routes`).
+
+        Returns:
+            How many mailboxes took it: 0 if its route records only (``to=None``), or if no
+            route covers its class (it is then dead-lettered ``no_route``).
+
+        Raises:
+            InvalidMessage: if ``message`` is not a `Message`.
+            SystemStopped: if the system is shut down (or shutting down).
+        """
+        runtime = self._runtime
+        return runtime.router.publish(message, sender_in(runtime))
 
     def broadcast(
         self, message: Message, role: str | None = None, *, correlation_id: str | None = None

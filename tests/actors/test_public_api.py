@@ -44,6 +44,7 @@ PUBLIC_MODULES = {
         "recording",
         "ref",
         "request",
+        "routes",
         "routing",
         "run",
         "send_policy",
@@ -67,7 +68,8 @@ PUBLIC_MODULES = {
 # listed). Only names that are neither classes nor functions may appear here.
 DOCUMENTED_ELSEWHERE = {
     "actors.OUTSIDE": "a str constant; actors.send_policy's docstring explains it",
-    "actors.Address": "a type alias (Direct | Role | Broadcast); each member is documented",
+    "actors.Address": "a type alias (Direct | Role | Broadcast | Nowhere); each is documented",
+    "actors.NOWHERE": "the one Nowhere instance; Nowhere's docstring explains it",
     "actors.AddressLike": "a type alias (Address | str); parse_address documents the str form",
     "supervision.Decider": "a Callable alias; RestartPolicy's docstring describes the decider",
     "supervision.SupervisorEvent": "a union of the planner's events; plan's docstring lists them",

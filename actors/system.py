@@ -42,6 +42,7 @@ from actors.events import DeadLetter, DeadLetterReason, EventStream
 from actors.gather import Gather, Outcome, start_gather
 from actors.inbox import Inbox, open_inbox
 from actors.mailbox import Overflow
+from actors.memory import Blackboard, open_store
 from actors.messages import Kind, Message, Priority
 from actors.metrics import MetricsSnapshot
 from actors.metrics import snapshot as metrics_snapshot
@@ -80,6 +81,9 @@ class ActorSystem:
             may be cut off at exit without ``on_stop``).
         metrics: keep per-agent counters and handling times (`metrics`); False saves their
             small cost on every message (system-wide send counts are kept either way).
+        memory: where `memory` (the shared `Blackboard`) lives: None keeps it in memory
+            (it ends with the system); ``"sqlite:///path/to/file.db"`` keeps it in that
+            SQLite file, so it survives a restart of the process (see `actors.memory`).
     """
 
     def __init__(
@@ -94,11 +98,13 @@ class ActorSystem:
         dead_letter_capacity: int = 1000,
         daemon: bool = False,
         metrics: bool = True,
+        memory: str | None = None,
     ) -> None:
         validate_name(name, "system name")
         if not check_timeout(ask_timeout, "ask_timeout"):
             msg = f"ask_timeout must be > 0, got {ask_timeout!r}"
             raise InvalidConfig(msg)
+        store = open_store(memory)  # before any thread starts: a bad setting leaves nothing behind
         route_pykka_logging()
         self.name = name
         self.daemon = daemon
@@ -113,6 +119,7 @@ class ActorSystem:
             metrics=bool(metrics),
         )
         runtime.router.policy = send_policy
+        self._memory = Blackboard(runtime, store)  # closes its store at the shutdown's end
         # The one place `actors` imports `supervision`, which is built on `actors`: a
         # module-level import would make the two packages one import cycle.
         from supervision._root import Root  # noqa: PLC0415 - the one cycle, see above
@@ -561,6 +568,11 @@ class ActorSystem:
     def events(self) -> EventStream:
         """The system's event stream: lifecycle events, crashes, dead letters."""
         return self._runtime.events
+
+    @property
+    def memory(self) -> Blackboard:
+        """The memory every agent of the system shares: a versioned key-value `Blackboard`."""
+        return self._memory
 
     @property
     def clock(self) -> Clock:

@@ -37,6 +37,7 @@ from actors.errors import (
     InvalidAddress,
     InvalidConfig,
     InvalidEnvelope,
+    InvalidMemoryEntry,
     InvalidMessage,
     MailboxFull,
     PolicyViolation,
@@ -69,6 +70,7 @@ from actors.gather import Gather, GatherDone, Outcome
 from actors.inbox import Inbox
 from actors.info import AgentInfo
 from actors.mailbox import Mailbox, Overflow
+from actors.memory import Blackboard, MemoryChanged
 from actors.messages import Kind, Message, Priority
 from actors.metrics import AgentMetrics, HandlingTime, MetricsSnapshot, SystemMetrics
 from actors.recording import HandledMessage, MessageOutcome
@@ -102,6 +104,7 @@ __all__ = [
     "AskTimeout",
     "AskToSelf",
     "AsyncSubscription",
+    "Blackboard",
     "Broadcast",
     "Cancelled",
     "Clock",
@@ -127,12 +130,14 @@ __all__ = [
     "InvalidAddress",
     "InvalidConfig",
     "InvalidEnvelope",
+    "InvalidMemoryEntry",
     "InvalidMessage",
     "Kind",
     "LifecycleChanged",
     "Mailbox",
     "MailboxFull",
     "ManualClock",
+    "MemoryChanged",
     "Message",
     "MessageHandled",
     "MessageOutcome",

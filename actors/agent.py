@@ -573,6 +573,20 @@ class AgentActor(pykka.ThreadingActor):
         if target is not None:
             target.remove_watcher(slot)
 
+    def watch_memory(self, prefix: str = "") -> None:
+        """Receive a `MemoryChanged` for each later write under ``prefix`` in ``system.memory``.
+
+        See `actors.memory`. Watching a prefix twice is one watch. The watch lasts until
+        `unwatch_memory` or until the agent stops for good (it survives restarts).
+        """
+        slot = self._running_slot()
+        _facade(slot).memory.watch_slot(slot, prefix)
+
+    def unwatch_memory(self, prefix: str = "") -> None:
+        """Stop the watch of ``prefix`` that `watch_memory` started (nothing if none)."""
+        slot = self._running_slot()
+        _facade(slot).memory.unwatch_slot(slot, prefix)
+
     def schedule(self, delay: float, message: Message, to: AddressLike | None = None) -> Timer:
         """Send ``message`` (to this agent unless ``to``) after ``delay`` seconds.
 

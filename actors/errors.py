@@ -12,6 +12,7 @@ RegimentError                      base of everything regiment raises
 ├── InboxEmpty (TimeoutError)      an inbox got nothing within the reader's timeout
 ├── InboxClosed                    the inbox is closed: nothing more will arrive
 ├── PoolFull                       a pool was asked to grow past its max_size
+├── InvalidMemoryEntry (ValueError) a blackboard key or value it cannot hold
 ├── DeliveryError                  a message could not be delivered or handled
 │   ├── UnknownAddress             no agent has that name / holds that role
 │   ├── AgentUnavailable           the agent stopped before handling the message
@@ -156,6 +157,21 @@ class PoolFull(RegimentError):
         self.pool = pool
         self.max_size = max_size
         self.requested = requested
+
+
+class InvalidMemoryEntry(RegimentError, ValueError):
+    """A blackboard (`actors.memory.Blackboard`) key or value it cannot hold.
+
+    Keys are non-empty strings; values are JSON-compatible (and survive a JSON round-trip
+    unchanged) or `actors.Message` instances.
+
+    Attributes:
+        key: the key concerned (the ``repr`` of a key that is not a string).
+    """
+
+    def __init__(self, message: str, key: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class DeliveryError(RegimentError):

@@ -42,6 +42,7 @@ from actors.events import DeadLetter, DeadLetterReason, EventStream
 from actors.gather import Gather, Outcome, start_gather
 from actors.inbox import Inbox, open_inbox
 from actors.mailbox import Overflow
+from actors.memory import Blackboard, open_store
 from actors.messages import Kind, Message, Priority
 from actors.metrics import MetricsSnapshot
 from actors.metrics import snapshot as metrics_snapshot
@@ -83,6 +84,9 @@ class ActorSystem:
             small cost on every message (system-wide send counts are kept either way).
         routes: publish routes (`actors.routes.Route`): where `publish` sends each message
             class; more can be added later through `routes`.
+        memory: where `memory` (the shared `Blackboard`) lives: None keeps it in memory
+            (it ends with the system); ``"sqlite:///path/to/file.db"`` keeps it in that
+            SQLite file, so it survives a restart of the process (see `actors.memory`).
     """
 
     def __init__(
@@ -98,11 +102,13 @@ class ActorSystem:
         daemon: bool = False,
         metrics: bool = True,
         routes: Iterable[Route] = (),
+        memory: str | None = None,
     ) -> None:
         validate_name(name, "system name")
         if not check_timeout(ask_timeout, "ask_timeout"):
             msg = f"ask_timeout must be > 0, got {ask_timeout!r}"
             raise InvalidConfig(msg)
+        store = open_store(memory)  # before any thread starts: a bad setting leaves nothing behind
         route_pykka_logging()
         self.name = name
         self.daemon = daemon
@@ -119,6 +125,7 @@ class ActorSystem:
         runtime.router.policy = send_policy
         for route in routes:
             runtime.router.routes.add(route)
+        self._memory = Blackboard(runtime, store)  # closes its store at the shutdown's end
         # The one place `actors` imports `supervision`, which is built on `actors`: a
         # module-level import would make the two packages one import cycle.
         from supervision._root import Root  # noqa: PLC0415 - the one cycle, see above
@@ -586,6 +593,11 @@ class ActorSystem:
     def events(self) -> EventStream:
         """The system's event stream: lifecycle events, crashes, dead letters."""
         return self._runtime.events
+
+    @property
+    def memory(self) -> Blackboard:
+        """The memory every agent of the system shares: a versioned key-value `Blackboard`."""
+        return self._memory
 
     @property
     def clock(self) -> Clock:

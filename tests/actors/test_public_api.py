@@ -38,6 +38,7 @@ PUBLIC_MODULES = {
         "inbox",
         "info",
         "mailbox",
+        "memory",
         "messages",
         "metrics",
         "prometheus",

@@ -46,6 +46,7 @@ PUBLIC_MODULES = {
         "request",
         "routing",
         "run",
+        "schema",
         "send_policy",
         "system",
         "traffic",

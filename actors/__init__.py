@@ -71,7 +71,7 @@ from actors.inbox import Inbox
 from actors.info import AgentInfo
 from actors.mailbox import Mailbox, Overflow
 from actors.memory import Blackboard, MemoryChanged
-from actors.messages import Kind, Message, Priority
+from actors.messages import Kind, Message, Priority, UnknownMessage
 from actors.metrics import AgentMetrics, HandlingTime, MetricsSnapshot, SystemMetrics
 from actors.recording import HandledMessage, MessageOutcome
 from actors.ref import AgentRef
@@ -79,6 +79,7 @@ from actors.request import ReplyToken, Request, RequestStatus
 from actors.routes import Route, Routes
 from actors.routing import Routing, RoutingStrategy
 from actors.run import RunReport, StopReason
+from actors.schema import schema_catalog
 from actors.send_policy import OUTSIDE, RateLimit, SendPolicy, SendRule
 from actors.system import ActorSystem
 from actors.traffic import MessageHandled, MessageSent
@@ -173,6 +174,8 @@ __all__ = [
     "Timer",
     "UnhandledMessage",
     "UnknownAddress",
+    "UnknownMessage",
     "handler",
     "parse_address",
+    "schema_catalog",
 ]

@@ -13,13 +13,20 @@ from pydantic import ValidationError
 
 from actors.address import Address, Broadcast, parse_address, validate_name
 from actors.errors import InvalidAddress, InvalidEnvelope
-from actors.messages import Kind, Message, Priority, message_type
+from actors.messages import Kind, Message, Priority, UnknownMessage, message_type
 
-__all__ = ["decode_fields"]
+__all__ = ["UNKNOWN_POLICIES", "decode_fields"]
+
+UNKNOWN_POLICIES = ("error", "keep")
 
 
-def decode_fields(data: object) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def decode_fields(
+    data: object, unknown: Literal["error", "keep"] = "error"
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """The positional and keyword arguments of `Envelope` for decoded JSON ``data``.
+
+    ``unknown="keep"`` turns a ``type`` no class is registered under into an `UnknownMessage`
+    body (the body must still be a JSON object); ``"error"`` refuses it.
 
     Raises:
         InvalidEnvelope: for anything that is not a valid envelope.
@@ -30,10 +37,14 @@ def decode_fields(data: object) -> tuple[tuple[Any, ...], dict[str, Any]]:
     envelope_id = _required_text(data, "id", _MAX_ID)
     type_name = _required_text(data, "type", None)
     body_class = message_type(type_name)
-    if body_class is None:
+    body: Message
+    if body_class is not None:
+        body = _body(body_class, data.get("body"))
+    elif unknown == "keep":
+        body = _unknown_body(type_name, data.get("body"))
+    else:
         msg = f"invalid envelope field 'type': no message class registered as {_show(type_name)}"
         raise InvalidEnvelope(msg, "type")
-    body = _body(body_class, data.get("body"))
     sender = _text(data, "sender", _MAX_NAME)
     if sender is not None:
         try:
@@ -146,6 +157,17 @@ def _body(body_class: type[Message], raw: object) -> Message:
             f"{type(exc).__name__}"
         )
         raise InvalidEnvelope(msg, "body") from exc
+
+
+def _unknown_body(type_name: str, raw: object) -> UnknownMessage:
+    """Keep the raw body of an unregistered type; it must still be a JSON object."""
+    if not isinstance(raw, dict):
+        what = "missing" if raw is None else f"expected a JSON object, got {_show(raw)}"
+        msg = f"invalid envelope field 'body': {what}"
+        raise InvalidEnvelope(msg, "body")
+    # Decoded JSON holds JSON values only, so validating them again (a deep walk) would
+    # only cost time; the dict is the caller's own, fresh from json.loads or to_dict.
+    return UnknownMessage.model_construct(wire_type=type_name, fields=raw)
 
 
 @overload

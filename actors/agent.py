@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 
 import pykka
 from loguru import logger
+from pydantic.errors import PydanticInvalidForJsonSchema
 
 from actors._dispatch import HandlerTable, build_table, lookup
 from actors._local import state as _current
@@ -54,6 +55,7 @@ from actors.gather import Gather, GatherDone, start_gather
 from actors.messages import Kind, Message, Priority
 from actors.recording import MessageOutcome
 from actors.request import ReplyToken, answer, late
+from actors.schema import message_schema
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -150,6 +152,9 @@ class AgentActor(pykka.ThreadingActor):
     roles: ClassVar[tuple[str, ...]] = ()
     mailbox: ClassVar[Mailbox | None] = None
     _handlers: ClassVar[HandlerTable] = {}
+    # The message types the class's handlers were declared for (its own and inherited), fixed
+    # at class creation; _handlers also gains cached MRO look-ups as messages arrive.
+    _declared: ClassVar[frozenset[type[Message]]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Build the class's handler table and check its roles.
@@ -170,11 +175,43 @@ class AgentActor(pykka.ThreadingActor):
         for base in reversed(cls.__mro__[1:]):
             inherited.update(vars(base).get("_handlers", {}))
         cls._handlers = build_table(cls, inherited)
+        declared: set[type[Message]] = set()
+        for base in cls.__mro__[1:]:
+            declared.update(vars(base).get("_declared", ()))
+        declared.update(
+            message_type
+            for message_type, function in cls._handlers.items()
+            if function is not None
+            and inherited.get(message_type) is not function
+            and issubclass(message_type, Message)
+        )
+        cls._declared = frozenset(declared)
         if isinstance(cls.roles, str):
             msg = f"{cls.__qualname__}.roles must be a tuple of role names, not a string"
             raise TypeError(msg)
         for role in cls.roles:
             validate_name(role, "role")
+
+    @classmethod
+    def protocol(cls) -> dict[str, dict[str, Any]]:
+        """The message types this class handles, with their JSON Schemas.
+
+        Returns:
+            {type name: JSON Schema of the body}, sorted by type name, for every type a
+            handler of the class (or of a base) was declared for; a handler for a base class
+            also receives its subclasses, which are not listed. A handler for
+            `actors.UnknownMessage` is listed under its type name as "any JSON object". A
+            type whose fields have no JSON form (see `actors.schema`) is listed with an
+            empty schema.
+        """
+        protocol: dict[str, dict[str, Any]] = {}
+        for message_class in sorted(cls._declared, key=lambda c: c.type_name):
+            try:
+                schema = message_schema(message_class)
+            except PydanticInvalidForJsonSchema:
+                schema = {}
+            protocol[message_class.type_name] = schema
+        return protocol
 
     @classmethod
     def _create_actor_inbox(cls) -> MailboxQueue:  # type: ignore[override]

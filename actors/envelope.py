@@ -12,7 +12,9 @@ the text is not a JSON object). The rules, field by field:
 - ``id``: a string of 1-128 characters (`new_id` writes 17); ``correlation_id`` and
   ``causation_id``: null or the same;
 - ``type``: the name of a registered `Message` class; ``body``: a JSON object that the class
-  validates (an error raised by the class's own validators is reported on ``"body"``);
+  validates (an error raised by the class's own validators is reported on ``"body"``). With
+  ``unknown="keep"`` any other ``type`` is accepted too, its ``body`` (still a JSON object)
+  kept raw in an `UnknownMessage`, which `Envelope.to_json` writes back unchanged;
 - ``sender``: null or a valid name; ``to``: an address string, ``reply_to``: null or one;
 - ``include_self`` / ``reply_to_include_self``: optional booleans, written only when true, and
   only for a `Broadcast` in ``to`` / ``reply_to`` (the address string cannot carry the flag);
@@ -29,12 +31,12 @@ import itertools
 import json
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from actors._decode import decode_fields
+from actors._decode import UNKNOWN_POLICIES, decode_fields
 from actors.address import Address, Broadcast
 from actors.errors import InvalidEnvelope
-from actors.messages import Kind, Message, Priority
+from actors.messages import Kind, Message, Priority, UnknownMessage
 
 if TYPE_CHECKING:
     from actors.future import Future
@@ -170,9 +172,16 @@ class Envelope:
 
         ``include_self`` / ``reply_to_include_self`` appear only when true (see the class).
         """
+        body = self.body
+        if type(body) is UnknownMessage:  # passed on as it came: its own type, its raw body
+            type_name: str = body.wire_type
+            body_data: dict[str, Any] = dict(body.fields)
+        else:
+            type_name = type(body).type_name
+            body_data = body.model_dump(mode="json")
         data = {
             "id": self.id,
-            "type": type(self.body).type_name,
+            "type": type_name,
             "sender": self.sender,
             "to": str(self.to),
             "kind": str(self.kind),
@@ -182,7 +191,7 @@ class Envelope:
             "reply_to": None if self.reply_to is None else str(self.reply_to),
             "created_at": self.created_at,
             "deadline": self.deadline,
-            "body": self.body.model_dump(mode="json"),
+            "body": body_data,
         }
         if _includes_self(self.to):
             data["include_self"] = True
@@ -195,11 +204,15 @@ class Envelope:
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> Envelope:
+    def from_json(cls, text: str | bytes, unknown: Literal["error", "keep"] = "error") -> Envelope:
         """Rebuild an envelope from `to_json` output; safe on untrusted text.
 
         Args:
             text: the JSON document, as text or as UTF-8 (or UTF-16/32) bytes.
+            unknown: what a ``type`` no class is registered under becomes: ``"error"``
+                refuses it (`InvalidEnvelope` on ``"type"``); ``"keep"`` makes the body an
+                `UnknownMessage` holding the raw ``type`` and ``body``, which `to_json`
+                writes back unchanged. Every other field is checked either way.
 
         Returns:
             A new envelope, without a reply future.
@@ -210,7 +223,9 @@ class Envelope:
                 not JSON (undecodable bytes, bad syntax, nesting too deep for the parser) or
                 not a JSON object, else the offending field (``"body.title"`` for a field of
                 the body).
+            ValueError: if ``unknown`` is neither ``"error"`` nor ``"keep"``.
         """
+        _check_unknown(unknown)
         try:
             data = json.loads(text)
         except RecursionError as exc:
@@ -219,27 +234,36 @@ class Envelope:
         except (ValueError, TypeError) as exc:
             msg = f"invalid envelope: malformed JSON ({exc})"
             raise InvalidEnvelope(msg, "<json>") from exc
-        return cls.from_dict(data)
+        return cls.from_dict(data, unknown)
 
     @classmethod
-    def from_dict(cls, data: object) -> Envelope:
+    def from_dict(cls, data: object, unknown: Literal["error", "keep"] = "error") -> Envelope:
         """Rebuild an envelope from `to_dict` output (or any decoded JSON value).
 
         Args:
             data: the decoded JSON document.
+            unknown: as for `from_json`.
 
         Returns:
             A new envelope, without a reply future.
 
         Raises:
             InvalidEnvelope: as for `from_json`.
+            ValueError: if ``unknown`` is neither ``"error"`` nor ``"keep"``.
         """
-        args, kwargs = decode_fields(data)
+        _check_unknown(unknown)
+        args, kwargs = decode_fields(data, unknown)
         return cls(*args, **kwargs)
 
 
 _new = object.__new__
 _time = time.time
+
+
+def _check_unknown(unknown: object) -> None:
+    if unknown not in UNKNOWN_POLICIES:
+        msg = f"unknown must be 'error' or 'keep', not {unknown!r}"
+        raise ValueError(msg)
 
 
 def _includes_self(address: Address | None) -> bool:

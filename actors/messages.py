@@ -12,9 +12,9 @@ import enum
 import threading
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-__all__ = ["Kind", "Message", "Priority", "message_type"]
+__all__ = ["Kind", "Message", "Priority", "UnknownMessage", "message_type"]
 
 _registry: dict[str, type[Message]] = {}
 _registry_lock = threading.Lock()
@@ -99,6 +99,41 @@ class Message(BaseModel):
 message_classes.add(Message)
 
 
+class UnknownMessage(Message):
+    """A body whose ``type`` no class in this process is registered under, kept as it came.
+
+    `Envelope.from_json` (and ``from_dict``) produce one with ``unknown="keep"``; with the
+    default ``unknown="error"`` such an envelope is refused. In an envelope it serialises back
+    to the original ``type`` and ``body``, unchanged, so a router or forwarder passes on
+    message types it does not know (new types are additive: old readers ignore them).
+
+    It is an ordinary body otherwise: an agent with a handler for `UnknownMessage` gets it;
+    one without gets ``on_unhandled``, as for any type it does not handle. It is not in the
+    registry, so no envelope decodes into it by naming its ``type_name``: such an envelope is
+    itself unknown, and kept (or refused) like any other.
+
+    Attributes:
+        wire_type: the envelope's ``type`` as it was on the wire.
+        fields: the envelope's ``body`` object, raw (JSON values only).
+    """
+
+    type_name: ClassVar[str] = "actors.messages.UnknownMessage"
+
+    wire_type: str = Field(min_length=1)
+    fields: dict[str, JsonValue]
+
+
+# Not a registered type: decoding never produces it from its own type_name (see its docstring).
+with _registry_lock:
+    del _registry[UnknownMessage.type_name]
+
+
 def message_type(type_name: str) -> type[Message] | None:
     """Return the message class registered under ``type_name``, or None."""
     return _registry.get(type_name)
+
+
+def registered_types() -> dict[str, type[Message]]:
+    """A snapshot of the registry: {type name: class} of every decodable message type."""
+    with _registry_lock:
+        return dict(_registry)

@@ -48,6 +48,7 @@ PUBLIC_MODULES = {
         "routes",
         "routing",
         "run",
+        "schema",
         "send_policy",
         "system",
         "traffic",

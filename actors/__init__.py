@@ -29,12 +29,15 @@ from actors.errors import (
     InvalidConfig,
     InvalidEnvelope,
     InvalidMessage,
+    InvalidToolArguments,
     MailboxFull,
     PolicyViolation,
     PoolFull,
     RegimentError,
     StartFailed,
     SystemStopped,
+    ToolDenied,
+    ToolRateLimited,
     UnhandledMessage,
     UnknownAddress,
 )
@@ -69,6 +72,16 @@ from actors.routing import Routing, RoutingStrategy
 from actors.run import RunReport, StopReason
 from actors.send_policy import OUTSIDE, RateLimit, SendPolicy, SendRule
 from actors.system import ActorSystem
+from actors.tools import (
+    Grant,
+    Permission,
+    Tool,
+    ToolCalled,
+    ToolOutcome,
+    ToolPolicy,
+    ToolRateLimit,
+    tool,
+)
 from actors.traffic import MessageHandled, MessageSent
 
 __all__ = [
@@ -108,6 +121,7 @@ __all__ = [
     "Future",
     "Gather",
     "GatherDone",
+    "Grant",
     "HandledMessage",
     "HandlingTime",
     "Inbox",
@@ -117,6 +131,7 @@ __all__ = [
     "InvalidConfig",
     "InvalidEnvelope",
     "InvalidMessage",
+    "InvalidToolArguments",
     "Kind",
     "LifecycleChanged",
     "Mailbox",
@@ -129,6 +144,7 @@ __all__ = [
     "MetricsSnapshot",
     "Outcome",
     "Overflow",
+    "Permission",
     "PolicyViolation",
     "PoolFull",
     "Priority",
@@ -152,8 +168,16 @@ __all__ = [
     "SystemStopped",
     "Terminated",
     "Timer",
+    "Tool",
+    "ToolCalled",
+    "ToolDenied",
+    "ToolOutcome",
+    "ToolPolicy",
+    "ToolRateLimit",
+    "ToolRateLimited",
     "UnhandledMessage",
     "UnknownAddress",
     "handler",
     "parse_address",
+    "tool",
 ]

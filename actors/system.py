@@ -48,6 +48,7 @@ from actors.metrics import snapshot as metrics_snapshot
 from actors.ref import AgentRef
 from actors.request import Request
 from actors.routing import Routing, RoutingStrategy
+from actors.tools import Tool, ToolBox, ToolPolicy, check_policy
 
 if TYPE_CHECKING:
     from actors.agent import AgentActor
@@ -80,6 +81,10 @@ class ActorSystem:
             may be cut off at exit without ``on_stop``).
         metrics: keep per-agent counters and handling times (`metrics`); False saves their
             small cost on every message (system-wide send counts are kept either way).
+        tools: the `actors.tools.Tool`s (functions declared with `actors.tool`) agents may
+            call with `AgentActor.use_tool`.
+        tool_policy: the `ToolPolicy` over them (grants, rate limits); default: every
+            call denied.
     """
 
     def __init__(
@@ -94,8 +99,11 @@ class ActorSystem:
         dead_letter_capacity: int = 1000,
         daemon: bool = False,
         metrics: bool = True,
+        tools: Iterable[Tool] = (),
+        tool_policy: ToolPolicy | None = None,
     ) -> None:
         validate_name(name, "system name")
+        self._toolbox = ToolBox(tools, tool_policy)
         if not check_timeout(ask_timeout, "ask_timeout"):
             msg = f"ask_timeout must be > 0, got {ask_timeout!r}"
             raise InvalidConfig(msg)
@@ -691,3 +699,33 @@ class ActorSystem:
         check_timeout(timeout, "timeout")
         check_timeout(drain, "drain")
         return await asyncio.to_thread(self.shutdown, timeout, drain=drain)
+
+    # -- tools ----------------------------------------------------------------------------------
+
+    def tool_schemas(self, agent: str | None = None) -> list[dict[str, Any]]:
+        """The JSON Schemas of the tools ``agent`` may call, as LLM function-calling APIs take.
+
+        Each is ``{"type": "function", "function": {"name", "description", "parameters"}}``
+        (see `actors.tools.Tool.schema`), in registration order. Rate limits are not
+        considered. ``agent=None``: every tool of the system.
+
+        Raises:
+            UnknownAddress: if no live agent (or inbox) is called ``agent``.
+        """
+        toolbox = self._toolbox
+        if agent is None:
+            return [item.schema() for item in toolbox.tools.values()]
+        slot = self._runtime.router.table.names.get(agent)
+        if slot is None:
+            msg = f"no agent named {agent!r} in system {self.name!r}"
+            raise UnknownAddress(msg, agent)
+        return [item.schema() for item in toolbox.allowed(slot.name, slot.roles)]
+
+    @property
+    def tool_policy(self) -> ToolPolicy:
+        """The tool policy in force (grants, rate limits); replace it by assigning."""
+        return self._toolbox.policy
+
+    @tool_policy.setter
+    def tool_policy(self, policy: ToolPolicy | None) -> None:
+        self._toolbox.policy = check_policy(policy)

@@ -48,6 +48,7 @@ PUBLIC_MODULES = {
         "run",
         "send_policy",
         "system",
+        "tools",
         "traffic",
     },
     "supervision": {

@@ -39,12 +39,15 @@ from actors.errors import (
     InvalidEnvelope,
     InvalidMemoryEntry,
     InvalidMessage,
+    InvalidToolArguments,
     MailboxFull,
     PolicyViolation,
     PoolFull,
     RegimentError,
     StartFailed,
     SystemStopped,
+    ToolDenied,
+    ToolRateLimited,
     UnhandledMessage,
     UnknownAddress,
 )
@@ -82,6 +85,16 @@ from actors.run import RunReport, StopReason
 from actors.schema import schema_catalog
 from actors.send_policy import OUTSIDE, RateLimit, SendPolicy, SendRule
 from actors.system import ActorSystem
+from actors.tools import (
+    Grant,
+    Permission,
+    Tool,
+    ToolCalled,
+    ToolOutcome,
+    ToolPolicy,
+    ToolRateLimit,
+    tool,
+)
 from actors.traffic import MessageHandled, MessageSent
 
 __all__ = [
@@ -123,6 +136,7 @@ __all__ = [
     "Future",
     "Gather",
     "GatherDone",
+    "Grant",
     "HandledMessage",
     "HandlingTime",
     "Inbox",
@@ -133,6 +147,7 @@ __all__ = [
     "InvalidEnvelope",
     "InvalidMemoryEntry",
     "InvalidMessage",
+    "InvalidToolArguments",
     "Kind",
     "LifecycleChanged",
     "Mailbox",
@@ -147,6 +162,7 @@ __all__ = [
     "Nowhere",
     "Outcome",
     "Overflow",
+    "Permission",
     "PolicyViolation",
     "PoolFull",
     "Priority",
@@ -172,10 +188,18 @@ __all__ = [
     "SystemStopped",
     "Terminated",
     "Timer",
+    "Tool",
+    "ToolCalled",
+    "ToolDenied",
+    "ToolOutcome",
+    "ToolPolicy",
+    "ToolRateLimit",
+    "ToolRateLimited",
     "UnhandledMessage",
     "UnknownAddress",
     "UnknownMessage",
     "handler",
     "parse_address",
     "schema_catalog",
+    "tool",
 ]

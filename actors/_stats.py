@@ -174,6 +174,7 @@ class Totals:
         lock: guards the fields above that are not counters, and retiring slots.
         retired: the folded counters of every slot that has closed.
         retired_restarts: their restarts.
+        tool_calls: tool calls by outcome (`actors.tools.ToolOutcome` value), under ``lock``.
     """
 
     def __init__(self) -> None:
@@ -185,6 +186,7 @@ class Totals:
         self.lock = threading.Lock()
         self.retired = SlotStats()
         self.retired_restarts = 0
+        self.tool_calls: dict[str, int] = {}
 
     def delivered(self) -> int:
         """Mailbox placements: every send that reached one, plus a broadcast's extra copies."""
@@ -210,3 +212,8 @@ class Totals:
             self.retired_restarts += slot.restarts
             if stats is not None:
                 self.retired.add(stats)
+
+    def count_tool_call(self, outcome: str) -> None:
+        """Count one tool call that ended with ``outcome``."""
+        with self.lock:
+            self.tool_calls[outcome] = self.tool_calls.get(outcome, 0) + 1

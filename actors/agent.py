@@ -644,6 +644,21 @@ class AgentActor(pykka.ThreadingActor):
         """Stop this agent for good once the current message is handled (runs ``on_stop``)."""
         self._running_slot().request_stop(ExitReason.NORMAL)
 
+    def use_tool(self, name: str, /, **arguments: Any) -> Any:
+        """Call the system's tool ``name`` with ``arguments``, as the tool policy allows.
+
+        Checks this agent's level on the tool (by name and roles) and the rate limits,
+        validates ``arguments`` against the tool's signature, runs the tool in this thread and
+        returns its result (what it raises propagates). See `actors.tools`.
+
+        Raises:
+            ToolDenied: if this agent's level is below the tool's (or there is no such tool).
+            ToolRateLimited: if a rate limit refuses the call.
+            InvalidToolArguments: if the arguments do not match the tool's signature.
+        """
+        slot = self._running_slot()
+        return _facade(slot)._toolbox.call(slot.runtime, slot.name, slot.roles, name, arguments)
+
     # -- runtime internals --------------------------------------------------------------------
 
     def _run_async(self, coroutine: Coroutine[Any, Any, T]) -> T:

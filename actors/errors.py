@@ -18,6 +18,8 @@ RegimentError                      base of everything regiment raises
 │   ├── AgentUnavailable           the agent stopped before handling the message
 │   ├── MailboxFull                a bounded mailbox refused the message
 │   ├── PolicyViolation            the send policy denied or rate-limited the send
+│   │   ├── ToolDenied             the tool policy does not let the agent call the tool
+│   │   └── ToolRateLimited        a tool rate limit refused the call
 │   └── UnhandledMessage           the agent has no handler for the message's type
 └── AskError                       an ask did not produce a reply
     ├── AskTimeout (TimeoutError)  no reply within the timeout
@@ -25,6 +27,9 @@ RegimentError                      base of everything regiment raises
     ├── AskToSelf                  an agent asked itself from inside a handler
     └── Cancelled                  the request was cancelled (Request.cancel)
 ```
+
+`InvalidToolArguments` (a `RegimentError` and a `ValueError`): a tool call's arguments do not
+match the tool's signature.
 
 `supervision` adds `SupervisionError` (with `InvalidTree` and `EscalationError`) under
 `RegimentError`.
@@ -327,3 +332,78 @@ class Cancelled(AskError):
     def __init__(self, message: str, request: str | None = None) -> None:
         super().__init__(message)
         self.request = request
+
+
+class ToolDenied(PolicyViolation):
+    """The tool policy does not let the agent call the tool (see `actors.tools`).
+
+    A `PolicyViolation` with ``sender`` the agent, ``address`` ``"tool:<name>"`` and
+    ``reason`` ``"policy_denied"``.
+
+    Attributes:
+        agent: the calling agent's name.
+        tool: the tool's name.
+        detail: why, in words (the granted and the required level, or "no such tool").
+        granted: the agent's level on the tool (None for an unknown tool).
+        required: the tool's level (None for an unknown tool).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        agent: str,
+        tool: str,
+        detail: str,
+        *,
+        granted: Any = None,
+        required: Any = None,
+    ) -> None:
+        super().__init__(message, agent, f"tool:{tool}", "policy_denied")
+        self.agent = agent
+        self.tool = tool
+        self.detail = detail
+        self.granted = granted
+        self.required = required
+
+
+class ToolRateLimited(PolicyViolation):
+    """A tool rate limit refused the call (see `actors.tools`).
+
+    A `PolicyViolation` with ``sender`` the agent, ``address`` ``"tool:<name>"`` and
+    ``reason`` ``"rate_limited"``.
+
+    Attributes:
+        agent: the calling agent's name.
+        tool: the tool's name.
+        detail: which limit refused it, in words.
+        retry_after: seconds until the limit allows another call.
+    """
+
+    def __init__(
+        self, message: str, agent: str, tool: str, detail: str, *, retry_after: float = 0.0
+    ) -> None:
+        super().__init__(message, agent, f"tool:{tool}", "rate_limited")
+        self.agent = agent
+        self.tool = tool
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class InvalidToolArguments(RegimentError, ValueError):
+    """A tool call's arguments do not match the tool's signature.
+
+    Pydantic's ``ValidationError`` is ``__cause__``.
+
+    Attributes:
+        tool: the tool's name.
+        fields: the offending fields (dotted paths; ``"<arguments>"`` for the whole).
+        agent: the calling agent's name, when an agent called.
+    """
+
+    def __init__(
+        self, message: str, tool: str, fields: tuple[str, ...], agent: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.tool = tool
+        self.fields = fields
+        self.agent = agent

@@ -20,7 +20,9 @@ What the counts mean:
 - ``handled``: handler runs that returned; ``failed``: handler runs that raised;
 - ``retried``: failed messages kept for another try (``retry_failed``);
 - ``restarts``: restarts of the agent (or of every agent, for the system);
-- ``dead_letters``: dead letters by reason, since the system started.
+- ``dead_letters``: dead letters by reason, since the system started;
+- ``tool_calls``: tool calls by outcome (``ok``, ``failed``, ``denied``, ``rate_limited``,
+  ``invalid_arguments``; see `actors.tools`), since the system started.
 
 Handling times are in seconds, from a histogram with a bucket per power of two nanoseconds
 (percentiles within a factor of two), over a sample of the handler runs: see `HandlingTime`.
@@ -31,7 +33,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from actors._stats import BUCKETS, SlotStats, count_of, percentile
 
@@ -146,6 +148,7 @@ class SystemMetrics(BaseModel):
         escalations: how often a supervisor gave up.
         live_agents: agents registered now.
         handling: handling times of every agent, stopped ones included.
+        tool_calls: tool calls by outcome (outcomes that never occurred are absent).
     """
 
     model_config = _FROZEN
@@ -165,6 +168,7 @@ class SystemMetrics(BaseModel):
     escalations: int
     live_agents: int
     handling: HandlingTime
+    tool_calls: dict[str, int] = Field(default_factory=dict)
 
 
 class MetricsSnapshot(BaseModel):
@@ -234,6 +238,7 @@ def snapshot(runtime: Runtime) -> MetricsSnapshot:
                 agents[slot.name] = agent_metrics(slot, stats or _NONE, now)
         escalations = totals.escalations
         delivered = totals.delivered()
+        tool_calls = dict(totals.tool_calls)
         sent = count_of(totals.sent)
     return MetricsSnapshot(
         system_name=runtime.name,
@@ -257,6 +262,7 @@ def snapshot(runtime: Runtime) -> MetricsSnapshot:
             escalations=escalations,
             live_agents=live,
             handling=HandlingTime.of(overall.hist, overall.total, overall.max),
+            tool_calls=tool_calls,
         ),
         agents=agents,
     )

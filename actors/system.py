@@ -50,6 +50,7 @@ from actors.ref import AgentRef
 from actors.request import Request
 from actors.routes import Route, Routes
 from actors.routing import Routing, RoutingStrategy
+from actors.tools import Tool, ToolBox, ToolPolicy, check_policy
 
 if TYPE_CHECKING:
     from actors.agent import AgentActor
@@ -87,6 +88,10 @@ class ActorSystem:
         memory: where `memory` (the shared `Blackboard`) lives: None keeps it in memory
             (it ends with the system); ``"sqlite:///path/to/file.db"`` keeps it in that
             SQLite file, so it survives a restart of the process (see `actors.memory`).
+        tools: the `actors.tools.Tool`s (functions declared with `actors.tool`) agents may
+            call with `AgentActor.use_tool`.
+        tool_policy: the `ToolPolicy` over them (grants, rate limits); default: every
+            call denied.
     """
 
     def __init__(
@@ -103,8 +108,11 @@ class ActorSystem:
         metrics: bool = True,
         routes: Iterable[Route] = (),
         memory: str | None = None,
+        tools: Iterable[Tool] = (),
+        tool_policy: ToolPolicy | None = None,
     ) -> None:
         validate_name(name, "system name")
+        self._toolbox = ToolBox(tools, tool_policy)
         if not check_timeout(ask_timeout, "ask_timeout"):
             msg = f"ask_timeout must be > 0, got {ask_timeout!r}"
             raise InvalidConfig(msg)
@@ -728,3 +736,33 @@ class ActorSystem:
         check_timeout(timeout, "timeout")
         check_timeout(drain, "drain")
         return await asyncio.to_thread(self.shutdown, timeout, drain=drain)
+
+    # -- tools ----------------------------------------------------------------------------------
+
+    def tool_schemas(self, agent: str | None = None) -> list[dict[str, Any]]:
+        """The JSON Schemas of the tools ``agent`` may call, as LLM function-calling APIs take.
+
+        Each is ``{"type": "function", "function": {"name", "description", "parameters"}}``
+        (see `actors.tools.Tool.schema`), in registration order. Rate limits are not
+        considered. ``agent=None``: every tool of the system.
+
+        Raises:
+            UnknownAddress: if no live agent (or inbox) is called ``agent``.
+        """
+        toolbox = self._toolbox
+        if agent is None:
+            return [item.schema() for item in toolbox.tools.values()]
+        slot = self._runtime.router.table.names.get(agent)
+        if slot is None:
+            msg = f"no agent named {agent!r} in system {self.name!r}"
+            raise UnknownAddress(msg, agent)
+        return [item.schema() for item in toolbox.allowed(slot.name, slot.roles)]
+
+    @property
+    def tool_policy(self) -> ToolPolicy:
+        """The tool policy in force (grants, rate limits); replace it by assigning."""
+        return self._toolbox.policy
+
+    @tool_policy.setter
+    def tool_policy(self, policy: ToolPolicy | None) -> None:
+        self._toolbox.policy = check_policy(policy)

@@ -51,6 +51,7 @@ PUBLIC_MODULES = {
         "schema",
         "send_policy",
         "system",
+        "tools",
         "traffic",
     },
     "supervision": {

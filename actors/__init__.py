@@ -60,6 +60,7 @@ from actors.gather import Gather, GatherDone, Outcome
 from actors.inbox import Inbox
 from actors.info import AgentInfo
 from actors.mailbox import Mailbox, Overflow
+from actors.message_log import MessageLog, read_jsonl
 from actors.messages import Kind, Message, Priority
 from actors.metrics import AgentMetrics, HandlingTime, MetricsSnapshot, SystemMetrics
 from actors.recording import HandledMessage, MessageOutcome
@@ -124,6 +125,7 @@ __all__ = [
     "ManualClock",
     "Message",
     "MessageHandled",
+    "MessageLog",
     "MessageOutcome",
     "MessageSent",
     "MetricsSnapshot",
@@ -156,4 +158,5 @@ __all__ = [
     "UnknownAddress",
     "handler",
     "parse_address",
+    "read_jsonl",
 ]

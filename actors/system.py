@@ -42,6 +42,7 @@ from actors.events import DeadLetter, DeadLetterReason, EventStream
 from actors.gather import Gather, Outcome, start_gather
 from actors.inbox import Inbox, open_inbox
 from actors.mailbox import Overflow
+from actors.message_log import MessageLog
 from actors.messages import Kind, Message, Priority
 from actors.metrics import MetricsSnapshot
 from actors.metrics import snapshot as metrics_snapshot
@@ -80,6 +81,8 @@ class ActorSystem:
             may be cut off at exit without ``on_stop``).
         metrics: keep per-agent counters and handling times (`metrics`); False saves their
             small cost on every message (system-wide send counts are kept either way).
+        message_log: keep the last this many envelopes sent in a `MessageLog`
+            (`message_log`); 0, the default, keeps none and costs nothing.
     """
 
     def __init__(
@@ -94,11 +97,13 @@ class ActorSystem:
         dead_letter_capacity: int = 1000,
         daemon: bool = False,
         metrics: bool = True,
+        message_log: int = 0,
     ) -> None:
         validate_name(name, "system name")
         if not check_timeout(ask_timeout, "ask_timeout"):
             msg = f"ask_timeout must be > 0, got {ask_timeout!r}"
             raise InvalidConfig(msg)
+        _check_message_log(message_log)
         route_pykka_logging()
         self.name = name
         self.daemon = daemon
@@ -113,6 +118,9 @@ class ActorSystem:
             metrics=bool(metrics),
         )
         runtime.router.policy = send_policy
+        self._message_log = MessageLog(message_log) if message_log else None
+        if self._message_log is not None:
+            runtime.router.keep_log(self._message_log)
         # The one place `actors` imports `supervision`, which is built on `actors`: a
         # module-level import would make the two packages one import cycle.
         from supervision._root import Root  # noqa: PLC0415 - the one cycle, see above
@@ -610,6 +618,14 @@ class ActorSystem:
         )
 
     @property
+    def message_log(self) -> MessageLog | None:
+        """The log of every envelope sent (see `actors.message_log`), or None if not kept.
+
+        Kept when the system was built with ``message_log=N`` (N > 0).
+        """
+        return self._message_log
+
+    @property
     def failure(self) -> BaseException | None:
         """The cause of a fatal failure (the root supervisor escalated), or None."""
         return self._runtime.failure
@@ -691,3 +707,10 @@ class ActorSystem:
         check_timeout(timeout, "timeout")
         check_timeout(drain, "drain")
         return await asyncio.to_thread(self.shutdown, timeout, drain=drain)
+
+
+def _check_message_log(capacity: object) -> None:
+    """Refuse a ``message_log`` that is not an integer >= 0 (`InvalidConfig`)."""
+    if type(capacity) is not int or capacity < 0:
+        msg = f"message_log must be an integer >= 0 (0: no log), got {capacity!r:.80}"
+        raise InvalidConfig(msg)

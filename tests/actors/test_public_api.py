@@ -38,6 +38,7 @@ PUBLIC_MODULES = {
         "inbox",
         "info",
         "mailbox",
+        "message_log",
         "messages",
         "metrics",
         "prometheus",

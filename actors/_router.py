@@ -146,7 +146,8 @@ class Router:
         self._policy: SendPolicy | None = None
         self._tap = runtime.tap  # traffic subscribers: MessageSent wanted?
         # One flag for "a plain tell to a known slot cannot go straight to its mailbox" (a
-        # send policy, or a MessageSent subscriber): the fast path tests nothing else.
+        # send policy, a MessageSent subscriber or a message log): the fast path tests nothing
+        # else.
         self.detour = False
         self.log: MessageLog | None = None  # see `keep_log`
         totals = runtime.totals

@@ -74,6 +74,7 @@ from actors.inbox import Inbox
 from actors.info import AgentInfo
 from actors.mailbox import Mailbox, Overflow
 from actors.memory import Blackboard, MemoryChanged
+from actors.message_log import MessageLog, read_jsonl
 from actors.messages import Kind, Message, Priority, UnknownMessage
 from actors.metrics import AgentMetrics, HandlingTime, MetricsSnapshot, SystemMetrics
 from actors.recording import HandledMessage, MessageOutcome
@@ -156,6 +157,7 @@ __all__ = [
     "MemoryChanged",
     "Message",
     "MessageHandled",
+    "MessageLog",
     "MessageOutcome",
     "MessageSent",
     "MetricsSnapshot",
@@ -200,6 +202,7 @@ __all__ = [
     "UnknownMessage",
     "handler",
     "parse_address",
+    "read_jsonl",
     "schema_catalog",
     "tool",
 ]

@@ -69,6 +69,7 @@ from actors.traffic import MessageSent
 if TYPE_CHECKING:
     from actors._runtime import Runtime
     from actors._slot import Slot
+    from actors.message_log import MessageLog
     from actors.send_policy import SendPolicy
 
 __all__ = ["RouteTable", "Router"]
@@ -156,8 +157,10 @@ class Router:
         self.routes = Routes()  # publish by type (actors.routes)
         self._tap = runtime.tap  # traffic subscribers: MessageSent wanted?
         # One flag for "a plain tell to a known slot cannot go straight to its mailbox" (a
-        # send policy, or a MessageSent subscriber): the fast path tests nothing else.
+        # send policy, a MessageSent subscriber or a message log): the fast path tests nothing
+        # else.
         self.detour = False
+        self.log: MessageLog | None = None  # see `keep_log`
         totals = runtime.totals
         self._sent = totals.sent  # one next() per send: exact from any thread
         self._missed = totals.missed
@@ -174,8 +177,14 @@ class Router:
         self.follow_tap()
 
     def follow_tap(self) -> None:
-        """Recompute `detour` (the policy or the traffic subscribers changed)."""
-        self.detour = self._policy is not None or self._tap.sent
+        """Recompute `detour` (the policy, the traffic subscribers or the log changed)."""
+        self.detour = self._policy is not None or self._tap.sent or self._tap.log
+
+    def keep_log(self, log: MessageLog) -> None:
+        """Log every send in ``log`` from now on (`_deliver` appends each envelope)."""
+        self.log = log
+        self._tap.log = True
+        self.follow_tap()
 
     @property
     def table(self) -> RouteTable:
@@ -392,6 +401,8 @@ class Router:
             recipients = policy.check(envelope, recipients, sender, self._runtime)
         if self._tap.sent:  # before any mailbox: its MessageHandled cannot come first
             self._announce(envelope, len(recipients))
+        if self._tap.log:  # once per send (a broadcast too), dead letters included
+            self.log.append(envelope)  # type: ignore[union-attr]  # set with tap.log
         if not recipients:
             return 0
         if type(envelope.to) is Broadcast:

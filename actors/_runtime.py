@@ -61,14 +61,16 @@ class Tap:
         handled: someone subscribes to `MessageHandled`.
         after: `handled`, or a ``run_until`` counts messages: the one flag an agent's loop
             tests after each message (so watching nothing costs one attribute read).
+        log: the system keeps a message log (`actors.message_log`): every send is logged.
     """
 
-    __slots__ = ("after", "handled", "sent")
+    __slots__ = ("after", "handled", "log", "sent")
 
     def __init__(self) -> None:
         self.sent = False
         self.handled = False
         self.after = False
+        self.log = False
 
 
 class Runtime:

@@ -43,6 +43,7 @@ from actors.gather import Gather, Outcome, start_gather
 from actors.inbox import Inbox, open_inbox
 from actors.mailbox import Overflow
 from actors.memory import Blackboard, open_store
+from actors.message_log import MessageLog
 from actors.messages import Kind, Message, Priority
 from actors.metrics import MetricsSnapshot
 from actors.metrics import snapshot as metrics_snapshot
@@ -92,6 +93,8 @@ class ActorSystem:
             call with `AgentActor.use_tool`.
         tool_policy: the `ToolPolicy` over them (grants, rate limits); default: every
             call denied.
+        message_log: keep the last this many envelopes sent in a `MessageLog`
+            (`message_log`); 0, the default, keeps none and costs nothing.
     """
 
     def __init__(
@@ -110,6 +113,7 @@ class ActorSystem:
         memory: str | None = None,
         tools: Iterable[Tool] = (),
         tool_policy: ToolPolicy | None = None,
+        message_log: int = 0,
     ) -> None:
         validate_name(name, "system name")
         self._toolbox = ToolBox(tools, tool_policy)
@@ -117,6 +121,7 @@ class ActorSystem:
             msg = f"ask_timeout must be > 0, got {ask_timeout!r}"
             raise InvalidConfig(msg)
         store = open_store(memory)  # before any thread starts: a bad setting leaves nothing behind
+        _check_message_log(message_log)
         route_pykka_logging()
         self.name = name
         self.daemon = daemon
@@ -134,6 +139,9 @@ class ActorSystem:
         for route in routes:
             runtime.router.routes.add(route)
         self._memory = Blackboard(runtime, store)  # closes its store at the shutdown's end
+        self._message_log = MessageLog(message_log) if message_log else None
+        if self._message_log is not None:
+            runtime.router.keep_log(self._message_log)
         # The one place `actors` imports `supervision`, which is built on `actors`: a
         # module-level import would make the two packages one import cycle.
         from supervision._root import Root  # noqa: PLC0415 - the one cycle, see above
@@ -655,6 +663,14 @@ class ActorSystem:
         )
 
     @property
+    def message_log(self) -> MessageLog | None:
+        """The log of every envelope sent (see `actors.message_log`), or None if not kept.
+
+        Kept when the system was built with ``message_log=N`` (N > 0).
+        """
+        return self._message_log
+
+    @property
     def failure(self) -> BaseException | None:
         """The cause of a fatal failure (the root supervisor escalated), or None."""
         return self._runtime.failure
@@ -766,3 +782,10 @@ class ActorSystem:
     @tool_policy.setter
     def tool_policy(self, policy: ToolPolicy | None) -> None:
         self._toolbox.policy = check_policy(policy)
+
+
+def _check_message_log(capacity: object) -> None:
+    """Refuse a ``message_log`` that is not an integer >= 0 (`InvalidConfig`)."""
+    if type(capacity) is not int or capacity < 0:
+        msg = f"message_log must be an integer >= 0 (0: no log), got {capacity!r:.80}"
+        raise InvalidConfig(msg)

@@ -39,6 +39,7 @@ PUBLIC_MODULES = {
         "info",
         "mailbox",
         "memory",
+        "message_log",
         "messages",
         "metrics",
         "prometheus",

@@ -90,9 +90,8 @@ def main() -> None:
         log = system.message_log
         assert log is not None
         statuses = log.query(type=Status)
-        print(
-            f"{log.count()} envelopes sent; {len(statuses)} status heartbeats recorded, to {statuses[0].to}"
-        )
+        sent, beats = log.count(), len(statuses)
+        print(f"{sent} envelopes sent; {beats} status heartbeats recorded, to {statuses[0].to}")
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "broker.jsonl"
             written = log.export_jsonl(path)

@@ -65,6 +65,8 @@ Per system, labelled ``system`` (and ``reason`` for dead letters):
 | ``regiment_system_handling_seconds`` | histogram | handler run times of every agent |
 | ``regiment_dead_letters_total`` | counter | dead letters by ``reason`` (all, 0 if none) |
 | ``regiment_escalations_total`` | counter | how often a supervisor gave up |
+| ``regiment_late_replies_total`` | counter | replies dropped: their ask had ended |
+| ``regiment_tool_calls_total`` | counter | tool calls by ``outcome`` |
 | ``regiment_live_agents`` | gauge | agents registered now |
 | ``regiment_metrics_enabled`` | gauge | 0 for ``ActorSystem(metrics=False)``, else 1 |
 
@@ -184,6 +186,13 @@ _SYSTEM = (
         "escalations",
         stats=False,
     ),
+    _Spec(
+        "counter",
+        "regiment_late_replies_total",
+        "Replies dropped because their ask had timed out or been cancelled.",
+        "late_replies",
+        stats=False,
+    ),
     _Spec("gauge", "regiment_live_agents", "Agents registered now.", "live_agents", stats=False),
     _Spec(
         "histogram",
@@ -236,6 +245,7 @@ _AGENT = (
 )
 
 _DEAD_LETTERS = "regiment_dead_letters_total"
+_TOOL_CALLS = "regiment_tool_calls_total"
 _ENABLED = "regiment_metrics_enabled"
 _SYSTEM_LABELS = ("system",)
 _AGENT_LABELS = ("system", "agent")
@@ -291,6 +301,12 @@ def _families() -> dict[str, Metric]:
         "Dead letters by reason, since the system started.",
         ("system", "reason"),
     )
+    families[_TOOL_CALLS] = _family(
+        "counter",
+        _TOOL_CALLS,
+        "Tool calls (AgentActor.use_tool) by outcome: ok, failed, denied, rate_limited, ...",
+        ("system", "outcome"),
+    )
     families[_ENABLED] = _family(
         "gauge",
         _ENABLED,
@@ -324,6 +340,8 @@ def _fill(families: dict[str, Metric], snapshot: MetricsSnapshot) -> None:
     reasons = [reason.value for reason in DeadLetterReason]
     for reason in [*reasons, *sorted(counts.keys() - set(reasons))]:
         _add(dead_letters, [system, reason], counts.get(reason, 0))
+    for outcome, count in sorted(snapshot.system.tool_calls.items()):
+        _add(families[_TOOL_CALLS], [system, outcome], count)
     _add(families[_ENABLED], [system], 1 if enabled else 0)
 
 

@@ -385,3 +385,30 @@ def test_importing_actors_does_not_import_prometheus_client():
     )
     result = fresh_python("-c", script, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_tool_calls_by_outcome_and_late_replies_are_exported():
+    from actors import AgentActor, Grant, Message, Permission, ToolPolicy, handler, tool
+
+    @tool(name="calc.add", level=Permission.READ_ONLY)
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    class Use(Message):
+        pass
+
+    class User(AgentActor):
+        @handler
+        def on_use(self, message: Use) -> int:
+            return int(self.use_tool("calc.add", a=1, b=2))
+
+    policy = ToolPolicy(grants=[Grant("user", "calc.*", Permission.READ_ONLY)])
+    with ActorSystem(SYSTEM, tools=[add], tool_policy=policy) as system:
+        system.spawn(User, name="user")
+        assert system.ask("user", Use(), timeout=WAIT) == 3
+        registry = CollectorRegistry()
+        registry.register(RegimentCollector(system))
+        found = samples(generate_latest(registry).decode())
+    assert value(found, "regiment_tool_calls_total", system=SYSTEM, outcome="ok") == 1
+    assert value(found, "regiment_late_replies_total", system=SYSTEM) == 0

@@ -41,6 +41,7 @@ from actors._stats import STRIDE
 from actors.envelope import Envelope
 from actors.errors import AgentFailed, Cancelled, StartFailed
 from actors.events import AgentCrashed, AgentRestarted, AgentStarted, DeadLetterReason, ExitReason
+from actors.messages import wire_name
 from actors.recording import HandledMessage, MessageOutcome, summaries
 from actors.traffic import MessageHandled
 
@@ -378,7 +379,7 @@ class Incarnation:
             MessageHandled,
             agent=self.slot.name,
             envelope_id=envelope.id,
-            message_type=envelope.body.type_name,
+            message_type=wire_name(envelope.body),
             outcome=outcome,
             duration=duration,
         )

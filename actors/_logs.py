@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from actors.messages import wire_name
+
 if TYPE_CHECKING:
     from actors._slot import Slot
     from actors.envelope import Envelope
@@ -57,7 +59,7 @@ def log_message(
         "{} {!r} took {} from {}: {}{}",
         slot.kind,
         slot.name,
-        envelope.body.type_name,
+        wire_name(envelope.body),
         envelope.sender or "outside",
         outcome.value,
         duration,

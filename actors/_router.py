@@ -59,7 +59,7 @@ from actors.errors import (
 )
 from actors.events import DeadLetterReason
 from actors.future import Future
-from actors.messages import Kind, Message, Priority
+from actors.messages import Kind, Message, Priority, wire_name
 from actors.messages import message_classes as _messages
 from actors.request import Request
 from actors.routes import Routes
@@ -376,7 +376,7 @@ class Router:
         )
         next(self._sent)
         next(self._missed)
-        detail = f"no route for {body.type_name}"
+        detail = f"no route for {wire_name(body)}"
         self._runtime.dead_letters.record(envelope, DeadLetterReason.NO_ROUTE, detail)
         return 0
 
@@ -417,7 +417,7 @@ class Router:
             sender=envelope.sender,
             address=str(envelope.to),
             recipients=recipients,
-            message_type=envelope.body.type_name,
+            message_type=wire_name(envelope.body),
             kind=str(envelope.kind),
             priority=envelope.priority.name.lower(),
             correlation_id=envelope.correlation_id,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from actors._lifecycle import AgentStatus
+from actors.messages import wire_name
 
 if TYPE_CHECKING:
     from actors._slot import Slot
@@ -61,7 +62,7 @@ def info_of(slot: Slot) -> AgentInfo:
         name=slot.name,
         roles=tuple(sorted(slot.roles)),
         status=slot.status,
-        handling=None if current is None else current.body.type_name,
+        handling=None if current is None else wire_name(current.body),
         handling_since=since,
         mailbox_depth=slot.mailbox.qsize(),
         restarts=slot.restarts,

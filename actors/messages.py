@@ -128,6 +128,16 @@ with _registry_lock:
     del _registry[UnknownMessage.type_name]
 
 
+def wire_name(body: Message) -> str:
+    """The type name ``body`` travels under (what events, logs and recordings show).
+
+    Its class's `Message.type_name`, or, for an `UnknownMessage`, the type it came with.
+    """
+    if isinstance(body, UnknownMessage):
+        return body.wire_type
+    return body.type_name
+
+
 def message_type(type_name: str) -> type[Message] | None:
     """Return the message class registered under ``type_name``, or None."""
     return _registry.get(type_name)

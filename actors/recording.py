@@ -18,7 +18,7 @@ import time
 from typing import TYPE_CHECKING
 
 from actors.envelope import Envelope
-from actors.messages import Message
+from actors.messages import Message, wire_name
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -79,7 +79,7 @@ def summaries(entries: Iterable[Entry]) -> tuple[HandledMessage, ...]:
         out.append(
             HandledMessage(
                 id=envelope.id,
-                type=envelope.body.type_name,
+                type=wire_name(envelope.body),
                 sender=envelope.sender,
                 correlation_id=envelope.correlation_id,
                 outcome=outcome,

@@ -202,6 +202,20 @@ def test_a_forwarding_agent_passes_an_unknown_message_on_unchanged(system):
         Envelope.from_json(received_json)
 
 
+def test_events_and_recordings_show_an_unknown_message_under_its_wire_type(system):
+    from tests.helpers import record_events
+
+    journal = Journal()
+    events = record_events(system, actors.MessageSent, actors.MessageHandled)
+    system.spawn(Receiver, journal, name="receiver")
+    incoming = Envelope.from_json(newer_envelope_json(), unknown="keep")
+    assert system.tell("receiver", incoming.body) == 1
+    journal.wait_len(1)
+    sent, handled = events.wait_len(2)[:2]
+    assert sent.message_type == handled.message_type == NEWER_TYPE
+    assert system.ref("receiver").recent()[-1].type == NEWER_TYPE
+
+
 def test_an_agent_without_a_handler_for_unknown_messages_gets_on_unhandled(system):
     class OrdersOnly(AgentActor):
         @handler

@@ -424,6 +424,14 @@ class Router:
             causation_id=envelope.causation_id,
         )
 
+    def request(
+        self, to: AddressLike, body: Message, sender: Slot | None, **options: Any
+    ) -> Request[Any]:
+        """`ask`, returning the future as the `actors.Request` it is (``options``: as `ask`)."""
+        request = self.ask(to, body, sender, request=True, **options)
+        assert isinstance(request, Request)
+        return request
+
     def ask(
         self,
         to: AddressLike,

@@ -478,13 +478,9 @@ class AgentActor(pykka.ThreadingActor):
         Raises:
             RegimentError: outside a handler.
         """
-        slot = self._running_slot()
-        current = slot.current
-        if current is None:
-            msg = f"{self} called reply() outside a handler"
-            raise RegimentError(msg)
+        slot, current = self._in_hand("reply()")
         self._replied = True
-        self._answer(slot, current, message)
+        answer(slot, current, message)
 
     def defer(self) -> ReplyToken:
         """Keep the request being handled open after the handler returns; answer it later.
@@ -497,11 +493,7 @@ class AgentActor(pykka.ThreadingActor):
         Raises:
             RegimentError: outside a handler.
         """
-        slot = self._running_slot()
-        current = slot.current
-        if current is None:
-            msg = f"{self} called defer() outside a handler"
-            raise RegimentError(msg)
+        slot, current = self._in_hand("defer()")
         self._replied = True
         return ReplyToken(slot, current)
 
@@ -739,8 +731,14 @@ class AgentActor(pykka.ThreadingActor):
             return True
         return False
 
-    def _answer(self, slot: Slot, request: Envelope, message: Any) -> None:
-        answer(slot, request, message)
+    def _in_hand(self, what: str) -> tuple[Slot, Envelope]:
+        """The slot and the envelope in hand; `RegimentError` outside a handler."""
+        slot = self._running_slot()
+        current = slot.current
+        if current is None:
+            msg = f"{self} called {what} outside a handler"
+            raise RegimentError(msg)
+        return slot, current
 
     def _on_control(self, item: object) -> None:
         """Handle a runtime control item this class knows; the default refuses pykka envelopes.

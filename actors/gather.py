@@ -208,7 +208,7 @@ class Gather:
     def _send(self, index: int, wait: float | None) -> None:
         message = self._messages[index]
         try:
-            request: Request[Any] = self._runtime.router.ask(
+            request: Request[Any] = self._runtime.router.request(
                 self._to,
                 message,
                 self._sender,
@@ -216,8 +216,7 @@ class Gather:
                 correlation_id=self._correlation,
                 causation_id=self._causation,
                 detached=True,
-                request=True,
-            )  # type: ignore[assignment]
+            )
         except RegimentError as exc:  # undeliverable (and dead-lettered): this item failed
             with self._lock:
                 self._in_flight -= 1

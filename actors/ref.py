@@ -173,7 +173,7 @@ class AgentRef:
         """
         check_timeout(timeout)
         slot = self._slot
-        request: Request[Any] = slot.runtime.router.ask(
+        request: Request[Any] = slot.runtime.router.request(
             slot.name,
             message,
             sender_in(slot.runtime),
@@ -181,8 +181,7 @@ class AgentRef:
             priority=priority,
             correlation_id=correlation_id,
             target=slot,
-            request=True,
-        )  # type: ignore[assignment]
+        )
         return request
 
     def ask(

@@ -476,15 +476,14 @@ class ActorSystem:
         """
         check_timeout(timeout)
         runtime = self._runtime
-        request: Request[Any] = runtime.router.ask(
+        request: Request[Any] = runtime.router.request(
             to,
             message,
             sender_in(runtime),
             timeout=timeout,
             priority=priority,
             correlation_id=correlation_id,
-            request=True,
-        )  # type: ignore[assignment]
+        )
         return request
 
     def ask(

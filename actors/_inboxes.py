@@ -12,7 +12,8 @@ lock makes ``peek``, ``drain`` and the size exact.
 To the runtime it is a `MailboxQueue` like any other: the router puts envelopes into it, and
 ``close(reason)`` dead-letters what is queued and everything put afterwards. It has no control
 lane (an inbox runs no incarnation that could take stop orders or calls): ``put_control``
-refuses. Capacity and overflow reuse `actors._mailboxes._Bounded`, so a bounded inbox
+queues envelopes (the `Terminated` notices of the inbox's watches) past any bound and refuses
+anything else. Capacity and overflow reuse `actors._mailboxes._Bounded`, so a bounded inbox
 behaves exactly like a bounded mailbox (``BLOCK``/``FAIL``/``DROP_NEWEST``/``DROP_OLDEST``,
 dead letters with reason ``mailbox_full``).
 """
@@ -28,11 +29,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from actors._mailboxes import CLOSED, Overflow, _Bounded
+from actors.envelope import Envelope
 from actors.mailbox import Mailbox
 
 if TYPE_CHECKING:
     from actors._mailboxes import MailboxQueue, Reject
-    from actors.envelope import Envelope
 
 __all__ = ["InboxMailbox", "InboxQueue"]
 
@@ -110,8 +111,18 @@ class InboxQueue(_Bounded):
         return False
 
     def put_control(self, item: object) -> bool:
-        """Refuse: an inbox has no incarnation to take control items."""
-        return False
+        """Queue an envelope (a `Terminated` notice of a watch) past any bound; refuse the rest.
+
+        An inbox has no incarnation to take stop orders or calls, so only envelopes are kept;
+        False once closed.
+        """
+        if type(item) is not Envelope:
+            return False
+        with self._plock:
+            if self.closed:
+                return False
+            self._enqueue(item)
+            return True
 
     def get(self) -> object:
         """The next envelope, waiting without bound; `CLOSED` once closed (runtime protocol).

@@ -35,7 +35,7 @@ from actors._local import state as _current
 from actors._logs import core as _log_core
 from actors._logs import debug_wanted, log_message
 from actors._mailboxes import CLOSED
-from actors._signals import Call, ChildExited, ChildFailed, Nudge, Resume, Terminate
+from actors._signals import Call, ChildExited, ChildFailed, Faulted, Nudge, Resume, Terminate
 from actors._stats import SLOW_NS as _SLOW_NS
 from actors._stats import STRIDE
 from actors.envelope import Envelope
@@ -280,6 +280,8 @@ class Incarnation:
             if type(item) is not Envelope:
                 if self._control(instance, item):
                     return
+                if counting:  # an injected fault counts a message as received
+                    taken = stats.received  # type: ignore[union-attr]
                 continue
             slot.current = item
             if counting:
@@ -396,7 +398,14 @@ class Incarnation:
         if self.stop_reason is not None:  # self.stop(), even from on_start
             self._exit(instance, self.stop_reason)
             return _ENDED
-        return self.slot.take_front()
+        slot = self.slot
+        front = slot.take_front()
+        if slot.faults:  # a test injected failures (TestingHooks.fail_next)
+            item = front if front is not None else slot.mailbox.get()
+            if type(item) is Envelope:
+                return Faulted(item, slot.faults.popleft())
+            return item  # a control item first; the fault waits for the next message
+        return front
 
     def _raised(
         self, instance: Agent, envelope: Envelope, exc: BaseException, started: int
@@ -425,6 +434,18 @@ class Incarnation:
         if limit is not None:
             slot.handled += 1
         return self._failed(instance, envelope, exc)
+
+    def _inject(self, instance: Agent, fault: Faulted) -> bool:
+        """Fail ``fault.envelope`` with the injected error, as if its handler had raised it."""
+        slot = self.slot
+        envelope = fault.envelope
+        slot.current = envelope
+        if slot.stats is not None:
+            slot.stats.received += 1
+        try:
+            raise fault.error  # raised here, so that it carries a traceback like any failure
+        except BaseException as exc:  # noqa: BLE001 - the supervisor decides
+            return self._raised(instance, envelope, exc, 0)
 
     def _stopped_cancelled(self, envelope: Envelope, exc: BaseException, started: int) -> bool:
         """The handler of a cancelled request raised `Cancelled`: the request simply ends."""
@@ -481,6 +502,9 @@ class Incarnation:
             return False
         if kind is Resume:
             return False  # a late directive for a failure already dealt with
+        if kind is Faulted:
+            assert isinstance(item, Faulted)
+            return self._inject(instance, item)
         try:
             instance._on_control(item)
         except BaseException as exc:  # noqa: BLE001

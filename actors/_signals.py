@@ -45,6 +45,19 @@ class Nudge:
 
 
 @dataclass(frozen=True, slots=True)
+class Faulted:
+    """Fail the handling of ``envelope`` with ``error`` (a fault injected by a test).
+
+    Made by the consumer itself when its slot has faults pending (see
+    `actors.testing.TestingHooks.fail_next`), so the failure takes the path a raising
+    handler takes.
+    """
+
+    envelope: Envelope
+    error: BaseException
+
+
+@dataclass(frozen=True, slots=True)
 class Call:
     """Run ``function(instance)`` in the actor's thread and complete ``future`` with the result.
 

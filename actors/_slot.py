@@ -147,6 +147,9 @@ class Slot:
         # Envelopes the next incarnation takes before its mailbox: one kept for a retry, or
         # one an abandoned incarnation took off the queue and handed back unhandled.
         self._front: deque[Envelope] | None = None
+        # Failures a test injected (actors.testing.TestingHooks.fail_next): the next handler
+        # runs raise them, one each, in order; any thread appends, the slot's thread takes.
+        self.faults: deque[BaseException] | None = None
         self._retry_envelope: Envelope | None = None
         self._retry_count = 0
         self.watch_counter = runtime.watch  # run_until's message counter
@@ -258,7 +261,9 @@ class Slot:
                 self.mailbox.discard(DeadLetterReason.RESTART_DISCARDED.value)
         self.incarnation += 1
         self.transition(SlotState.STARTING)
-        runner = self.runner = Incarnation(self, self.incarnation, bool(self._front))
+        runner = self.runner = Incarnation(
+            self, self.incarnation, bool(self._front) or bool(self.faults)
+        )
         ack: Future[None] = Future(what=f"start of {self.name!r}")
         starter = _current.slot  # a supervisor: calls from this child must not wait for it
         if starter is not None:
@@ -489,7 +494,24 @@ class Slot:
         if envelope is self._retry_envelope:
             self._retry_envelope = None
         runner = self.runner
-        return (runner is not None and runner.stop_reason is not None) or bool(self._front)
+        return (
+            (runner is not None and runner.stop_reason is not None)
+            or bool(self._front)
+            or bool(self.faults)
+        )
+
+    def inject_faults(self, errors: list[BaseException]) -> None:
+        """Make the next ``len(errors)`` handler runs raise these errors, in order.
+
+        Any thread may call it. The current incarnation is nudged through the control lane so
+        that it looks at the slot before it takes its next message; a later incarnation finds
+        the faults at its start (they survive restarts until used).
+        """
+        with self._lock:
+            if self.faults is None:
+                self.faults = deque()
+            self.faults.extend(errors)
+        self.mailbox.put_control(Nudge())
 
     def report(self, signal: ChildFailed | ChildExited) -> None:
         """Tell the supervisor (or, at the top, the system) how an incarnation ended."""

@@ -27,8 +27,9 @@ Semantics, the same as an agent's wherever they can be:
   ``get`` then wakes with `InboxClosed`; ``peek``, ``drain`` and ``clear`` find it empty.
 - **Observing.** An inbox is not an agent: `ActorSystem.agents` and `ActorSystem.metrics`
   leave it out, and it is not in the supervision tree. Agents may ``watch`` it: they get
-  `Terminated` when it closes. Its lifecycle events (``kind="inbox"``) are published as an
-  agent's are.
+  `Terminated` when it closes; it may `Inbox.watch` agents (and other inboxes) itself.
+  Its lifecycle events (``kind="inbox"``) are published as an agent's are.
+- **Sending.** `Inbox.tell` sends with the inbox as the sender, so answers come back to it.
 
 Every method may be called from any thread; every blocking call takes a timeout.
 """
@@ -44,16 +45,17 @@ from actors._lifecycle import SlotState
 from actors._mailboxes import CLOSED
 from actors._slot import Slot, SlotOptions
 from actors._timeouts import check_timeout
-from actors.address import Direct
+from actors.address import Direct, validate_name
 from actors.envelope import Envelope
 from actors.errors import AgentUnavailable, InboxClosed, InboxEmpty, SystemStopped
 from actors.events import AgentStarted, DeadLetterReason, ExitReason
-from actors.messages import Kind
+from actors.messages import Kind, Message, Priority
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from actors._runtime import Runtime
+    from actors.address import AddressLike
 
 __all__ = ["Inbox"]
 
@@ -221,6 +223,57 @@ class Inbox:
             causation_id=envelope.id,
         )
         return delivered > 0
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def tell(
+        self,
+        to: AddressLike,
+        message: Message,
+        *,
+        priority: Priority = Priority.NORMAL,
+        kind: str = Kind.EVENT,
+        reply_to: AddressLike | None = None,
+        correlation_id: str | None = None,
+    ) -> int:
+        """Send ``message`` with this inbox as its sender, as `ActorSystem.tell` sends.
+
+        The recipient's ``self.context.sender`` is the inbox's name, so what it replies or
+        tells back to its sender arrives here.
+
+        Returns:
+            How many mailboxes took it (0: it was dead-lettered).
+
+        Raises:
+            InvalidMessage, InvalidAddress: for a bad message or address.
+            PolicyViolation, MailboxFull: if a send policy or a bounded mailbox refuses it.
+        """
+        slot = self._slot
+        return slot.runtime.router.tell(
+            to, message, slot, None, kind, priority, reply_to, correlation_id
+        )
+
+    # -- watching -----------------------------------------------------------------------------
+
+    def watch(self, name: str) -> None:
+        """Get a `Terminated` envelope when the agent (or inbox) ``name`` stops for good.
+
+        As `AgentActor.watch`: if it is already gone, the notice arrives at once (reason
+        ``not_found``). The notice waits in the inbox like any envelope.
+
+        Raises:
+            InvalidAddress: if ``name`` is not a valid name.
+        """
+        slot = self._slot
+        target = slot.runtime.router.table.names.get(validate_name(name))
+        if target is None or not target.add_watcher(slot):
+            slot.notify_terminated(name, ExitReason.NOT_FOUND)
+
+    def unwatch(self, name: str) -> None:
+        """Stop watching ``name`` (nothing if it was not watched)."""
+        target = self._slot.runtime.router.table.names.get(name)
+        if target is not None:
+            target.remove_watcher(self._slot)
 
     # -- closing ------------------------------------------------------------------------------
 

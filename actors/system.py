@@ -51,6 +51,7 @@ from actors.ref import AgentRef
 from actors.request import Request
 from actors.routes import Route, Routes
 from actors.routing import Routing, RoutingStrategy
+from actors.testing.hooks import TestingHooks
 from actors.tools import Tool, ToolBox, ToolPolicy, check_policy
 
 if TYPE_CHECKING:
@@ -147,6 +148,7 @@ class ActorSystem:
         from supervision._root import Root  # noqa: PLC0415 - the one cycle, see above
 
         self._root = Root(runtime, root_policy)
+        self._testing = TestingHooks(runtime)
         logger.bind(system=name).debug("actor system {!r} started", name)
 
     def __repr__(self) -> str:
@@ -613,6 +615,14 @@ class ActorSystem:
     def memory(self) -> Blackboard:
         """The memory every agent of the system shares: a versioned key-value `Blackboard`."""
         return self._memory
+
+    @property
+    def testing(self) -> TestingHooks:
+        """Test support (`actors.testing.TestingHooks`): ``fail_next``, the event record.
+
+        It costs nothing until a test uses it.
+        """
+        return self._testing
 
     @property
     def clock(self) -> Clock:

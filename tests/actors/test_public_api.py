@@ -52,6 +52,7 @@ PUBLIC_MODULES = {
         "schema",
         "send_policy",
         "system",
+        "testing",
         "tools",
         "traffic",
     },

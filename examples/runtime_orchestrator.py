@@ -94,7 +94,9 @@ class Triage(AgentActor):
 
     @handler
     def on_incident(self, incident: Incident) -> None:
-        priority = self.context.envelope.priority.name
+        envelope = self.context.envelope
+        assert envelope is not None  # always set inside a handler
+        priority = envelope.priority.name
         logs = self.use_tool("logs.read", service=incident.service)
         line = f"{priority:<8} {incident.title}: read {logs}"
         if priority == "CRITICAL":

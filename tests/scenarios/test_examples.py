@@ -27,6 +27,7 @@ EXPECTED = {
     "asgi_service.py": "5 requests at once for /count/together saw counts [1, 2, 3, 4, 5]",
     "broker.py": "the writer heard: ship it on Friday",
     "code_review_team.py": "review finished: 4 tasks approved, 1 revision, 1 crash reported",
+    "fault_tree.py": "fault drill done",
     "quickstart.py": "done",
     "research_pool.py": "report approved=True",
     "runtime_orchestrator.py": "runtime orchestration done",

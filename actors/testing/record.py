@@ -45,15 +45,17 @@ class EventRecord:
         self._events: deque[list[Any]] = deque(maxlen=KEPT)  # [event, taken]
         self._subscriptions: list[Subscription] = []
         self._types: set[type[Event]] = set()
+        self._subscribing = threading.Lock()  # include() may be called from any thread
         self.include(*(t for t in _event_types() if t not in TRAFFIC))
 
     def include(self, *event_types: type[Event]) -> None:
         """Record these event types too, from now on (a no-op for those already recorded)."""
-        new = [t for t in event_types if t not in self._types]
-        if not new:
-            return
-        self._types.update(new)
-        self._subscriptions.append(self._stream.subscribe(self._add, *new, inline=True))
+        with self._subscribing:
+            new = [t for t in event_types if t not in self._types]
+            if not new:
+                return
+            self._types.update(new)
+            self._subscriptions.append(self._stream.subscribe(self._add, *new, inline=True))
 
     def _add(self, event: Event) -> None:
         with self._cond:
@@ -99,8 +101,9 @@ class EventRecord:
 
     def close(self) -> None:
         """Stop recording (what was recorded stays readable)."""
-        for subscription in self._subscriptions:
-            subscription.cancel()
+        with self._subscribing:
+            for subscription in self._subscriptions:
+                subscription.cancel()
 
 
 def _event_types() -> list[type[Event]]:

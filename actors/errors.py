@@ -32,6 +32,9 @@ RegimentError                      base of everything regiment raises
 `InvalidToolArguments` (a `RegimentError` and a `ValueError`): a tool call's arguments do not
 match the tool's signature.
 
+The ``regiment`` command raises `actors._app.AppError` (a `RegimentError`) for an ``APP``
+argument that names no usable application; it prints it as one line, never a traceback.
+
 `supervision` adds `SupervisionError` (with `InvalidTree` and `EscalationError`) under
 `RegimentError`.
 

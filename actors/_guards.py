@@ -20,9 +20,25 @@ from actors.run import RunReport, StopReason
 if TYPE_CHECKING:
     from actors._runtime import Runtime
 
-__all__ = ["RunWatch"]
+__all__ = ["RunWatch", "check_limits"]
 
 _NO_LIMIT = 3600.0  # a run with no time bound still returns after an hour
+
+
+def check_limits(max_messages: int | None, max_runtime: float | None, idle: float | None) -> None:
+    """Check a run's limits before it starts.
+
+    Raises:
+        InvalidConfig: for a limit that is given but not > 0.
+    """
+    for label, value in (
+        ("max_messages", max_messages),
+        ("max_runtime", max_runtime),
+        ("idle", idle),
+    ):
+        if value is not None and not value > 0:
+            msg = f"run_until: {label} must be > 0, got {value!r}"
+            raise InvalidConfig(msg)
 
 
 class RunWatch:
@@ -69,14 +85,7 @@ class RunWatch:
         Raises:
             InvalidConfig: for a non-positive limit, or if a run is already in progress.
         """
-        for label, value in (
-            ("max_messages", max_messages),
-            ("max_runtime", max_runtime),
-            ("idle", idle),
-        ):
-            if value is not None and not value > 0:
-                msg = f"run_until: {label} must be > 0, got {value!r}"
-                raise InvalidConfig(msg)
+        check_limits(max_messages, max_runtime, idle)
         with self._lock:
             if self.active:
                 msg = "run_until is already running in another thread"
@@ -100,6 +109,11 @@ class RunWatch:
 
     def _handled(self) -> int:
         return self._last
+
+    @property
+    def handled(self) -> int:
+        """Messages handled so far in the active run (0 when no run is active; any thread)."""
+        return self._last if self.active else 0
 
     def _wait(
         self,

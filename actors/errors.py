@@ -13,6 +13,7 @@ RegimentError                      base of everything regiment raises
 ├── InboxClosed                    the inbox is closed: nothing more will arrive
 ├── PoolFull                       a pool was asked to grow past its max_size
 ├── InvalidMemoryEntry (ValueError) a blackboard key or value it cannot hold
+├── MissingExtra (ImportError)     an optional dependency is not installed (names the extra)
 ├── DeliveryError                  a message could not be delivered or handled
 │   ├── UnknownAddress             no agent has that name / holds that role
 │   ├── AgentUnavailable           the agent stopped before handling the message
@@ -30,6 +31,9 @@ RegimentError                      base of everything regiment raises
 
 `InvalidToolArguments` (a `RegimentError` and a `ValueError`): a tool call's arguments do not
 match the tool's signature.
+
+The ``regiment`` command raises `actors._app.AppError` (a `RegimentError`) for an ``APP``
+argument that names no usable application; it prints it as one line, never a traceback.
 
 `supervision` adds `SupervisionError` (with `InvalidTree` and `EscalationError`) under
 `RegimentError`.
@@ -177,6 +181,21 @@ class InvalidMemoryEntry(RegimentError, ValueError):
     def __init__(self, message: str, key: str) -> None:
         super().__init__(message)
         self.key = key
+
+
+class MissingExtra(RegimentError, ImportError):
+    """A feature needs an optional dependency that is not installed.
+
+    The message names the ``pip install 'regiment[<extra>]'`` command that installs it.
+
+    Attributes:
+        name: the missing module (as `ImportError` has it).
+        extra: the regiment extra that installs it (``"cli"`` for ``rich``).
+    """
+
+    def __init__(self, message: str, module: str, extra: str) -> None:
+        super().__init__(message, name=module)
+        self.extra = extra
 
 
 class DeliveryError(RegimentError):

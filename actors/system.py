@@ -33,6 +33,7 @@ from loguru import logger
 from actors._inboxes import InboxMailbox
 from actors._local import sender_in
 from actors._logsetup import route_pykka_logging
+from actors._progress import run_with_progress
 from actors._runtime import Runtime
 from actors._timeouts import check_timeout
 from actors.address import AddressLike, Broadcast, validate_name
@@ -646,6 +647,7 @@ class ActorSystem:
         max_runtime: float | None = None,
         idle: float | None = None,
         shutdown: bool = False,
+        progress: bool = False,
     ) -> RunReport:
         """Block until the run ends, and say why (see `actors.run`).
 
@@ -656,13 +658,28 @@ class ActorSystem:
             idle: stop once nothing was handled for this many seconds and all mailboxes are
                 empty.
             shutdown: shut the system down before returning.
+            progress: draw a progress bar on stderr while the run lasts (needs rich:
+                ``pip install 'regiment[cli]'``): messages handled against ``max_messages``,
+                else seconds elapsed against ``max_runtime``, else a spinner with the
+                messages handled. Its drawing thread is joined before this returns.
 
         Returns:
             A `RunReport`; it compares equal to its `StopReason`.
 
         Raises:
             InvalidConfig: for a non-positive limit or a second concurrent run.
+            MissingExtra: for ``progress=True`` without rich installed (nothing ran).
         """
+        if progress:
+            return run_with_progress(
+                self._runtime.watch,
+                self.name,
+                predicate,
+                max_messages=max_messages,
+                max_runtime=max_runtime,
+                idle=idle,
+                shutdown=shutdown,
+            )
         return self._runtime.watch.run(
             predicate,
             max_messages=max_messages,

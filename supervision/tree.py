@@ -110,37 +110,47 @@ class TreeNode:
         """`to_dict` as JSON text; ``dumps`` go to `json.dumps` (``indent=2``, ...)."""
         return json.dumps(self.to_dict(), **dumps)
 
-    def render(self) -> str:
-        """Indented text, one line per slot."""
-        return "\n".join(self._lines(0))
+    def render(self, *, status: bool = False) -> str:
+        """Indented text, one line per slot.
+
+        Args:
+            status: also show each slot's status (``status=idle``, ``status=processing``...)
+                after its state.
+        """
+        return "\n".join(self._lines(0, status))
 
     def __str__(self) -> str:
         return self.render()
 
-    def _lines(self, depth: int) -> Iterator[str]:
-        yield f"{'  ' * depth}{self.name} [{self.kind}] {self._summary()}"
+    def _lines(self, depth: int, status: bool) -> Iterator[str]:
+        yield f"{'  ' * depth}{self.name} [{self.kind}] {self._summary(status)}"
         for warning in self.warnings:
             yield f"{'  ' * depth}  ! {warning}"
         for child in self.children:
-            yield from child._lines(depth + 1)
+            yield from child._lines(depth + 1, status)
 
-    def _summary(self) -> str:
+    def _summary(self, status: bool = False) -> str:
+        state = f"{self.state} status={self.status}" if status and self.status else self.state
         roles = f" roles={','.join(self.roles)}" if self.roles else ""
         bound = f"/{self.capacity}" if self.capacity is not None else ""
         budget = f" budget={self.budget}" if self.budget is not None else ""
         tolerance = f" tolerance={self.tolerance}" if self.tolerance is not None else ""
         return (
-            f"{self.state} restarts={self.restarts} mailbox={self.mailbox}{bound}{roles}"
+            f"{state} restarts={self.restarts} mailbox={self.mailbox}{bound}{roles}"
             f"{budget}{tolerance}"
         )
 
-    def mermaid(self) -> str:
-        """A Mermaid ``graph TD`` of the tree (supervisors as rounded boxes)."""
+    def mermaid(self, *, status: bool = False) -> str:
+        """A Mermaid ``graph TD`` of the tree (supervisors as rounded boxes).
+
+        Args:
+            status: also show each slot's status in its box, as `render` does.
+        """
         lines = ["graph TD"]
         for node, parent in self._pairs(None):
             shape = ("([", "])") if node.kind == "supervisor" else ("[", "]")
             flags = "".join(f"<br/>! {warning}" for warning in node.warnings)
-            label = f"{node.name}<br/>{node._summary()}{flags}".replace('"', "'")
+            label = f"{node.name}<br/>{node._summary(status)}{flags}".replace('"', "'")
             lines.append(f'    {_node_id(node.name)}{shape[0]}"{label}"{shape[1]}')
             if parent is not None:
                 lines.append(f"    {_node_id(parent.name)} --> {_node_id(node.name)}")

@@ -141,9 +141,8 @@ class SystemMetrics(BaseModel):
     """The metrics of a whole system, stopped agents included.
 
     Attributes:
-        sent, delivered, received, handled, failed, unhandled, expired, cancelled, retried,
-        restarts, late_replies:
-            see the module docstring.
+        sent, delivered, received, handled, failed, unhandled: see the module docstring.
+        expired, cancelled, retried, restarts, late_replies: see the module docstring.
         dead_letters: dead letters by reason (the reason's value).
         escalations: how often a supervisor gave up.
         live_agents: agents registered now.

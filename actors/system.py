@@ -80,7 +80,7 @@ class ActorSystem:
             supervisor escalated. Runs in the system's fatal-handling thread.
         root_policy: the root supervisor's `RestartPolicy` (default: 3 restarts in 5 s).
         ask_timeout: default timeout of asks that give none.
-        policy: an optional `SendPolicy` (who may send to whom, rate limits).
+        send_policy: an optional `SendPolicy` (who may send to whom, rate limits).
         dead_letter_capacity: how many recent dead letters `dead_letters` keeps.
         daemon: run agents on daemon threads (they then never block interpreter exit, and
             may be cut off at exit without ``on_stop``).

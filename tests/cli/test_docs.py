@@ -1,4 +1,7 @@
-"""docs/how-to/cli.md: every Python block runs on its own, and the commands it shows exist."""
+"""Every ``regiment ...`` command the docs and the README show parses with the real parser.
+
+(The pages' Python blocks are run by tests/docs, like every other block.)
+"""
 
 from __future__ import annotations
 
@@ -7,26 +10,15 @@ import re
 import pytest
 
 from actors.cli import _parser
-from tests.helpers import ROOT, fresh_python
+from tests.helpers import ROOT
 
-PAGE = ROOT / "docs/how-to/cli.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", PAGE.read_text(), re.DOTALL)
-
-
-def test_the_page_has_python_blocks():
-    assert len(BLOCKS) >= 2
+PAGES = [ROOT / "docs/how-to/cli.md", ROOT / "README.md"]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("block", BLOCKS, ids=lambda block: block.splitlines()[0][:30])
-def test_every_python_block_runs_on_its_own(block: str):
-    done = fresh_python("-c", block, timeout=60)
-    assert done.returncode == 0, done.stderr
-
-
-def test_every_regiment_command_shown_parses():
-    shell = "\n".join(re.findall(r"```bash\n(.*?)```", PAGE.read_text(), re.DOTALL))
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_regiment_command_shown_parses(page):
+    shell = "\n".join(re.findall(r"```bash\n(.*?)```", page.read_text(), re.DOTALL))
     commands = re.findall(r"^regiment (.+?)(?:\s+#.*)?$", shell, re.MULTILINE)
-    assert len(commands) >= 6
+    assert len(commands) >= 3
     for command in commands:
         _parser().parse_args(command.split())

@@ -108,6 +108,11 @@ class Context:
         return None if self.envelope is None else self.envelope.correlation_id
 
     @property
+    def priority(self) -> Priority | None:
+        """Priority of the current envelope (None outside a handler)."""
+        return None if self.envelope is None else self.envelope.priority
+
+    @property
     def cancelled(self) -> bool:
         """True once nobody waits for the request being handled (an `actors.Request`).
 

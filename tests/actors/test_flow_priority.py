@@ -182,3 +182,22 @@ def test_mailbox_settings_are_validated():
         Mailbox(capacity=10, block_timeout=float("inf"))
     with pytest.raises(InvalidConfig):
         Mailbox(capacity=10, overflow="drop")  # type: ignore[arg-type]
+
+
+def test_a_handler_reads_the_priority_of_its_message_from_its_context(actor_system, probe):
+    from actors import AgentActor, Message, Priority, handler
+
+    class Job(Message):
+        pass
+
+    class Seen(Message):
+        priority: Priority | None
+
+    class Reader(AgentActor):
+        @handler
+        def on_job(self, _: Job) -> None:
+            self.reply(Seen(priority=self.context.priority))
+
+    actor_system.spawn(Reader, name="reader")
+    probe.send("reader", Job(), priority=Priority.HIGH)
+    probe.expect(Seen, priority=Priority.HIGH)

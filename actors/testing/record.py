@@ -5,6 +5,10 @@ subscribes inline (in the publishing thread) to every event type but the traffic
 (`MessageSent`, `MessageHandled`): recording those would turn the traffic tap on for every
 send (see `actors.traffic`), so they are recorded only from the first expectation of them on.
 
+The event types are those defined when the record began; an `Event` subclass defined later
+(and not a subclass of one recorded) is, like the traffic events, recorded from its first
+expectation on.
+
 Each expectation *takes* the oldest matching event it has not taken yet, so two expectations
 of one event type need two such events. Dead letters nobody took are what the ``actor_system``
 fixture reports as unexpected.
@@ -51,7 +55,9 @@ class EventRecord:
     def include(self, *event_types: type[Event]) -> None:
         """Record these event types too, from now on (a no-op for those already recorded)."""
         with self._subscribing:
-            new = [t for t in event_types if t not in self._types]
+            # A subclass of a recorded type is recorded already (subscriptions match by
+            # isinstance): a second subscription would store each of its events twice.
+            new = [t for t in event_types if not issubclass(t, tuple(self._types))]
             if not new:
                 return
             self._types.update(new)

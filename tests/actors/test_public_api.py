@@ -211,7 +211,7 @@ def test_every_public_attribute_of_the_package_is_in_all(package):
     public = {
         name
         for name, obj in vars(package).items()
-        if not name.startswith("_")
+        if not name.startswith(("_", "@"))  # "@py_builtins": pytest's assertion rewriting
         and not is_submodule(obj, package)
         and obj is not __future__.annotations  # the `from __future__ import annotations` flag
     }

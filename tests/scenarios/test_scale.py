@@ -86,13 +86,16 @@ def timed_stops(system: ActorSystem, start: int, count: int) -> float:
 
 
 def test_spawn_stop_and_broadcast_cost_per_agent_stay_flat_as_the_system_grows():
+    # Each size is timed on two batches and the cheaper one counts: a cost that grows with the
+    # system's size shows in both, a burst of load on the shared machine in one at most.
     with ActorSystem("big") as system:
         timed_spawns(system, 0, BATCH)  # warm-up
-        small_spawn = timed_spawns(system, BATCH, BATCH)
-        small_stop = timed_stops(system, BATCH, BATCH)
-        timed_spawns(system, 2 * BATCH, LARGE)
-        large_spawn = timed_spawns(system, 2 * BATCH + LARGE, BATCH)
-        large_stop = timed_stops(system, 2 * BATCH + LARGE, BATCH)
+        small_spawn = min(timed_spawns(system, n * BATCH, BATCH) for n in (1, 2))
+        small_stop = min(timed_stops(system, n * BATCH, BATCH) for n in (1, 2))
+        timed_spawns(system, 3 * BATCH, LARGE)
+        base = 3 * BATCH + LARGE
+        large_spawn = min(timed_spawns(system, base + n * BATCH, BATCH) for n in (0, 1))
+        large_stop = min(timed_stops(system, base + n * BATCH, BATCH) for n in (0, 1))
 
         live = BATCH + LARGE
         assert len(system.agents()) == live

@@ -122,3 +122,18 @@ def test_a_system_of_ones_own_records_from_its_first_expectation(logs):
         system.testing.record()
         system.tell("nobody", Ping())
         assert isinstance(expect_dead_letter(system, "unknown_address"), DeadLetter)
+
+
+def test_an_event_subclass_defined_later_is_recorded_once(actor_system):
+    class Special(AgentCrashed):  # defined after the record began: AgentCrashed covers it
+        pass
+
+    with pytest.raises(AssertionError):
+        expect_event(actor_system, Special, timeout=0.01)
+    actor_system.events.publish(
+        Special(system="test", name="x", error="e", error_type="builtins.RuntimeError")
+    )
+    expect_event(actor_system, Special, timeout=1.0)
+    with pytest.raises(AssertionError):
+        expect_event(actor_system, Special, timeout=0.01)
+    assert len(actor_system.testing.record().events(Special)) == 1

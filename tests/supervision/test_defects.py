@@ -18,7 +18,6 @@ from actors import (
     AgentStopped,
     InvalidAddress,
     ManualClock,
-    Message,
     handler,
 )
 from actors._slot import Slot
@@ -140,18 +139,6 @@ def test_one_for_all_stops_the_restarted_children_and_restarts_the_group_when_on
 # -- c: a restarted supervisor starts every child of its spec -------------------------------------
 
 
-class Raise(Message):
-    """The receiving agent raises an error of this kind."""
-
-    kind: str
-
-
-class Raiser(Crashable):
-    @handler
-    def on_raise(self, msg: Raise) -> None:
-        raise {"value": ValueError, "key": KeyError}[msg.kind](msg.kind)
-
-
 def stop_on_value_escalate_on_key(error: BaseException) -> Any:
     if isinstance(error, ValueError):
         return STOP
@@ -163,13 +150,19 @@ def stop_on_value_escalate_on_key(error: BaseException) -> Any:
 def stoppable_tree() -> SupervisorSpec:
     return SupervisorSpec(
         "sup",
-        [ChildSpec(Raiser, name="a"), ChildSpec(Raiser, name="b")],
+        [ChildSpec(Crashable, name="a"), ChildSpec(Crashable, name="b")],
         policy=RestartPolicy(decider=stop_on_value_escalate_on_key),
     )
 
 
+def fail(system: ActorSystem, name: str, error: BaseException) -> None:
+    """Make ``name`` fail with ``error`` (in the handler run of the message sent here)."""
+    system.testing.fail_next(name, error)
+    system.tell(name, Ping())
+
+
 def stop_a_for_good(system: ActorSystem) -> None:
-    system.tell("a", Raise(kind="value"))
+    fail(system, "a", ValueError("value"))
     expect_event(system, AgentStopped, name="a", timeout=WAIT)
 
 
@@ -178,7 +171,7 @@ def test_a_child_stopped_by_the_decider_comes_back_when_its_supervisor_is_restar
     stop_a_for_good(system)
     assert [c.name for c in sup.children(timeout=WAIT)] == ["b"]
 
-    system.tell("b", Raise(kind="key"))  # sup escalates; the root restarts it
+    fail(system, "b", KeyError("key"))  # sup escalates; the root restarts it
     expect_event(system, AgentRestarted, name="sup", timeout=WAIT)
     assert [(c.name, c.state) for c in sup.children(timeout=WAIT)] == [
         ("a", "running"),
@@ -198,7 +191,7 @@ def test_a_restarted_supervisor_fails_to_start_if_a_stopped_childs_name_was_take
         system.start_tree(stoppable_tree())
         stop_a_for_good(system)
         system.spawn(Crashable, name="a")  # a stranger takes the name
-        system.tell("b", Raise(kind="key"))
+        fail(system, "b", KeyError("key"))
         assert system.wait(WAIT), "the root charges the failed restart and gives up"
         escalation = system.failure
         assert isinstance(escalation, EscalationError)

@@ -18,7 +18,6 @@ from actors import (
     StartFailed,
     Terminated,
     UnknownAddress,
-    handler,
 )
 from actors.testing import TestProbe, expect_event
 from supervision import (
@@ -564,24 +563,9 @@ def test_watch_reports_the_reason_an_agent_stopped_for(system):
 
 
 def test_a_watcher_still_gets_terminated_after_it_was_restarted_itself(system):
-    notices = Journal()
-
-    class FragileWatcher(Watcher):
-        @handler
-        def on_boom(self, msg: Boom) -> None:
-            raise RuntimeError(msg.reason)
-
-    sup = system.start_tree(
-        SupervisorSpec(
-            "team",
-            [
-                ChildSpec(Member, Journal(), name="target"),
-                ChildSpec(FragileWatcher, notices, name="w"),
-            ],
-        )
-    )
-    system.ask("w", Watch(name="target"), timeout=WAIT)
-    system.tell("w", Boom())
+    sup, notices = watch_setup(system)
+    system.testing.fail_next("w", RuntimeError("boom"))
+    system.tell("w", Watch(name="ghost"))  # fails instead of being handled
     expect_event(system, AgentRestarted, name="w", timeout=WAIT)
     sup.stop_child("target")
     assert notices.wait_len(1) == [Terminated(name="target", reason=ExitReason.NORMAL)]

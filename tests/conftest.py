@@ -47,8 +47,13 @@ def slot_transitions_are_legal() -> Iterator[None]:
 
 @pytest.fixture
 def system() -> Iterator[ActorSystem]:
-    """A running system, shut down (and checked clean) after the test."""
+    """A running system, shut down (and checked clean) after the test.
+
+    Its event record starts with it, so `actors.testing.expect_event` and
+    `actors.testing.expect_dead_letter` also find what was published before they are called.
+    """
     with ActorSystem("test") as sys_:
+        sys_.testing.record()
         yield sys_
         assert sys_.shutdown(timeout=10.0), "system did not shut down cleanly"
 
@@ -81,6 +86,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def manual_system(clock: ManualClock) -> Iterator[ActorSystem]:
-    """A system whose time only moves when the test advances ``clock``."""
+    """A system whose time only moves when the test advances ``clock``; its event record on."""
     with ActorSystem("manual", clock=clock) as sys_:
+        sys_.testing.record()
         yield sys_

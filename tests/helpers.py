@@ -1,9 +1,13 @@
 """Helpers shared by the tests.
 
 A waitable `Journal` (and `record_events`, `logged` to fill and read one), parking agents on
-gates (`park`), agents that journal what they get (`Sink`, `Watcher`), moving a manual clock
-(`advance_and_settle`), a fresh interpreter on this checkout (`fresh_python`), and the one place
-that knows where a system keeps its internals (`runtime`, `dead_letter_count`).
+gates (`park`), an agent that journals the Terminated notices it gets (`Watcher`), moving a
+manual clock (`advance_and_settle`), a fresh interpreter on this checkout (`fresh_python`), and
+the one place that knows where a system keeps its internals (`runtime`, `dead_letter_count`).
+
+A test that only needs to receive a message or a Terminated uses `actors.testing.TestProbe`;
+one that waits for an event or a dead letter uses `actors.testing.expect_event` /
+`expect_dead_letter` (the ``system`` and ``manual_system`` fixtures record from the start).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from loguru import logger
 
 from actors import ActorSystem, AgentActor, DeadLetterReason, ManualClock, Terminated, handler
 from actors._runtime import Runtime
-from tests.messages import GATES, Block, Note, Pong, Unwatch, Watch, gate
+from tests.messages import GATES, Block, Note, Unwatch, Watch, gate
 
 WAIT = 10.0  # seconds any single wait may take before the test fails
 ROOT = Path(__file__).resolve().parents[1]  # the checkout whose packages the tests import
@@ -111,18 +115,6 @@ def tell_from_a_thread(ref, text: str) -> tuple[threading.Thread, threading.Even
 
 
 # -- agents that journal what they get ------------------------------------------------------------
-
-
-class Sink(AgentActor):
-    """Journals the envelope of every Note or Pong it handles (to read its ids and sender)."""
-
-    def __init__(self, journal: Journal) -> None:
-        super().__init__()
-        self.journal = journal
-
-    @handler
-    def on_message(self, msg: Note | Pong) -> None:
-        self.journal.add(self.context.envelope)
 
 
 # -- death watch ----------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from actors import (
     UnknownAddress,
     handler,
 )
-from tests.helpers import Journal, Sink, park
+from actors.testing import TestProbe, expect_dead_letter
+from tests.helpers import WAIT, park
 from tests.messages import Blocker, Boom, Note, Ping, Pong, Recorder
 
 
@@ -75,7 +76,7 @@ def test_an_ask_to_an_unknown_name_raises_at_once(system):
     with pytest.raises(UnknownAddress) as info:
         system.ask("nobody", Ping(), timeout=30)
     assert info.value.address == "nobody"
-    assert system.dead_letters()[-1].reason.value == "unknown_address"
+    expect_dead_letter(system, "unknown_address", message_type=Ping)
 
 
 def test_an_ask_to_a_role_nobody_holds_raises_at_once(system):
@@ -98,7 +99,7 @@ def test_an_unhandled_ask_fails_at_once_and_is_dead_lettered(system):
     with pytest.raises(UnhandledMessage) as info:
         system.ask("mute", Ping(), timeout=30)
     assert info.value.message_type is Ping
-    assert system.dead_letters()[-1].reason.value == "unhandled"
+    expect_dead_letter(system, "unhandled", message_type=Ping)
 
 
 class SelfAsker(AgentActor):
@@ -142,12 +143,10 @@ def test_an_agent_can_ask_another_agent(system):
 
 
 def test_a_tells_return_value_goes_to_reply_to_as_a_correlated_response(system):
-    received = Journal()
-    system.spawn(Sink, received, name="client")
+    client = TestProbe(system, "client")
     system.spawn(Recorder, name="server")
     assert system.tell("server", Ping(n=3), reply_to="client") == 1
-    [reply] = received.wait_len(1)
-    assert reply.body == Pong(n=3, by="server")
+    reply = client.expect(Pong, n=3, by="server", timeout=WAIT)
     assert reply.kind == "response"
     assert reply.sender == "server"
     assert reply.correlation_id is not None

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from actors import AgentActor, AgentFailed, AgentRestarted, Message, handler
-from tests.helpers import WAIT, Journal, record_events
+from actors.testing import expect_event
+from tests.helpers import WAIT, Journal
 from tests.messages import Boom, Note, Ping
 
 
@@ -92,10 +93,9 @@ def test_an_async_handler_takes_told_messages_one_at_a_time_in_order(system):
 
 
 def test_an_async_handler_that_raises_restarts_the_agent(system):
-    restarted = record_events(system, AgentRestarted)
     ref = system.spawn(Sleepy, Journal(), name="sleepy")
     ref.tell(Boom())
-    restarted.wait_len(1)
+    expect_event(system, AgentRestarted, name="sleepy", timeout=WAIT)
     assert ref.ask(Ping(n=1), timeout=WAIT) == 2
 
 
@@ -134,11 +134,10 @@ def test_the_event_loop_is_closed_and_its_tasks_cancelled_when_the_agent_stops(s
 
 
 def test_each_incarnation_gets_its_own_event_loop_and_closes_it(system):
-    restarted = record_events(system, AgentRestarted)
     ref = system.spawn(Prober, Journal(), name="prober")
     first = ref.ask(LoopProbe(), timeout=WAIT)
     ref.tell(Boom())
-    restarted.wait_len(1)
+    expect_event(system, AgentRestarted, name="prober", timeout=WAIT)
     second = ref.ask(LoopProbe(), timeout=WAIT)
     assert first.is_closed()
     assert second is not first

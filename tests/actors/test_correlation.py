@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from actors import AgentActor, Envelope, InvalidEnvelope, Message, handler
+from actors.testing import TestProbe
 from tests.helpers import WAIT, Journal
 from tests.messages import Boom, Crashable, Note, Ping
 
@@ -101,17 +102,15 @@ def test_an_ask_takes_a_correlation_id_too(system, ask):
 
 
 def test_an_agent_can_start_a_new_conversation_with_its_own_correlation_id(system):
-    journal = Journal()
-
     class Starter(AgentActor):
         @handler
         def on_note(self, msg: Note) -> None:
             self.tell("b", Hop(left=0), correlation_id="fresh")
 
     system.spawn(Starter, name="starter")
-    system.spawn(Chain, journal, "a", name="b")
+    b = TestProbe(system, "b")
     system.tell("starter", Note())
-    [envelope] = journal.wait_len(1)
+    envelope = b.expect(Hop, timeout=WAIT)
     assert envelope.correlation_id == "fresh"
     assert envelope.causation_id is not None  # still caused by the Note
 
@@ -139,17 +138,15 @@ def test_the_runtimes_log_lines_about_a_message_carry_its_ids(system, logs):
 
 
 def test_a_timer_message_carries_the_ids_of_the_message_that_scheduled_it(system):
-    journal = Journal()
-
     class Later(AgentActor):
         @handler
         def on_note(self, msg: Note) -> None:
             self.schedule(0.01, Hop(left=0), to="b")
 
     system.spawn(Later, name="later")
-    system.spawn(Chain, journal, "a", name="b")
+    b = TestProbe(system, "b")
     system.tell("later", Note(), correlation_id="scheduled")
-    [envelope] = journal.wait_len(1)
+    envelope = b.expect(Hop, timeout=WAIT)
     assert envelope.correlation_id == "scheduled"
     assert envelope.causation_id is not None
     assert envelope.sender == "later"

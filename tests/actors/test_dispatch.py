@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from actors import AgentActor, DeadLetterReason, Message, handler
-from tests.helpers import Journal, Sink
+from actors.testing import TestProbe
+from tests.helpers import WAIT
 from tests.messages import Note, Ping
 
 
@@ -166,18 +167,16 @@ def test_context_describes_the_agent_and_the_current_message(system):
 
 
 def test_sender_and_causation_are_filled_in_for_sends_from_a_handler(system):
-    received = Journal()
-
     class Forwarder(AgentActor):
         @handler
         def on_ping(self, msg: Ping) -> str:
             self.tell("sink", Note(text="fwd"))
             return self.context.envelope.id
 
-    system.spawn(Sink, received, name="sink")
+    sink = TestProbe(system, "sink")
     system.spawn(Forwarder, name="fwd")
     request_id = system.ask("fwd", Ping(), timeout=5)
-    [envelope] = received.wait_len(1)
+    envelope = sink.expect(Note, text="fwd", timeout=WAIT)
     assert envelope.sender == "fwd"
     assert envelope.causation_id == request_id
     assert envelope.correlation_id == request_id  # inherited from the ask it was handling

@@ -13,8 +13,9 @@ from actors import (
     MessageOutcome,
     handler,
 )
+from actors.testing import expect_event
 from supervision import ChargedRestart, ChildSpec, InvalidTree, RestartPolicy, SupervisorSpec
-from tests.helpers import WAIT, logged, record_events
+from tests.helpers import WAIT, logged
 from tests.messages import Ping
 
 
@@ -54,12 +55,11 @@ def test_recent_returns_the_last_n_messages_oldest_first(system: ActorSystem):
 
 
 def test_a_crash_event_carries_the_recording_of_the_messages_before_it(system: ActorSystem):
-    crashes = record_events(system, AgentCrashed)
     ref = system.spawn(Stepper, name="s")
     for n in range(5):
         ref.tell(Step(n=n), correlation_id=f"step-{n}")
     ref.tell(Crash())
-    (crash,) = crashes.wait_len(1)
+    crash = expect_event(system, AgentCrashed, name="s", timeout=WAIT)
     assert [entry.correlation_id for entry in crash.recent[:5]] == [f"step-{n}" for n in range(5)]
     assert [entry.outcome for entry in crash.recent] == [MessageOutcome.OK] * 5 + [
         MessageOutcome.FAILED
@@ -105,12 +105,10 @@ def test_an_escalation_history_carries_each_charged_failure_with_its_recording()
 
 
 def test_flight_recorder_zero_keeps_nothing(system: ActorSystem):
-    crashes = record_events(system, AgentCrashed)
     ref = system.spawn(Stepper, name="s", flight_recorder=0)
     ref.tell(Step(n=1))
     ref.tell(Crash())
-    (crash,) = crashes.wait_len(1)
-    assert crash.recent == ()
+    assert expect_event(system, AgentCrashed, name="s", timeout=WAIT).recent == ()
     assert ref.recent() == ()
 
 

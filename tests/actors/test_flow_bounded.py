@@ -19,7 +19,8 @@ from actors import (
     Priority,
     handler,
 )
-from tests.helpers import park, record_events, tell_from_a_thread, texts
+from actors.testing import expect_event
+from tests.helpers import WAIT, park, record_events, tell_from_a_thread, texts
 from tests.messages import Block, Blocker, Note, Ping, Pong, gate
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
@@ -178,7 +179,6 @@ class Flooder(Blocker):
 
 
 def test_two_full_agents_telling_each_other_do_not_deadlock(system):
-    crashes = record_events(system, AgentCrashed)
     left = system.spawn(Flooder, name="left")
     right = system.spawn(Flooder, name="right")
     FLOODS_DONE["left"], FLOODS_DONE["right"] = threading.Event(), threading.Event()
@@ -189,8 +189,7 @@ def test_two_full_agents_telling_each_other_do_not_deadlock(system):
     release_right.set()
 
     # Unless a sender gives up on the full mailbox, the agents are deadlocked.
-    full = "actors.errors.MailboxFull"
-    crashes.wait_for(lambda events: any(e.error_type == full for e in events))
+    expect_event(system, AgentCrashed, error_type="actors.errors.MailboxFull", timeout=WAIT)
     assert FLOODS_DONE["left"].wait(10)
     assert FLOODS_DONE["right"].wait(10)
     assert left.ask(Ping(n=1), timeout=10) == Pong(n=1, by="left")

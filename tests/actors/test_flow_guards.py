@@ -19,9 +19,10 @@ from actors import (
     Terminated,
     handler,
 )
+from actors.testing import TestProbe, expect_event
 from supervision import Backoff, ChildSpec, EscalationError, RestartPolicy
-from tests.helpers import WAIT, Journal, Watcher, dead_letter_count, park, record_events
-from tests.messages import Blocker, Boom, Note, Ping, Recorder, Watch
+from tests.helpers import WAIT, dead_letter_count, park, record_events
+from tests.messages import Blocker, Boom, Note, Ping, Recorder
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
 
@@ -48,14 +49,12 @@ def rally(system) -> None:
 
 
 def test_an_agent_with_max_messages_stops_for_good_after_that_many_and_is_not_restarted(system):
-    stops = record_events(system, AgentStopped)
     seen: list = []
     ref = system.spawn(ChildSpec(Recorder, seen, name="capped", max_messages=3))
     for i in range(5):
         ref.tell(Note(text=str(i)))
 
-    stopped = stops.wait_len(1)  # the agent stops at its max_messages
-    assert [(e.name, e.reason) for e in stopped] == [("capped", ExitReason.MAX_MESSAGES)]
+    expect_event(system, AgentStopped, name="capped", reason=ExitReason.MAX_MESSAGES, timeout=WAIT)
     assert [m.text for _, m in seen] == ["0", "1", "2"]
     assert not ref.is_alive()
     assert system.agents() == []
@@ -67,13 +66,13 @@ def test_an_agent_with_max_messages_stops_for_good_after_that_many_and_is_not_re
 
 
 def test_a_watcher_gets_terminated_with_reason_max_messages(system):
-    notices = Journal()
     capped = system.spawn(ChildSpec(Recorder, name="capped", max_messages=1))
-    system.spawn(Watcher, notices, name="watcher")
-    system.ask("watcher", Watch(name="capped"), timeout=WAIT)
+    probe = TestProbe(system)
+    probe.watch("capped")
     capped.tell(Note(text="only"))
 
-    assert notices.wait_len(1) == [Terminated(name="capped", reason=ExitReason.MAX_MESSAGES)]
+    notice = probe.expect_terminated("capped", timeout=WAIT)
+    assert notice == Terminated(name="capped", reason=ExitReason.MAX_MESSAGES)
 
 
 # -- run_until ----------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ import threading
 import pytest
 
 from actors import AgentFailed, AgentRestarted, InvalidConfig, Message, Timer, handler
-from tests.helpers import record_events
+from actors.testing import expect_event
+from tests.helpers import WAIT
 from tests.messages import Boom, Crashable, Note, Ping
 
 
@@ -185,12 +186,11 @@ def test_an_agents_timers_are_cancelled_when_it_stops(
 def test_an_agents_timers_are_cancelled_when_it_restarts(
     manual_system, ticker, probe, clock, arrivals
 ):
-    restarted = record_events(manual_system, AgentRestarted)
     old = arm(ticker, "old", 1.0, every=True)
     arm(probe, "marker", 3.0)
 
     ticker.tell(Boom(reason="restart me"))
-    restarted.wait_len(1)
+    expect_event(manual_system, AgentRestarted, name="ticker", timeout=WAIT)
     assert ticker.ask(Ping(), timeout=5) == 1  # the new incarnation answers
     clock.advance(3.0)
 

@@ -15,12 +15,12 @@ from actors import (
     AgentActor,
     AgentRestarted,
     AskTimeout,
-    Envelope,
     Future,
     Message,
     handler,
 )
-from tests.helpers import WAIT, Journal, Sink, logged, park, record_events, runtime
+from actors.testing import TestProbe, expect_event
+from tests.helpers import WAIT, Journal, logged, park, runtime
 from tests.messages import ENTERED, GATES, Blocker, Boom, Note, Ping, Pong, Recorder, gate
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
@@ -139,16 +139,15 @@ def test_completed_ask_futures_do_not_pile_up_in_the_deadline_queue(system):
 
 
 def test_a_callback_added_in_a_handler_runs_in_the_askers_thread_as_the_asker(system):
-    journal, received = Journal(), Journal()
+    journal = Journal()
     system.spawn(Recorder, name="replier")
-    system.spawn(Sink, received, name="sink")
+    sink = TestProbe(system, "sink")
     system.spawn(Asker, journal, name="asker")
     assert system.ask("asker", Kick(), timeout=WAIT) == "asked"
     [(_, handler_thread, kick), (_, callback_thread, future)] = journal.wait_len(2)
-    [note] = received.wait_len(1)
+    note = sink.expect(Note, text="answered", timeout=WAIT)
     assert callback_thread is handler_thread
     assert future.get(timeout=0) == Pong(n=1, by="replier")
-    assert isinstance(note, Envelope)
     assert note.sender == "asker"
     assert note.correlation_id == kick.correlation_id is not None
     assert note.causation_id == kick.id
@@ -170,8 +169,6 @@ def test_a_callback_added_to_a_completed_future_in_a_handler_runs_after_the_hand
 
 
 def test_a_callback_that_raises_in_an_agent_is_a_failure_of_that_agent(system):
-    restarted = record_events(system, AgentRestarted)
-
     class Fragile(AgentActor):
         @handler
         def on_note(self, msg: Note) -> None:
@@ -181,20 +178,18 @@ def test_a_callback_that_raises_in_an_agent_is_a_failure_of_that_agent(system):
 
     ref = system.spawn(Fragile, name="fragile")
     ref.tell(Note())
-    [event] = restarted.wait_len(1)
-    assert event.name == "fragile"
+    expect_event(system, AgentRestarted, name="fragile", timeout=WAIT)
 
 
 def test_a_callback_added_before_a_restart_is_not_run_on_the_new_instance(system, logs):
     journal = Journal()
-    restarted = record_events(system, AgentRestarted)
     entered, release = gate("slow")
     system.spawn(SlowReplier, name="replier")
     asker = system.spawn(Asker, journal, name="asker")
     asker.tell(Kick())
     assert entered.wait(WAIT)
     asker.tell(Boom())
-    restarted.wait_len(1)
+    expect_event(system, AgentRestarted, name="asker", timeout=WAIT)
     release.set()
     logs.wait_for(logged("not run on the new instance", level="WARNING"))
     assert [entry[0] for entry in journal.items()] == ["handler"]

@@ -33,7 +33,8 @@ from actors import (
     UnknownAddress,
     handler,
 )
-from tests.helpers import WAIT, Journal, Sink, Watcher, dead_letter_count
+from actors.testing import TestProbe
+from tests.helpers import WAIT, Journal, Watcher, dead_letter_count
 from tests.messages import Note, Recorder, Watch
 
 
@@ -121,14 +122,12 @@ def test_an_agent_asking_role_human_waits_until_a_plain_thread_answers_through_t
 
 
 def test_a_reply_to_a_told_question_goes_to_reply_to_as_a_correlated_response(system):
-    received = Journal()
-    system.spawn(Sink, received, name="client")
+    client = TestProbe(system, "client")
     inbox = system.inbox("alice")
     system.tell("alice", Question(text="?"), reply_to="client", correlation_id="conv-1")
     request = inbox.get(timeout=WAIT)
     assert inbox.reply(request, Note(text="answer")) is True
-    [reply] = received.wait_len(1)
-    assert reply.body == Note(text="answer")
+    reply = client.expect(Note, text="answer", timeout=WAIT)
     assert reply.kind == "response"
     assert reply.sender == "alice"
     assert reply.correlation_id == "conv-1"

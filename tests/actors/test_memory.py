@@ -23,7 +23,8 @@ from actors import (
     SystemStopped,
     handler,
 )
-from tests.helpers import WAIT, Journal, record_events
+from actors.testing import expect_event
+from tests.helpers import WAIT, Journal
 from tests.messages import Item, Note, Ping, Watch
 
 WRITERS = 8
@@ -280,9 +281,8 @@ def test_a_stopped_watcher_is_dropped(system):
     ref = system.spawn(MemoryWatcher, journal, "", name="watcher")
     system.memory.put("k", 1)
     journal.wait_len(1)
-    stopped = record_events(system, AgentStopped)
     ref.stop()
-    stopped.wait_len(1)
+    expect_event(system, AgentStopped, name="watcher", timeout=WAIT)
     system.memory.put("k", 2)
     assert system.memory._watches == {}
     assert not [

@@ -19,8 +19,9 @@ from actors import (
     UnknownAddress,
     handler,
 )
+from actors.testing import expect_event
 from supervision import ChildSpec, InvalidTree, Restart
-from tests.helpers import logged, record_events, runtime
+from tests.helpers import logged, runtime
 from tests.messages import Note, Ping, Pong, Recorder
 
 
@@ -260,12 +261,11 @@ def test_calling_ones_own_supervisor_from_on_start_fails_fast_instead_of_deadloc
 
 
 def test_an_agent_that_stops_itself_in_on_start_stops_without_a_message(system):
-    stopped = record_events(system, AgentStopped)
-
     class OneShot(AgentActor):
         def on_start(self) -> None:
             self.stop()
 
     ref = system.spawn(ChildSpec(OneShot, name="one-shot", restart=Restart.TRANSIENT))
-    stopped.wait_len(1, timeout=5)  # else the agent kept running until a message arrived
+    # else the agent kept running until a message arrived
+    expect_event(system, AgentStopped, name="one-shot", timeout=5)
     assert not ref.is_alive()

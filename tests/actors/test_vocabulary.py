@@ -26,6 +26,7 @@ from actors import (
     handler,
 )
 from actors.events import Reason
+from actors.testing import TestProbe
 from tests.helpers import WAIT, Journal
 from tests.messages import Block, Blocker, Boom, Note, Ping, Pong, Recorder, gate
 
@@ -84,27 +85,14 @@ class Forwarder(AgentActor):
         return self.tell(msg.text, Ping(n=9))
 
 
-class Sink(AgentActor):
-    """Adds each Ping it gets, with its sender, to a journal."""
-
-    def __init__(self, journal: Journal) -> None:
-        super().__init__()
-        self.journal = journal
-
-    @handler
-    def on_ping(self, msg: Ping) -> None:
-        self.journal.add((self.context.sender, msg))
-
-
 # -- tell ---------------------------------------------------------------------------------------
 
 
 def test_tell_inside_a_handler_delivers_with_the_agent_as_sender(system):
-    journal = Journal()
-    system.spawn(Sink, journal, name="sink")
+    sink = TestProbe(system, "sink")
     system.spawn(Forwarder, name="fwd")
     assert system.ask("fwd", Note(text="sink"), timeout=WAIT) == 1
-    assert journal.wait_len(1) == [("fwd", Ping(n=9))]
+    assert sink.expect(Ping, n=9, timeout=WAIT).sender == "fwd"
 
 
 def test_an_agent_has_no_send_and_a_leftover_call_names_tell():

@@ -18,8 +18,9 @@ from actors import (
     SystemStopped,
     handler,
 )
+from actors.testing import expect_event
 from supervision import ChildSpec, SupervisorSpec
-from tests.helpers import WAIT, fresh_python, park, record_events
+from tests.helpers import WAIT, fresh_python, park
 from tests.messages import Blocker, Item, Note, Ping, Recorder
 
 pytestmark = pytest.mark.usefixtures("gates_opened")
@@ -153,7 +154,6 @@ def test_a_second_shutdown_returns_the_first_ones_result_at_once():
 
 
 def test_ref_stop_returns_false_when_the_handler_outlasts_the_timeout(system):
-    stopped = record_events(system, AgentStopped)
     ref = system.spawn(Blocker, name="long-handler")
     release = park(ref, "long-handler-gate")
     try:
@@ -161,7 +161,8 @@ def test_ref_stop_returns_false_when_the_handler_outlasts_the_timeout(system):
         assert ref.is_alive()
     finally:
         release.set()
-    stopped.wait_len(1)  # its supervisor goes on stopping it once the handler returns
+    # its supervisor goes on stopping it once the handler returns
+    expect_event(system, AgentStopped, name="long-handler", timeout=WAIT)
     assert not ref.is_alive()
 
 

@@ -18,10 +18,10 @@ from actors import (
     AgentStopped,
     InvalidAddress,
     ManualClock,
-    Message,
     handler,
 )
 from actors._slot import Slot
+from actors.testing import expect_event
 from supervision import (
     ESCALATE,
     RESTART,
@@ -139,18 +139,6 @@ def test_one_for_all_stops_the_restarted_children_and_restarts_the_group_when_on
 # -- c: a restarted supervisor starts every child of its spec -------------------------------------
 
 
-class Raise(Message):
-    """The receiving agent raises an error of this kind."""
-
-    kind: str
-
-
-class Raiser(Crashable):
-    @handler
-    def on_raise(self, msg: Raise) -> None:
-        raise {"value": ValueError, "key": KeyError}[msg.kind](msg.kind)
-
-
 def stop_on_value_escalate_on_key(error: BaseException) -> Any:
     if isinstance(error, ValueError):
         return STOP
@@ -162,25 +150,29 @@ def stop_on_value_escalate_on_key(error: BaseException) -> Any:
 def stoppable_tree() -> SupervisorSpec:
     return SupervisorSpec(
         "sup",
-        [ChildSpec(Raiser, name="a"), ChildSpec(Raiser, name="b")],
+        [ChildSpec(Crashable, name="a"), ChildSpec(Crashable, name="b")],
         policy=RestartPolicy(decider=stop_on_value_escalate_on_key),
     )
 
 
+def fail(system: ActorSystem, name: str, error: BaseException) -> None:
+    """Make ``name`` fail with ``error`` (in the handler run of the message sent here)."""
+    system.testing.fail_next(name, error)
+    system.tell(name, Ping())
+
+
 def stop_a_for_good(system: ActorSystem) -> None:
-    stopped = record_events(system, AgentStopped)
-    system.tell("a", Raise(kind="value"))
-    stopped.wait_for(lambda items: any(e.name == "a" for e in items))
+    fail(system, "a", ValueError("value"))
+    expect_event(system, AgentStopped, name="a", timeout=WAIT)
 
 
 def test_a_child_stopped_by_the_decider_comes_back_when_its_supervisor_is_restarted(system):
-    restarted = record_events(system, AgentRestarted)
     sup = system.start_tree(stoppable_tree())
     stop_a_for_good(system)
     assert [c.name for c in sup.children(timeout=WAIT)] == ["b"]
 
-    system.tell("b", Raise(kind="key"))  # sup escalates; the root restarts it
-    restarted.wait_for(lambda items: any(e.name == "sup" for e in items))
+    fail(system, "b", KeyError("key"))  # sup escalates; the root restarts it
+    expect_event(system, AgentRestarted, name="sup", timeout=WAIT)
     assert [(c.name, c.state) for c in sup.children(timeout=WAIT)] == [
         ("a", "running"),
         ("b", "running"),
@@ -194,11 +186,12 @@ def test_a_restarted_supervisor_fails_to_start_if_a_stopped_childs_name_was_take
     system = ActorSystem(
         "taken", root_policy=RestartPolicy(max_restarts=1, within=60.0), on_fatal=causes.add
     )
+    system.testing.record()
     try:
         system.start_tree(stoppable_tree())
         stop_a_for_good(system)
         system.spawn(Crashable, name="a")  # a stranger takes the name
-        system.tell("b", Raise(kind="key"))
+        fail(system, "b", KeyError("key"))
         assert system.wait(WAIT), "the root charges the failed restart and gives up"
         escalation = system.failure
         assert isinstance(escalation, EscalationError)
@@ -215,13 +208,12 @@ def test_a_restarted_supervisor_fails_to_start_if_a_stopped_childs_name_was_take
 @pytest.fixture
 def backoff_system(clock: ManualClock) -> Iterator[ActorSystem]:
     with ActorSystem("backoff", clock=clock) as system:
+        system.testing.record()
         yield system
 
 
 def backing_off(system: ActorSystem, strategy: Strategy) -> Any:
     """``sup`` with three children; ``a`` failed and its restart waits for a 1 s backoff."""
-    crashed = record_events(system, AgentCrashed)
-    restarted = record_events(system, AgentRestarted)
     sup = system.start_tree(
         SupervisorSpec(
             "sup",
@@ -233,11 +225,11 @@ def backing_off(system: ActorSystem, strategy: Strategy) -> Any:
         )
     )
     system.tell("a", Boom())
-    crashed.wait_len(1)  # published by the supervisor as it handles the failure
+    expect_event(system, AgentCrashed, name="a", timeout=WAIT)  # published by the supervisor
     sup.children(timeout=WAIT)  # queued behind that report: it has been handled
     assert system.tree().find("a").state == "restarting"
     assert runtime(system).timers.pending() == 1
-    assert restarted.items() == []
+    assert system.testing.record().events(AgentRestarted) == []
     return sup
 
 
@@ -406,9 +398,8 @@ def test_one_child_costs_the_same_to_spawn_stop_and_restart_with_a_thousand_sibl
         system.spawn(Crashable, name=f"w-{n}")
     root = system.supervisor("root")
     slot_comparisons[0] = 0
-    restarted = record_events(system, AgentRestarted)
     system.tell("w-999", Boom())
-    restarted.wait_len(1)
+    expect_event(system, AgentRestarted, name="w-999", timeout=WAIT)
     root.children(timeout=WAIT)
     assert root.stop_child("w-998", timeout=WAIT) is True
     system.spawn(Crashable, name="late")
@@ -423,23 +414,19 @@ def test_a_message_kept_for_retry_is_redelivered_to_a_resumed_instance_first(sys
 
     seen: list[str] = []
 
-    class FlakyOnce(AgentActor):
-        failed = False
-
+    class Noter(AgentActor):
         @handler
         def on_note(self, msg: Note) -> None:
-            if msg.text == "flaky" and not FlakyOnce.failed:
-                FlakyOnce.failed = True
-                raise RuntimeError("once")
             seen.append(msg.text)
 
     system.start_tree(
         SupervisorSpec(
             "resumer",
-            [ChildSpec(FlakyOnce, name="flaky", retry_failed=1)],
+            [ChildSpec(Noter, name="flaky", retry_failed=1)],
             policy=RestartPolicy(decider=lambda error: RESUME),
         )
     )
+    system.testing.fail_next("flaky", RuntimeError("once"))
     system.tell("flaky", Note(text="flaky"))
     system.tell("flaky", Note(text="after"))
     assert system.ask("flaky", Note(text="last"), timeout=WAIT) is None

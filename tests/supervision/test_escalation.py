@@ -17,6 +17,7 @@ from actors import (
     SystemFailed,
     handler,
 )
+from actors.testing import expect_event
 from supervision import (
     ESCALATE,
     RESTART,
@@ -34,11 +35,15 @@ from tests.messages import Boom, Crashable, Item, Parkable, Ping, Pong, Recorder
 def fatal_system(
     name: str = "fatal", clock: ManualClock | None = None
 ) -> Iterator[tuple[ActorSystem, Journal]]:
-    """A system whose root gives up on the first failure that reaches it (fatal policy runs)."""
+    """A system whose root gives up on the first failure that reaches it (fatal policy runs).
+
+    Its event record is on, for `expect_event`.
+    """
     causes = Journal()
     system = ActorSystem(
         name, clock=clock, root_policy=RestartPolicy(max_restarts=0), on_fatal=causes.add
     )
+    system.testing.record()
     try:
         yield system, causes
     finally:
@@ -67,9 +72,9 @@ def one_worker_tree(system: ActorSystem, **policy: Any):
     )
 
 
-def fail_and_wait_for_restart(system: ActorSystem, restarted: Journal, sup, count: int) -> None:
+def fail_and_wait_for_restart(system: ActorSystem, sup) -> None:
     system.tell("w", Boom())
-    restarted.wait_len(count)
+    expect_event(system, AgentRestarted, name="w", timeout=WAIT)
     sup.children(timeout=WAIT)  # the supervisor has finished handling the failure
 
 
@@ -89,8 +94,8 @@ def test_the_budget_allows_exactly_max_restarts_within_the_window_and_escalates_
         restarted = record_events(system, AgentRestarted)
         escalated = record_events(system, Escalated)
         sup = one_worker_tree(system, max_restarts=3, within=5.0)
-        for count in (1, 2, 3):
-            fail_and_wait_for_restart(system, restarted, sup, count)
+        for _ in range(3):
+            fail_and_wait_for_restart(system, sup)
             clock.advance(1.0)
         assert escalated.items() == []
         assert system.failure is None
@@ -113,11 +118,10 @@ def test_the_budget_allows_exactly_max_restarts_within_the_window_and_escalates_
 
 def test_failures_spaced_a_full_window_apart_never_escalate(clock):
     with fatal_system(clock=clock) as (system, _):
-        restarted = record_events(system, AgentRestarted)
         escalated = record_events(system, Escalated)
         sup = one_worker_tree(system, max_restarts=1, within=5.0)
-        for count in range(1, 6):
-            fail_and_wait_for_restart(system, restarted, sup, count)
+        for _ in range(5):
+            fail_and_wait_for_restart(system, sup)
             clock.advance(5.0)
         assert escalated.items() == []
         assert system.failure is None
@@ -126,13 +130,12 @@ def test_failures_spaced_a_full_window_apart_never_escalate(clock):
 
 def test_the_window_slides_so_restarts_older_than_within_stop_counting(clock):
     with fatal_system(clock=clock) as (system, _):
-        restarted = record_events(system, AgentRestarted)
         sup = one_worker_tree(system, max_restarts=3, within=5.0)
-        for count in (1, 2, 3):
-            fail_and_wait_for_restart(system, restarted, sup, count)
+        for _ in range(3):
+            fail_and_wait_for_restart(system, sup)
             clock.advance(1.0)
         clock.advance(2.0)  # now 1005: the restart at 1000 has left the window
-        fail_and_wait_for_restart(system, restarted, sup, 4)
+        fail_and_wait_for_restart(system, sup)
         assert system.failure is None
         system.tell("w", Boom())  # 1001, 1002, 1005, 1005: one too many
         assert system.wait(WAIT)
@@ -141,7 +144,6 @@ def test_the_window_slides_so_restarts_older_than_within_stop_counting(clock):
 
 def test_restarts_of_different_children_share_one_budget(clock):
     with fatal_system(clock=clock) as (system, _):
-        restarted = record_events(system, AgentRestarted)
         sup = system.start_tree(
             SupervisorSpec(
                 "sup",
@@ -149,9 +151,7 @@ def test_restarts_of_different_children_share_one_budget(clock):
                 policy=RestartPolicy(max_restarts=1, within=5.0),
             )
         )
-        system.tell("w", Boom())
-        restarted.wait_len(1)
-        sup.children(timeout=WAIT)
+        fail_and_wait_for_restart(system, sup)
         system.tell("v", Boom())
         assert system.wait(WAIT)
         assert system.failure.chain[1].child == "v"
@@ -367,7 +367,6 @@ def test_an_escalating_supervisor_stops_its_children_in_reverse_start_order():
 
 def test_a_transient_sub_supervisor_that_escalates_is_restarted_by_its_parent(system):
     journal = Journal()
-    escalated = record_events(system, Escalated)
     top = system.start_tree(
         SupervisorSpec(
             "top",
@@ -383,7 +382,7 @@ def test_a_transient_sub_supervisor_that_escalates_is_restarted_by_its_parent(sy
     )
     ref = system.ref("w")
     system.tell("w", Boom())
-    assert [e.supervisor for e in escalated.wait_len(1)] == ["mid"]
+    expect_event(system, Escalated, supervisor="mid", timeout=WAIT)
     journal.wait_len(3)  # on_start, on_stop (escalation), on_start (mid restarted)
     assert [(c.name, c.kind, c.state, c.restarts) for c in top.children(timeout=WAIT)] == [
         ("mid", "supervisor", "running", 1)
@@ -452,13 +451,10 @@ def test_system_exit_in_one_systems_agent_leaves_another_systems_agents_running(
 
 
 def test_system_exit_deeper_down_escalates_its_supervisor_which_the_root_restarts(system):
-    escalated = record_events(system, Escalated)
-    restarted = record_events(system, AgentRestarted)
     system.start_tree(SupervisorSpec("sup", [ChildSpec(Exiter, name="exiter")]))
     system.tell("exiter", Boom())
-    [event] = escalated.wait_len(1)
-    assert event.supervisor == "sup"
-    assert "SystemExit" in event.cause
-    assert {e.name for e in restarted.wait_len(2)} == {"sup", "exiter"}
+    assert "SystemExit" in expect_event(system, Escalated, supervisor="sup", timeout=WAIT).cause
+    expect_event(system, AgentRestarted, name="sup", timeout=WAIT)
+    expect_event(system, AgentRestarted, name="exiter", timeout=WAIT)
     assert system.failure is None
     assert system.ref("exiter").is_alive()

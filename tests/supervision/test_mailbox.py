@@ -19,6 +19,7 @@ from actors import (
     Message,
     handler,
 )
+from actors.testing import expect_event
 from supervision import STOP, Backoff, ChildSpec, RestartPolicy, SupervisorSpec
 from tests.helpers import WAIT, Journal, advance_and_settle, park, record_events, runtime
 from tests.messages import Boom, Counting, Item, Parkable, Ping
@@ -89,14 +90,13 @@ def test_a_thousand_messages_queued_behind_a_failing_one_are_all_handled_in_orde
 
 def test_keep_mailbox_false_dead_letters_the_queue_on_restart(system):
     journal = Journal()
-    restarted = record_events(system, AgentRestarted)
     sup, release = gated(system, journal, keep_mailbox=False)
     system.tell("q", Boom())
     for n in range(5):
         system.tell("q", Item(n=n))
     pending = system.ref("q").ask_future(Ping(), timeout=WAIT)
     release.set()
-    restarted.wait_len(1)
+    expect_event(system, AgentRestarted, name="q", timeout=WAIT)
     sup.children(timeout=WAIT)
     with pytest.raises(AgentUnavailable):
         pending.get(timeout=WAIT)
@@ -142,7 +142,6 @@ def test_retry_failed_gives_up_after_n_redeliveries_and_dead_letters_the_message
 
 def test_a_message_kept_for_retry_is_dead_lettered_if_the_child_is_stopped_instead(system):
     journal = Journal()
-    stopped = record_events(system, AgentStopped)
     system.start_tree(
         SupervisorSpec(
             "sup",
@@ -151,7 +150,7 @@ def test_a_message_kept_for_retry_is_dead_lettered_if_the_child_is_stopped_inste
         )
     )
     system.tell("q", Flaky(key="job", failures=100))
-    stopped.wait_len(1)
+    expect_event(system, AgentStopped, name="q", timeout=WAIT)
     assert journal.items() == [("attempt", "job", 0)]
     bodies = [d.envelope.body for d in system.dead_letters()]
     assert Flaky(key="job", failures=100) in bodies, "nothing may be lost silently"
@@ -192,7 +191,6 @@ def test_by_default_a_failing_ask_does_not_restart_the_agent(system):
 
 
 def test_with_restart_on_ask_error_a_failing_ask_also_restarts_the_agent(system):
-    restarted = record_events(system, AgentRestarted)
     sup = system.start_tree(
         SupervisorSpec("sup", [ChildSpec(Queue, Journal(), name="q", restart_on_ask_error=True)])
     )
@@ -202,7 +200,7 @@ def test_with_restart_on_ask_error_a_failing_ask_also_restarts_the_agent(system)
         system.ask("q", Boom(reason="restart me"), timeout=30)
     assert time.monotonic() - started < WAIT
     assert str(info.value.__cause__) == "restart me"
-    restarted.wait_len(1)
+    expect_event(system, AgentRestarted, name="q", timeout=WAIT)
     assert system.ask("q", Ping(), timeout=WAIT) == 1, "a new instance starts from scratch"
     assert [c.restarts for c in sup.children(timeout=WAIT)] == [1]
 
@@ -221,28 +219,30 @@ def backoff_tree(system: ActorSystem, journal: Journal, **backoff: Any):
     )
 
 
-def fail_into_backoff(system: ActorSystem, sup, crashes: Journal, count: int) -> None:
+def fail_into_backoff(system: ActorSystem, sup) -> None:
     """Fail ``q`` and wait until its supervisor has stopped it and scheduled the restart."""
     system.tell("q", Boom())
-    crashes.wait_len(count)
+    expect_event(system, AgentCrashed, name="q", timeout=WAIT)
     sup.children(timeout=WAIT)  # queued behind the failure report: runs once it was handled
 
 
-def backing_off(system: ActorSystem, **backoff: Any) -> tuple[Any, Journal, Journal]:
-    """A `backoff_tree` whose ``q`` failed once; returns (sup, crashes, restarted)."""
-    crashes = record_events(system, AgentCrashed)
-    restarted = record_events(system, AgentRestarted)
+def backing_off(system: ActorSystem, **backoff: Any) -> Any:
+    """A `backoff_tree` whose ``q`` failed once; returns its supervisor."""
     sup = backoff_tree(system, Journal(), **backoff)
-    fail_into_backoff(system, sup, crashes, 1)
-    return sup, crashes, restarted
+    fail_into_backoff(system, sup)
+    return sup
+
+
+def wait_for_restart(system: ActorSystem) -> None:
+    """Wait for the next restart of ``q``."""
+    expect_event(system, AgentRestarted, name="q", timeout=WAIT)
 
 
 def test_messages_sent_during_a_backoff_are_handled_afterwards_in_order(manual_system, clock):
     system = manual_system
     journal = Journal()
-    crashes = record_events(system, AgentCrashed)
     sup = backoff_tree(system, journal)
-    fail_into_backoff(system, sup, crashes, 1)
+    fail_into_backoff(system, sup)
     for n in range(3):
         system.tell("q", Item(n=n))
     node = system.tree().find("q")
@@ -255,26 +255,26 @@ def test_messages_sent_during_a_backoff_are_handled_afterwards_in_order(manual_s
 
 def test_the_second_consecutive_restart_waits_twice_as_long(manual_system, clock):
     system = manual_system
-    sup, crashes, restarted = backing_off(system)
+    sup = backing_off(system)
     clock.advance(1.0)
-    restarted.wait_len(1)
-    fail_into_backoff(system, sup, crashes, 2)
+    wait_for_restart(system)
+    fail_into_backoff(system, sup)
     advance_and_settle(system, sup, clock, 1.0)
     assert system.tree().find("q").state == "restarting", "2 s of backoff, only 1 s passed"
     clock.advance(1.0)
-    restarted.wait_len(2)
+    wait_for_restart(system)
     assert system.ask("q", Ping(), timeout=WAIT) == 1
 
 
 def test_the_backoff_starts_again_from_min_after_a_quiet_period(manual_system, clock):
     system = manual_system
-    sup, crashes, restarted = backing_off(system, reset_after=30.0)
+    sup = backing_off(system, reset_after=30.0)
     clock.advance(1.0)
-    restarted.wait_len(1)
+    wait_for_restart(system)
     clock.advance(30.0)
-    fail_into_backoff(system, sup, crashes, 2)
+    fail_into_backoff(system, sup)
     clock.advance(1.0)
-    restarted.wait_len(2)
+    wait_for_restart(system)
     assert [c.restarts for c in sup.children(timeout=WAIT)] == [2]
 
 
@@ -283,22 +283,22 @@ def test_the_backoff_does_not_reset_before_the_child_has_run_reset_after_seconds
 ):
     system = manual_system
     # at 1000: first restart after 10 s
-    sup, crashes, restarted = backing_off(system, min=10.0, max=100.0, reset_after=30.0)
+    sup = backing_off(system, min=10.0, max=100.0, reset_after=30.0)
     clock.advance(10.0)
-    restarted.wait_len(1)  # running again since 1010
+    wait_for_restart(system)  # running again since 1010
     clock.advance(25.0)  # 1035: it ran 25 s, less than reset_after
-    fail_into_backoff(system, sup, crashes, 2)
+    fail_into_backoff(system, sup)
     advance_and_settle(system, sup, clock, 10.0)
     assert system.tree().find("q").state == "restarting", (
         "the second consecutive restart must wait 20 s: the child had not run 30 s"
     )
     clock.advance(10.0)
-    restarted.wait_len(2)
+    wait_for_restart(system)
 
 
 def test_stopping_a_child_during_its_backoff_cancels_the_restart(manual_system, clock):
     system = manual_system
-    sup, _, restarted = backing_off(system)
+    sup = backing_off(system)
     assert sup.stop_child("q", timeout=WAIT) is True
     later = threading.Event()
     # due after the cancelled restart would have been
@@ -306,16 +306,16 @@ def test_stopping_a_child_during_its_backoff_cancels_the_restart(manual_system, 
     clock.advance(5.0)
     assert later.wait(WAIT)
     assert sup.children(timeout=WAIT) == []
-    assert restarted.items() == []
+    assert system.testing.record().events(AgentRestarted) == []
     assert system.tell("q", Item(n=1)) == 0
 
 
 def test_shutting_down_during_a_backoff_does_not_wait_for_it(clock):
     system = ActorSystem("backing-off", clock=clock)
     try:
-        crashes = record_events(system, AgentCrashed)
+        system.testing.record()
         sup = backoff_tree(system, Journal(), min=3600.0, max=3600.0)
-        fail_into_backoff(system, sup, crashes, 1)
+        fail_into_backoff(system, sup)
         system.tell("q", Item(n=1))
     finally:
         assert system.shutdown(timeout=WAIT), "shutdown must not wait for the backoff"

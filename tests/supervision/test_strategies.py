@@ -21,6 +21,7 @@ from actors import (
     UnknownAddress,
     handler,
 )
+from actors.testing import TestProbe, expect_event
 from supervision import (
     RESUME,
     STOP,
@@ -30,8 +31,8 @@ from supervision import (
     Strategy,
     SupervisorSpec,
 )
-from tests.helpers import WAIT, Journal, Watcher, record_events
-from tests.messages import Boom, Counting, Crashable, Note, Ping, Watch
+from tests.helpers import WAIT, Journal, record_events
+from tests.messages import Boom, Counting, Crashable, Note, Ping
 
 
 class Quit(Message):
@@ -209,22 +210,18 @@ def one_child(system: ActorSystem, journal: Journal, restart: Restart, **policy:
 
 
 def test_a_transient_child_is_restarted_after_a_failure(system):
-    journal = Journal()
-    restarted = record_events(system, AgentRestarted)
-    sup = one_child(system, journal, Restart.TRANSIENT)
+    sup = one_child(system, Journal(), Restart.TRANSIENT)
     system.tell("w", Boom())
-    restarted.wait_len(1)
+    expect_event(system, AgentRestarted, name="w", timeout=WAIT)
     assert system.ask("w", Ping(), timeout=WAIT) == 1
     assert [(c.name, c.restarts) for c in sup.children()] == [("w", 1)]
 
 
 def test_a_transient_child_that_stops_itself_is_removed_not_restarted(system):
     journal = Journal()
-    stopped = record_events(system, AgentStopped)
     sup = one_child(system, journal, Restart.TRANSIENT)
     system.tell("w", Quit())
-    [event] = stopped.wait_len(1)
-    assert (event.name, event.reason) == ("w", ExitReason.NORMAL)
+    expect_event(system, AgentStopped, name="w", reason=ExitReason.NORMAL, timeout=WAIT)
     assert sup.children(timeout=WAIT) == []
     assert journal.items() == ["w.on_stop"]
     with pytest.raises(UnknownAddress):
@@ -233,11 +230,9 @@ def test_a_transient_child_that_stops_itself_is_removed_not_restarted(system):
 
 def test_a_temporary_child_is_never_restarted_after_a_failure(system):
     journal = Journal()
-    stopped = record_events(system, AgentStopped)
     sup = one_child(system, journal, Restart.TEMPORARY)
     system.tell("w", Boom())
-    [event] = stopped.wait_len(1)
-    assert (event.name, event.reason) == ("w", ExitReason.FAILED)
+    expect_event(system, AgentStopped, name="w", reason=ExitReason.FAILED, timeout=WAIT)
     assert sup.children(timeout=WAIT) == []
     assert "w.on_start" not in journal.items()
     assert "w.post_restart" not in journal.items()
@@ -246,35 +241,28 @@ def test_a_temporary_child_is_never_restarted_after_a_failure(system):
 
 
 def test_a_temporary_child_that_stops_itself_is_removed(system):
-    journal = Journal()
-    stopped = record_events(system, AgentStopped)
-    sup = one_child(system, journal, Restart.TEMPORARY)
+    sup = one_child(system, Journal(), Restart.TEMPORARY)
     system.tell("w", Quit())
-    [event] = stopped.wait_len(1)
-    assert (event.name, event.reason) == ("w", ExitReason.NORMAL)
+    expect_event(system, AgentStopped, name="w", reason=ExitReason.NORMAL, timeout=WAIT)
     assert sup.children(timeout=WAIT) == []
 
 
 def test_a_permanent_child_is_restarted_even_after_it_stopped_itself_normally(system):
     journal = Journal()
-    restarted = record_events(system, AgentRestarted)
     sup = one_child(system, journal, Restart.PERMANENT)
     system.tell("w", Quit())
-    restarted.wait_len(1)
+    expect_event(system, AgentRestarted, name="w", timeout=WAIT)
     assert system.ask("w", Ping(), timeout=WAIT) == 1
     assert [(c.name, c.state, c.restarts) for c in sup.children()] == [("w", "running", 1)]
     assert journal.items()[0] == "w.on_stop"
 
 
 def test_a_permanent_childs_normal_exits_are_charged_to_the_budget(system):
-    escalated = record_events(system, Escalated)
-    journal = Journal()
-    restarted = record_events(system, AgentRestarted)
-    one_child(system, journal, Restart.PERMANENT, max_restarts=1, within=60.0)
+    one_child(system, Journal(), Restart.PERMANENT, max_restarts=1, within=60.0)
     system.tell("w", Quit())
-    restarted.wait_len(1)
+    expect_event(system, AgentRestarted, name="w", timeout=WAIT)
     system.tell("w", Quit())
-    assert escalated.wait_len(1)[0].supervisor == "sup"
+    expect_event(system, Escalated, supervisor="sup", timeout=WAIT)
 
 
 # -- directives -----------------------------------------------------------------------------------
@@ -316,20 +304,19 @@ def test_resume_keeps_the_instance_and_its_state_and_drops_the_failing_message(s
 
 
 def test_stop_removes_the_child_and_its_watchers_get_terminated(system):
-    journal = Journal()
-    notices = Journal()
     sup = system.start_tree(
         SupervisorSpec(
             "sup",
-            [ChildSpec(Counter, journal, name="w"), ChildSpec(Watcher, notices, name="watcher")],
+            [ChildSpec(Counter, Journal(), name="w")],
             policy=RestartPolicy(decider=lambda error: STOP),
         )
     )
-    system.ask("watcher", Watch(name="w"), timeout=WAIT)
+    probe = TestProbe(system)
+    probe.watch("w")
     system.tell("w", Boom())
-    [notice] = notices.wait_len(1)
+    notice = probe.expect_terminated("w", timeout=WAIT)
     assert notice == Terminated(name="w", reason=ExitReason.FAILED)
-    assert [c.name for c in sup.children(timeout=WAIT)] == ["watcher"]
+    assert sup.children(timeout=WAIT) == []
     with pytest.raises(UnknownAddress):
         system.ref("w")
 
@@ -428,21 +415,18 @@ def test_post_restart_defaults_to_on_start(system):
 
 
 def test_context_restarts_counts_every_restart_of_the_slot(system):
-    journal = Journal()
-    restarted = record_events(system, AgentRestarted)
     system.start_tree(
         SupervisorSpec(
             "sup",
-            [ChildSpec(Lifecycle, journal, name="w")],
+            [ChildSpec(Lifecycle, Journal(), name="w")],
             policy=RestartPolicy(max_restarts=10, within=60.0),
         )
     )
     assert system.ask("w", Ping(), timeout=WAIT) == 0
     for expected in (1, 2, 3):
         system.tell("w", Boom())
-        restarted.wait_len(expected)
+        assert expect_event(system, AgentRestarted, name="w", timeout=WAIT).restarts == expected
         assert system.ask("w", Ping(), timeout=WAIT) == expected
-    assert [e.restarts for e in restarted.items()] == [1, 2, 3]
 
 
 def test_on_stop_runs_on_every_stop_including_restarts_and_shutdown():
@@ -462,13 +446,12 @@ def test_on_stop_runs_on_every_stop_including_restarts_and_shutdown():
 
 
 def restarted_worker(system: ActorSystem, journal: Journal):
-    restarted = record_events(system, AgentRestarted)
     sup = system.start_tree(
         SupervisorSpec("sup", [ChildSpec(Lifecycle, journal, name="w", roles=("worker",))])
     )
     ref = system.ref("w")
     system.tell("w", Boom())
-    restarted.wait_len(1)
+    expect_event(system, AgentRestarted, name="w", timeout=WAIT)
     sup.children(timeout=WAIT)
     return ref
 

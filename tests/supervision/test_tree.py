@@ -18,8 +18,8 @@ from actors import (
     StartFailed,
     Terminated,
     UnknownAddress,
-    handler,
 )
+from actors.testing import TestProbe, expect_event
 from supervision import (
     Backoff,
     ChildInfo,
@@ -319,15 +319,14 @@ def test_supervisor_ref_spawn_of_a_child_that_fails_to_start_raises_and_frees_th
 
 def test_supervisor_ref_stop_child_stops_it_for_good(system):
     journal = Journal()
-    notices = Journal()
     sup = team(system, journal)
-    sup.spawn(ChildSpec(Watcher, notices, name="watcher"))
-    system.ask("watcher", Watch(name="lead"), timeout=WAIT)
+    probe = TestProbe(system)
+    probe.watch("lead")
     journal.clear()
     assert sup.stop_child("lead") is True
     assert journal.items() == ["lead.on_stop"]
-    assert [c.name for c in sup.children()] == ["crew", "watcher"]
-    assert notices.wait_len(1) == [Terminated(name="lead", reason=ExitReason.NORMAL)]
+    assert [c.name for c in sup.children()] == ["crew"]
+    assert probe.expect_terminated("lead", timeout=WAIT).reason == ExitReason.NORMAL
     with pytest.raises(UnknownAddress):
         system.ref("lead")
 
@@ -407,7 +406,6 @@ def test_a_child_stuck_past_its_shutdown_timeout_is_abandoned_and_its_siblings_s
 def snapshot_tree(system: ActorSystem):
     """team(lead, crew(deck)) with deck restarted once and lead parked with two queued notes."""
     journal = Journal()
-    restarted = record_events(system, AgentRestarted)
     system.start_tree(
         SupervisorSpec(
             "team",
@@ -418,7 +416,7 @@ def snapshot_tree(system: ActorSystem):
         )
     )
     system.tell("deck", Boom())
-    restarted.wait_len(1)
+    expect_event(system, AgentRestarted, name="deck", timeout=WAIT)
     system.supervisor("crew").children(timeout=WAIT)
     release = park(system.ref("lead"), "lead")
     system.tell("lead", Note())
@@ -539,9 +537,8 @@ def test_watch_delivers_terminated_at_once_for_an_agent_already_gone(system):
 
 def test_a_restart_is_not_a_termination_for_watchers(system):
     sup, notices = watch_setup(system)
-    restarted = record_events(system, AgentRestarted)
     system.tell("target", Boom())
-    restarted.wait_len(1)
+    expect_event(system, AgentRestarted, name="target", timeout=WAIT)
     sup.stop_child("target")
     assert notices.wait_len(1) == [Terminated(name="target", reason=ExitReason.NORMAL)]
     system.ask("w", Watch(name="ghost"), timeout=WAIT)  # queued after any stray notice
@@ -566,33 +563,15 @@ def test_watch_reports_the_reason_an_agent_stopped_for(system):
 
 
 def test_a_watcher_still_gets_terminated_after_it_was_restarted_itself(system):
-    notices = Journal()
-    restarted = record_events(system, AgentRestarted)
-
-    class FragileWatcher(Watcher):
-        @handler
-        def on_boom(self, msg: Boom) -> None:
-            raise RuntimeError(msg.reason)
-
-    sup = system.start_tree(
-        SupervisorSpec(
-            "team",
-            [
-                ChildSpec(Member, Journal(), name="target"),
-                ChildSpec(FragileWatcher, notices, name="w"),
-            ],
-        )
-    )
-    system.ask("w", Watch(name="target"), timeout=WAIT)
-    system.tell("w", Boom())
-    restarted.wait_len(1)
+    sup, notices = watch_setup(system)
+    system.testing.fail_next("w", RuntimeError("boom"))
+    system.tell("w", Watch(name="ghost"))  # fails instead of being handled
+    expect_event(system, AgentRestarted, name="w", timeout=WAIT)
     sup.stop_child("target")
     assert notices.wait_len(1) == [Terminated(name="target", reason=ExitReason.NORMAL)]
 
 
 def test_a_stopped_agent_publishes_agent_stopped_with_its_reason(system):
-    stopped = record_events(system, AgentStopped)
     sup = system.start_tree(SupervisorSpec("team", [ChildSpec(Member, Journal(), name="gone")]))
     sup.stop_child("gone")
-    [event] = stopped.wait_len(1)
-    assert (event.name, event.reason) == ("gone", ExitReason.NORMAL)
+    expect_event(system, AgentStopped, name="gone", reason=ExitReason.NORMAL, timeout=WAIT)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 
 from actors import ActorSystem, AgentRestarted
+from actors.testing import expect_event
 from supervision import Budget, ChildSpec, Restart, RestartPolicy, SupervisorSpec
-from tests.helpers import WAIT, record_events
+from tests.helpers import WAIT
 from tests.messages import Boom, Crashable
 
 
@@ -45,10 +46,9 @@ def test_every_supervisor_shows_its_budget_and_every_slot_its_tolerance(system: 
 
 
 def test_a_restart_is_counted_against_its_supervisors_budget(system: ActorSystem):
-    restarted = record_events(system, AgentRestarted)
     system.start_tree(three_levels())
     system.tell("worker", Boom())
-    restarted.wait_len(1)
+    expect_event(system, AgentRestarted, name="worker", timeout=WAIT)
     system.supervisor("inner").children(timeout=WAIT)  # the decision has been applied
     tree = system.tree()
     assert tree.find("inner").budget == Budget(1, 1, 5.0)
@@ -59,12 +59,11 @@ def test_a_restart_is_counted_against_its_supervisors_budget(system: ActorSystem
 def test_a_supervisor_restarted_after_escalating_starts_with_a_fresh_budget(
     system: ActorSystem,
 ):
-    restarted = record_events(system, AgentRestarted)
     system.start_tree(three_levels())
     system.tell("worker", Boom())
-    restarted.wait_for(lambda events: any(e.name == "worker" for e in events))
+    expect_event(system, AgentRestarted, name="worker", timeout=WAIT)
     system.tell("worker", Boom())  # over inner's budget: inner escalates, outer restarts it
-    restarted.wait_for(lambda events: any(e.name == "inner" for e in events))
+    expect_event(system, AgentRestarted, name="inner", timeout=WAIT)
     system.supervisor("inner").children(timeout=WAIT)
     tree = system.tree()
     assert tree.find("inner").budget == Budget(0, 1, 5.0)

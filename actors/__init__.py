@@ -26,6 +26,7 @@ from actors.envelope import Envelope
 from actors.errors import (
     AgentFailed,
     AgentUnavailable,
+    AskCycle,
     AskError,
     AskTimeout,
     AskToSelf,
@@ -116,6 +117,7 @@ __all__ = [
     "AgentStatus",
     "AgentStopped",
     "AgentUnavailable",
+    "AskCycle",
     "AskError",
     "AskTimeout",
     "AskToSelf",

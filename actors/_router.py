@@ -509,9 +509,11 @@ class Router:
             return ()  # recorded only: nobody gets it, and it is no dead letter
         else:
             return self._broadcast_recipients(envelope, sender)
-        if asking and slot is sender:
-            msg = f"agent {slot.name!r} asked itself from inside a handler; it could never reply"
-            raise AskToSelf(msg, slot.name)
+        if asking:
+            if slot is sender:
+                msg = f"agent {slot.name!r} asked itself from inside a handler; it can never reply"
+                raise AskToSelf(msg, slot.name)
+            envelope.future.target = slot  # type: ignore[union-attr]  # asking: it is set
         return (slot,)
 
     def _broadcast_recipients(self, envelope: Envelope, sender: Slot | None) -> tuple[Slot, ...]:

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from actors._incarnation import Agent
     from actors._mailboxes import MailboxQueue
     from actors._runtime import Runtime
+    from actors.future import Future
     from actors.mailbox import Mailbox
     from actors.recording import Entry
 
@@ -129,6 +130,10 @@ class Slot:
         # and the slot is what the send path holds.
         self.current: Envelope | None = None
         self.waiting = 0  # > 0 while a handler blocks on a future (written by its own thread)
+        # The ask's future this one's handler blocks on (its ``target``: the agent that owes the
+        # reply), for AskCycle: written by its own thread, read by other agents' threads walking
+        # the wait chain. A future already done is no edge (its waiter is about to wake).
+        self.blocked_on: Future[Any] | None = None
         # Metrics and flight recording (actors._stats, actors.recording): written by the
         # slot's own thread; None when the system runs with metrics=False / no recording.
         self.stats: SlotStats | None = SlotStats() if runtime.metrics else None

@@ -424,8 +424,10 @@ class AgentActor(pykka.ThreadingActor):
         """Send ``message`` to one agent and block until its reply; return the reply.
 
         This blocks the agent's own thread: until the reply comes (or ``timeout`` passes) this
-        agent handles nothing else, not even the callbacks of its futures, and an agent that
-        asks back while this one waits gets no answer before the timeout. To keep handling
+        agent handles nothing else, not even the callbacks of its futures. An ask that would
+        close a cycle of agents blocked in asks on each other (this one waits for ``b`` while
+        ``b`` waits for this one) fails at once with `AskCycle`, whichever of them blocks
+        last. To keep handling
         messages meanwhile, use `ask_future` and add a callback to the future (it runs in this
         agent's thread), or, in an ``async def`` handler, ``await self.ask_async(...)``.
 
@@ -441,6 +443,7 @@ class AgentActor(pykka.ThreadingActor):
             AgentFailed: if the handler raised (the original error is ``__cause__``).
             UnknownAddress: at once, if nobody has the name or holds the role.
             AskToSelf: if the only possible recipient is this agent.
+            AskCycle: at once, if waiting would close a cycle of blocked agents.
             UnhandledMessage: if the recipient has no handler for the message's type.
             SystemStopped: if the system shut down meanwhile.
             InvalidConfig: for a negative, NaN or infinite ``timeout``.

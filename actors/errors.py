@@ -26,6 +26,7 @@ RegimentError                      base of everything regiment raises
     ├── AskTimeout (TimeoutError)  no reply within the timeout
     ├── AgentFailed                the handler raised (the original is __cause__)
     ├── AskToSelf                  an agent asked itself from inside a handler
+    ├── AskCycle                   a blocking ask would close a cycle of blocked agents
     └── Cancelled                  the request was cancelled (Request.cancel)
 ```
 
@@ -335,6 +336,25 @@ class AskToSelf(AskError):
     def __init__(self, message: str, agent: str) -> None:
         super().__init__(message)
         self.agent = agent
+
+
+class AskCycle(AskError):
+    """A blocking ask would close a cycle of agents each blocked in an ask on the next.
+
+    Agent ``a`` blocks in ``self.ask("b", ...)`` while ``b`` blocks in an ask on ``a``: neither
+    can ever answer, so the ask that closes the cycle fails at once instead of at its timeout
+    (see `AgentActor.ask`). Only blocking waits count (``ask``, or ``get()`` on an ask's future
+    inside a handler); ``ask_future`` with a callback, ``await ask_async``, ``defer`` and
+    ``gather`` block nothing and are never refused.
+
+    Attributes:
+        cycle: the agents' names along the cycle, starting and ending with the asker
+            (``("a", "b", "a")``).
+    """
+
+    def __init__(self, message: str, cycle: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.cycle = cycle
 
 
 class Cancelled(AskError):

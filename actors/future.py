@@ -41,7 +41,7 @@ import pykka
 from loguru import logger
 
 from actors._local import state as _current
-from actors.errors import AskTimeout
+from actors.errors import AskCycle, AskTimeout
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -81,6 +81,7 @@ class Future(pykka.Future[T]):
     cancelled = False
     abandoned = False  # a Request nobody waits for any more (cancelled or expired)
     sent_id: str | int | None = None  # the id of the envelope that carried the ask
+    target: Slot | None = None  # the agent the ask went to (set by the router): see AskCycle
 
     def __init__(self, *, timeout: float | None = None, what: object = "the future") -> None:
         super().__init__()
@@ -173,6 +174,9 @@ class Future(pykka.Future[T]):
 
         Raises:
             AskTimeout: if no reply arrived in time.
+            AskCycle: at once, if called in a handler on an ask's future and waiting would
+                close a cycle of agents blocked in asks on each other (the future fails with
+                it too).
             Exception: the error the reply carries (`AgentFailed`, `UnknownAddress`, ...).
         """
         if self._get_hook is not None:
@@ -264,12 +268,19 @@ class Future(pykka.Future[T]):
             self._waiters.append(waiter)
         slot = _current.slot  # a handler blocked here reads as WAITING meanwhile
         if slot is not None:
+            if self.target is not None:  # a blocking ask: it must not close a cycle
+                cycle = _closes_cycle(slot, self)
+                if cycle is not None and self.fail(cycle):
+                    slot.blocked_on = None
+                    raise cycle
+                # (completed meanwhile: the wait below returns at once)
             slot.waiting += 1
         try:
             got = waiter.acquire(timeout=-1 if limit is None else limit)
         finally:
             if slot is not None:
                 slot.waiting -= 1
+                slot.blocked_on = None
         if got:
             return
         if own_deadline:
@@ -380,3 +391,31 @@ class _AgentCallback:
                 self.slot.name,
                 self.callback,
             )
+
+
+def _closes_cycle(slot: Slot, future: Future[Any]) -> AskCycle | None:
+    """Mark ``slot`` blocked on ``future`` (an ask); the `AskCycle` to raise if that closes a cycle.
+
+    The edge is set before the chain is read, so of two agents asking each other at the same
+    moment at least one sees the other's edge (both may: then both fail). An edge whose future
+    is done is no edge: its agent is about to wake up.
+    """
+    slot.blocked_on = future
+    target = future.target
+    assert target is not None
+    cycle = [slot.name]
+    seen: set[int] = set()
+    step: Slot | None = target
+    while step is not None and id(step) not in seen:
+        cycle.append(step.name)
+        if step is slot:
+            path = " -> ".join(cycle)
+            return AskCycle(
+                f"agent {slot.name!r} asked {target.name!r}, closing a cycle of blocking asks "
+                f"({path}): none of them could ever answer",
+                tuple(cycle),
+            )
+        seen.add(id(step))
+        edge = step.blocked_on
+        step = None if edge is None or edge.done() else edge.target
+    return None  # the chain ends (or loops without this agent): no cycle through it

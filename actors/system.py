@@ -505,6 +505,8 @@ class ActorSystem:
             AgentFailed: at once, if the handler raised (the original is ``__cause__``).
             AskTimeout: if no reply came within ``timeout`` (default ``ask_timeout``).
             AskToSelf: if an agent asks itself from inside a handler.
+            AskCycle: at once, if called inside a handler and waiting would close a cycle of
+                agents blocked in asks on each other.
             SystemStopped: if the system is shut down (or shutting down).
             InvalidConfig: for a negative, NaN or infinite ``timeout``.
         """

@@ -290,4 +290,3 @@ class ThespianSide(Side):
             return elapsed
         finally:
             asys.shutdown()
-

@@ -103,7 +103,7 @@ ROWS: tuple[Row, ...] = (
     Row(
         "tell",
         (Line("tell", "direct tell 1->1, {n:,} msgs (msg/s)", "msg/s", True, (">=", 2.0)),),
-        20_000,
+        10_000,
         2_000,
         _tell,
         describe="one producer thread, one agent",
@@ -111,7 +111,7 @@ ROWS: tuple[Row, ...] = (
     Row(
         "fan-in",
         (Line("fan-in", f"{PRODUCERS} producers -> 1 agent, {{n:,}} msgs (msg/s)", "msg/s", True),),
-        20_000,
+        10_000,
         2_000,
         _fan_in,
         describe=f"{PRODUCERS} producer threads, one agent",
@@ -119,7 +119,7 @@ ROWS: tuple[Row, ...] = (
     Row(
         "pairs",
         (Line("pairs", f"{PAIRS} independent pairs, {{n:,}} msgs (msg/s)", "msg/s", True),),
-        20_000,
+        10_000,
         2_000,
         _pairs,
         describe=f"{PAIRS} producer threads, each to its own agent",
@@ -127,7 +127,7 @@ ROWS: tuple[Row, ...] = (
     Row(
         "role",
         (Line("role", f"role tell over {GROUP} agents, {{n:,}} msgs (msg/s)", "msg/s", True),),
-        20_000,
+        10_000,
         2_000,
         _role,
         describe=f"one producer, spread over {GROUP} agents (regiment: role:worker)",

@@ -42,6 +42,7 @@ LOGS = {
 }
 SERIAL = "simpleSystemBase runs every actor in the calling thread: one sender at a time"
 PROCESSES = "multiprocQueueBase starts an OS process per actor"
+GATHER_WINDOW = 1_000  # requests a gather keeps unanswered at most (see ThespianSide.gather)
 
 
 class Tick:
@@ -274,16 +275,25 @@ class ThespianSide(Side):
         asys = self._system()
         try:
             actors = [asys.createActor(Counting) for _ in range(agents)]
+            values: list[int] = []
+
+            def collect(until: int) -> None:
+                while len(values) < until:
+                    reply = asys.listen(WAIT)
+                    if reply is None:
+                        raise LostWork(f"thespian gather: {len(values)} of {n} replies")
+                    if isinstance(reply, int):
+                        values.append(reply)
+
             start = perf_counter()
-            for address, m in zip(itertools.cycle(actors), messages, strict=False):
+            for sent, (address, m) in enumerate(
+                zip(itertools.cycle(actors), messages, strict=False)
+            ):
+                # a flood of tells with no listen deadlocks multiprocQueueBase (its queues
+                # are bounded): keep at most GATHER_WINDOW requests unanswered
+                collect(sent - GATHER_WINDOW + 1)
                 asys.tell(address, m)
-            values = []
-            while len(values) < n:
-                reply = asys.listen(WAIT)
-                if reply is None:
-                    raise LostWork(f"thespian gather: {len(values)} of {n} replies")
-                if isinstance(reply, int):
-                    values.append(reply)
+            collect(n)
             elapsed = perf_counter() - start
             if sorted(values) != list(range(1, n + 1)):
                 raise LostWork("thespian gather: wrong answers")

@@ -11,7 +11,9 @@ clock in every process) and the caller ``listen``s for it. Each workload starts 
 
 from __future__ import annotations
 
+import gc
 import itertools
+import multiprocessing.queues
 from typing import Any
 
 from thespian.actors import (
@@ -42,7 +44,7 @@ LOGS = {
 }
 SERIAL = "simpleSystemBase runs every actor in the calling thread: one sender at a time"
 PROCESSES = "multiprocQueueBase starts an OS process per actor"
-GATHER_WINDOW = 1_000  # requests a gather keeps unanswered at most (see ThespianSide.gather)
+GATHER_WINDOW = 1_000  # requests a gather keeps unanswered at most
 
 
 class Tick:
@@ -116,6 +118,27 @@ def _expect(asys: Any, kind: str, count: int = 1) -> list[float]:
     return times
 
 
+class _System:
+    """An `ActorSystem` whose ``shutdown`` also ends the queue threads Thespian leaves behind.
+
+    multiprocQueueBase talks to its processes over `multiprocessing` queues; after its
+    shutdown the queues it dropped still own a feeder thread each until they are closed.
+    """
+
+    def __init__(self, asys: Any) -> None:
+        self._asys = asys
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._asys, name)
+
+    def shutdown(self) -> None:
+        self._asys.shutdown()
+        gc.collect()
+        for obj in gc.get_objects():
+            if isinstance(obj, multiprocessing.queues.Queue):
+                obj.close()
+
+
 class ThespianSide(Side):
     """One Thespian system base."""
 
@@ -125,7 +148,7 @@ class ThespianSide(Side):
         self.serial = base == "simpleSystemBase"
 
     def _system(self) -> Any:
-        return ActorSystem(self.base, logDefs=LOGS)
+        return _System(ActorSystem(self.base, logDefs=LOGS))
 
     def _armed(self, asys: Any, shares: list[int]) -> list[Any]:
         actors = [asys.createActor(Counting) for _ in shares]
@@ -271,6 +294,11 @@ class ThespianSide(Side):
             asys.shutdown()
 
     def gather(self, n: int, agents: int) -> float:
+        if not self.serial:
+            raise NotApplicable(
+                "hangs: with replies flowing back while the caller keeps telling (even 100 "
+                "unanswered), multiprocQueueBase's queue transport stalls for good"
+            )
         messages = [Tick(i + 1) for i in range(n)]  # n >= 1: an ask, answered with n
         asys = self._system()
         try:
@@ -289,8 +317,7 @@ class ThespianSide(Side):
             for sent, (address, m) in enumerate(
                 zip(itertools.cycle(actors), messages, strict=False)
             ):
-                # a flood of tells with no listen deadlocks multiprocQueueBase (its queues
-                # are bounded): keep at most GATHER_WINDOW requests unanswered
+                # keep at most GATHER_WINDOW requests unanswered, as a Thespian user would
                 collect(sent - GATHER_WINDOW + 1)
                 asys.tell(address, m)
             collect(n)

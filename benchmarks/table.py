@@ -75,9 +75,13 @@ def figure(value: float, unit: str) -> str:
 def markdown(results: Results) -> str:
     """The table, its footnotes and the environment line, as markdown."""
     env = results.environment
+    others = "".join(
+        f", {name} {env[name]}" for name in ("thespian", "autogen-core") if name in env
+    )
     out = [
-        "regiment {regiment_commit}, CPython {python}, pykka {pykka}, {cpus} CPUs, "
-        "{platform}, load average {load}".format(**env),
+        "{date}: regiment {regiment_commit}, CPython {python}, pykka {pykka}".format(**env)
+        + others
+        + ", {cpus} CPUs, {platform}, load average {load} at the start".format(**env),
         "",
     ]
     headings = [c.heading for c in CONTENDERS]

@@ -74,12 +74,35 @@ def environment() -> dict[str, Any]:
     from benchmarks._harness import environment as harness_environment
 
     env = harness_environment()
+    env["regiment_commit"] = _framework_commit(env["regiment_commit"])
     env["load"] = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     env["date"] = time.strftime("%Y-%m-%d")
     for package in ("thespian", "autogen-core"):
         with contextlib.suppress(PackageNotFoundError):
             env[package] = version(package)
     return env
+
+
+def _framework_commit(head: str) -> str:
+    """The last commit that changed actors/ or supervision/ (what the figures depend on).
+
+    Stays the same across commits that touch only benchmarks or docs, so a pasted table
+    names a commit that exists; ``+dirty`` (from the harness) is kept.
+    """
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), "log", "-1", "--format=%h", "--", "actors", "supervision"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return head
+    commit = done.stdout.strip()
+    if not commit:
+        return head
+    return commit + ("+dirty" if head.endswith("+dirty") else "")
 
 
 def run_child(side: str, row_id: str, size: int) -> int:

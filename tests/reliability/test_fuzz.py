@@ -102,6 +102,7 @@ def routes_normally() -> None:
         assert system.dead_letter_counts() == {}
 
 
+@pytest.mark.timeout(60)
 def test_fuzzing_from_json_with_arbitrary_documents_raises_only_invalid_envelope(size):
     @settings(
         max_examples=size.fuzz_examples,
@@ -119,6 +120,7 @@ def test_fuzzing_from_json_with_arbitrary_documents_raises_only_invalid_envelope
     routes_normally()
 
 
+@pytest.mark.timeout(60)
 def test_fuzzing_from_json_with_mutated_valid_envelopes_raises_only_invalid_envelope(size):
     @settings(
         max_examples=size.fuzz_examples,
@@ -134,6 +136,7 @@ def test_fuzzing_from_json_with_mutated_valid_envelopes_raises_only_invalid_enve
     routes_normally()
 
 
+@pytest.mark.timeout(60)
 def test_fuzzing_from_json_with_arbitrary_text_and_bytes_raises_only_invalid_envelope(size):
     @settings(
         max_examples=size.fuzz_examples,

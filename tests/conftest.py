@@ -15,6 +15,15 @@ from tests.helpers import Journal, open_every_gate
 THREAD_GRACE = 5.0  # seconds a finished test's threads get to end before it counts as a leak
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--full",
+        action="store_true",
+        default=False,
+        help="run the reliability suite at full size (tests/reliability)",
+    )
+
+
 @pytest.fixture(autouse=True)
 def no_thread_leaks() -> Iterator[None]:
     """Every test leaves threading.active_count() as it found it."""

@@ -12,8 +12,12 @@ Two halves, as in ``shared/design.md`` section 1:
   that already read the old one keeps iterating a list nobody changes any more.
 
 `Router.tell` and `Router.ask` are that seam: agents, `AgentRef`s and the system all send
-through them, so a transport to other processes can later be plugged in here without touching
-agent code.
+through them. A transport to other nodes (`actors.nats`) plugs in here as ``remote`` (the
+`actors._remote.Remote` interface) without touching agent code: an address is still resolved
+locally first, and only what no local slot settles goes to the other nodes (a name another
+node holds; a role whose local pick is busy, when another node holds the role; the other nodes'
+share of a broadcast). What arrives from other nodes comes in through `accept`, which resolves
+locally only.
 
 Addressing: a name reaches its agent (restarting agents included: their mailbox keeps
 queueing); a role reaches exactly one live holder, chosen by the role's strategy
@@ -48,7 +52,9 @@ from actors.address import (
 from actors.envelope import Envelope
 from actors.envelope import _id_counter as _ids
 from actors.errors import (
+    AskError,
     AskToSelf,
+    DeliveryError,
     DuplicateName,
     InvalidAddress,
     InvalidConfig,
@@ -67,6 +73,7 @@ from actors.routing import RoundRobin, Routing, RoutingStrategy, round_robin
 from actors.traffic import MessageSent
 
 if TYPE_CHECKING:
+    from actors._remote import Remote, RemoteSender
     from actors._runtime import Runtime
     from actors._slot import Slot
     from actors.message_log import MessageLog
@@ -165,6 +172,7 @@ class Router:
         self._sent = totals.sent  # one next() per send: exact from any thread
         self._missed = totals.missed
         self.open = True  # False once the system shuts down: outside senders are refused
+        self.remote: Remote | None = None  # the transport to other nodes (actors._remote)
 
     @property
     def policy(self) -> SendPolicy | None:
@@ -208,6 +216,10 @@ class Router:
                     msg = f"the name {slot.name!r} is already taken in system {system!r}"
                     raise DuplicateName(msg, slot.name)
                 seen.add(slot.name)
+            if self.remote is not None:
+                self.remote.claim(slots)  # cluster-wide, all or none (raises NameTaken)
+            else:
+                _no_durable(slots)
             for slot in slots:
                 names[slot.name] = slot
                 self._closed_inboxes.discard(slot.name)
@@ -248,12 +260,14 @@ class Router:
 
     def unregister(self, slots: list[Slot]) -> None:
         """Remove ``slots`` (already closed) from the table; unknown ones are ignored."""
+        removed: list[Slot] = []
         with self._write:
             names = self._names
             for slot in slots:
                 if names.get(slot.name) is not slot:
                     continue
                 del names[slot.name]
+                removed.append(slot)
                 if slot.kind == "inbox":
                     self._closed_inboxes.add(slot.name)
                 if slot.kind not in _ADDRESSABLE:
@@ -261,6 +275,8 @@ class Router:
                 self._agents.remove()
                 for role in slot.roles:
                     self._roles[role].remove()
+        if removed and self.remote is not None:
+            self.remote.release(removed)
 
     # -- sends: any thread ---------------------------------------------------------------------
 
@@ -396,6 +412,13 @@ class Router:
 
     def _deliver(self, envelope: Envelope, slot: Slot | None, sender: Slot | None) -> int:
         recipients = self._resolve(envelope, slot, sender)
+        if type(recipients) is int:  # handed to another node
+            if self._tap.sent:
+                self._announce(envelope, recipients)
+            if self._tap.log:
+                self.log.append(envelope)  # type: ignore[union-attr]  # set with tap.log
+            return recipients
+        assert type(recipients) is tuple
         policy = self._policy
         if recipients and policy is not None:
             recipients = policy.check(envelope, recipients, sender, self._runtime)
@@ -477,15 +500,56 @@ class Router:
             self._runtime.timers.expire(future, deadline_at)
         return future
 
+    def accept(self, envelope: Envelope, sender: RemoteSender | None) -> int:
+        """Deliver an envelope that came from another node (the transport's thread calls it).
+
+        It is resolved among this node's slots only (never sent on to other nodes), checked
+        against the send policy with ``sender`` (its name and roles) and put. What cannot be
+        delivered is dead-lettered here; an ask's future fails with the error instead.
+
+        Returns:
+            How many mailboxes took it.
+        """
+        try:
+            recipients = self._resolve(envelope, None, None, incoming=True)
+            assert type(recipients) is tuple
+            policy = self._policy
+            if recipients and policy is not None:
+                recipients = policy.check(envelope, recipients, sender, self._runtime)  # type: ignore[arg-type]  # has what a rule reads
+            if not recipients:
+                return 0
+            if type(envelope.to) is Broadcast:
+                return self._put_all(envelope, recipients)
+            return 1 if recipients[0].mailbox.put(envelope) else 0
+        except (DeliveryError, AskError):
+            return 0  # dead-lettered (and an ask's future failed) where it was raised
+
+    def _remote(self, envelope: Envelope, sender: Slot | None) -> int:
+        """Hand ``envelope`` to the other nodes; 1 once handed over (asks included)."""
+        remote = self.remote
+        assert remote is not None
+        if envelope.future is None:
+            return remote.tell(envelope, sender)
+        remote.ask(envelope, sender)
+        return 1
+
     def _resolve(
-        self, envelope: Envelope, slot: Slot | None, sender: Slot | None
-    ) -> tuple[Slot, ...]:
+        self,
+        envelope: Envelope,
+        slot: Slot | None,
+        sender: Slot | None,
+        *,
+        incoming: bool = False,
+    ) -> tuple[Slot, ...] | int:
         """The recipients of ``envelope`` (``slot``: already looked up); () if undeliverable.
 
-        What cannot be delivered is dead-lettered here (and, for an ask, raised).
+        An int instead: the envelope went to another node (``incoming``: it came from one, so
+        it is resolved locally only). What cannot be delivered is dead-lettered here (and, for
+        an ask, raised).
         """
         address = envelope.to
         asking = envelope.future is not None
+        remote = None if incoming else self.remote
         if slot is not None:  # an ask to a known slot
             if not slot.alive:
                 self._undeliverable(envelope, DeadLetterReason.STOPPED)
@@ -493,12 +557,20 @@ class Router:
         elif type(address) is Direct:
             slot = self._names.get(address.name)
             if slot is None:
+                if remote is not None and remote.knows(address.name):
+                    return self._remote(envelope, sender)
                 gone = address.name in self._closed_inboxes
                 reason = DeadLetterReason.STOPPED if gone else DeadLetterReason.UNKNOWN_ADDRESS
                 self._undeliverable(envelope, reason)
                 return ()
         elif type(address) is Role:
             slot = self._pick(address.role, sender if asking else None, envelope.body)
+            if (
+                remote is not None
+                and (slot is None or slot.current is not None or slot.mailbox.qsize())
+                and remote.wants(address.role)
+            ):  # no idle local holder, and another node holds the role: its queue group
+                return self._remote(envelope, sender)
             if slot is None:
                 self._undeliverable(envelope, DeadLetterReason.NO_ROLE_MEMBER)
                 return ()
@@ -508,7 +580,7 @@ class Router:
                 raise InvalidAddress(msg, "-")
             return ()  # recorded only: nobody gets it, and it is no dead letter
         else:
-            return self._broadcast_recipients(envelope, sender)
+            return self._broadcast_recipients(envelope, sender, remote)
         if asking:
             if slot is sender:
                 msg = f"agent {slot.name!r} asked itself from inside a handler; it can never reply"
@@ -516,8 +588,13 @@ class Router:
             envelope.future.target = slot  # type: ignore[union-attr]  # asking: it is set
         return (slot,)
 
-    def _broadcast_recipients(self, envelope: Envelope, sender: Slot | None) -> tuple[Slot, ...]:
-        """Every live agent a broadcast reaches; () (and a dead letter) if none."""
+    def _broadcast_recipients(
+        self, envelope: Envelope, sender: Slot | None, remote: Remote | None
+    ) -> tuple[Slot, ...]:
+        """Every local live agent a broadcast reaches; () (and a dead letter) if none at all.
+
+        ``remote``: the other nodes get it too, if any holds the role (or any is alive).
+        """
         address = envelope.to
         assert isinstance(address, Broadcast)
         if envelope.future is not None:
@@ -526,6 +603,8 @@ class Router:
         holders = self._agents if address.role is None else self._roles.get(address.role)
         pool = () if holders is None else holders.items
         recipients = tuple(c for c in pool if c.alive and (address.include_self or c is not sender))
+        if remote is not None and remote.wants(address.role) and remote.tell(envelope, sender):
+            return recipients  # other nodes have recipients: none here is no dead letter
         if not recipients:
             reason = (
                 DeadLetterReason.UNKNOWN_ADDRESS
@@ -586,6 +665,17 @@ _NORMAL = Priority.NORMAL
 _ROUND_ROBIN = Routing.ROUND_ROBIN
 _new = object.__new__
 _time = time.time
+
+
+def _no_durable(slots: list[Slot]) -> None:
+    """Refuse durable slots in a system without a transport (nothing could back them)."""
+    for slot in slots:
+        if slot.options.durable:
+            msg = (
+                f"agent {slot.name!r} is durable, but the system has no transport: durable "
+                "mailboxes are JetStream streams (ActorSystem(transport=NatsTransport(...)))"
+            )
+            raise InvalidConfig(msg)
 
 
 def _check_correlation(value: object) -> None:

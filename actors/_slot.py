@@ -82,6 +82,7 @@ class SlotOptions:
     shutdown_timeout: float = 5.0  # how long a stop waits for the current message to finish
     start_timeout: float = 5.0  # how long a start waits for on_start / post_restart
     flight_recorder: int = 32  # summaries of the last messages taken, kept for post-mortems
+    durable: bool = False  # its mailbox is a JetStream stream (actors.nats): acked when handled
 
 
 # The table as (from, to) value pairs: one set lookup per transition, and no Python-level
@@ -140,6 +141,7 @@ class Slot:
         size = options.flight_recorder
         self.recorder: deque[Entry] | None = deque(maxlen=size) if size else None
         self.retired = False  # closed, and its counts folded into the system's totals
+        self.exit_reason: ExitReason | None = None  # why it closed (set by close)
         self.handled_at_start = 0  # successful handler runs when the latest incarnation began
         self._lock = threading.Lock()
         self._watchers: set[Slot] | None = None  # made on first use: most slots have none
@@ -358,6 +360,7 @@ class Slot:
             if self.state is SlotState.CLOSED:
                 return
             self._transition(SlotState.CLOSED)
+            self.exit_reason = reason
             watchers, self._watchers = self._watchers or set(), None
             watching, self._watching = self._watching or set(), None
         self.runtime.totals.retire(self)

@@ -46,6 +46,7 @@ from pydantic.errors import PydanticInvalidForJsonSchema
 from actors._dispatch import HandlerTable, build_table, lookup
 from actors._local import state as _current
 from actors._mailboxes import FifoQueue
+from actors._watches import unwatch_name, watch_name
 from actors.address import AddressLike, Broadcast, validate_name
 from actors.envelope import Envelope
 from actors.errors import Cancelled, RegimentError
@@ -599,16 +600,11 @@ class AgentActor(pykka.ThreadingActor):
         If it is already gone, the notice arrives at once (reason ``not_found``).
         """
         slot = self._running_slot()
-        target = slot.runtime.router.table.names.get(validate_name(name))
-        if target is None or not target.add_watcher(slot):
-            slot.notify_terminated(name, ExitReason.NOT_FOUND)
+        watch_name(slot, name)
 
     def unwatch(self, name: str) -> None:
         """Stop watching ``name``."""
-        slot = self._running_slot()
-        target = slot.runtime.router.table.names.get(name)
-        if target is not None:
-            target.remove_watcher(slot)
+        unwatch_name(self._running_slot(), name)
 
     def watch_memory(self, prefix: str = "") -> None:
         """Receive a `MemoryChanged` for each later write under ``prefix`` in ``system.memory``.

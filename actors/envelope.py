@@ -72,6 +72,9 @@ class Envelope:
         created_at: wall-clock creation time, seconds since the epoch.
         deadline: wall-clock time after which it is skipped and dead-lettered, or None.
         future: the asker's reply future (never serialised), or None for a tell.
+        deliveries: how many times it was delivered: 1, except for a durable agent's message
+            redelivered after a crash (see `actors.nats`); not serialised.
+        redelivered: ``deliveries > 1``: handle it idempotently, it may have been handled.
 
     Two envelopes are equal when every serialised field is: ``to`` and ``reply_to`` are
     compared as addresses (so ``Broadcast(include_self=True)`` differs from ``Broadcast()``),
@@ -86,6 +89,7 @@ class Envelope:
 
     __slots__ = (
         "_corr",
+        "_deliveries",
         "_id",
         "body",
         "causation_id",
@@ -139,6 +143,23 @@ class Envelope:
     @correlation_id.setter
     def correlation_id(self, value: str | None) -> None:
         self._corr = value
+
+    @property
+    def deliveries(self) -> int:
+        """How many times it was delivered (more than 1 only for durable redeliveries)."""
+        try:
+            return self._deliveries
+        except AttributeError:  # set only by a durable mailbox: most envelopes never have it
+            return 1
+
+    @deliveries.setter
+    def deliveries(self, value: int) -> None:
+        self._deliveries = value
+
+    @property
+    def redelivered(self) -> bool:
+        """True if it was delivered before (a durable agent's message, after a crash)."""
+        return self.deliveries > 1
 
     @property
     def id(self) -> str:

@@ -14,10 +14,12 @@ RegimentError                      base of everything regiment raises
 ├── PoolFull                       a pool was asked to grow past its max_size
 ├── InvalidMemoryEntry (ValueError) a blackboard key or value it cannot hold
 ├── MissingExtra (ImportError)     an optional dependency is not installed (names the extra)
+├── TransportError                 the transport to other nodes failed (connect, registry)
 ├── DeliveryError                  a message could not be delivered or handled
 │   ├── UnknownAddress             no agent has that name / holds that role
 │   ├── AgentUnavailable           the agent stopped before handling the message
 │   ├── MailboxFull                a bounded mailbox refused the message
+│   ├── MessageTooLarge            the encoded envelope is over the transport's size limit
 │   ├── PolicyViolation            the send policy denied or rate-limited the send
 │   │   ├── ToolDenied             the tool policy does not let the agent call the tool
 │   │   └── ToolRateLimited        a tool rate limit refused the call
@@ -199,6 +201,14 @@ class MissingExtra(RegimentError, ImportError):
         self.extra = extra
 
 
+class TransportError(RegimentError):
+    """The transport joining this system to other nodes failed (see `actors.nats`).
+
+    Raised where the failure is met: connecting at `ActorSystem` creation, or a registry
+    request (claiming a name) the servers did not answer in time. The cause is chained.
+    """
+
+
 class DeliveryError(RegimentError):
     """A message could not be delivered to, or handled by, its recipient.
 
@@ -257,6 +267,24 @@ class MailboxFull(DeliveryError):
         super().__init__(message, envelope)
         self.agent = agent
         self.capacity = capacity
+
+
+class MessageTooLarge(DeliveryError):
+    """A message for another node is larger, encoded, than the transport allows.
+
+    Raised at the sender, before anything is sent.
+
+    Attributes:
+        size: the encoded envelope's size in bytes.
+        limit: the transport's limit in bytes.
+    """
+
+    def __init__(
+        self, message: str, size: int, limit: int, envelope: Envelope | None = None
+    ) -> None:
+        super().__init__(message, envelope)
+        self.size = size
+        self.limit = limit
 
 
 class PolicyViolation(DeliveryError):

@@ -109,6 +109,7 @@ class DeadLetterReason(Reason):
     SHUTDOWN = "shutdown"  # still queued when its system stopped (asks fail with SystemStopped)
     CANCELLED = "cancelled"  # its request was cancelled before the agent started it
     NO_ROUTE = "no_route"  # published, and no route covers its type (actors.routes)
+    INVALID_ENVELOPE = "invalid_envelope"  # arrived from another node and failed validation
 
 
 class ExitReason(Reason):
@@ -120,6 +121,7 @@ class ExitReason(Reason):
     SHUTDOWN = "shutdown"  # its system shut down
     START_FAILED = "start_failed"  # its first start failed
     NOT_FOUND = "not_found"  # it was already gone when it was watched
+    NODE_DOWN = "node_down"  # it lived on another node, and that node stopped heartbeating
 
 
 class Event(Message):

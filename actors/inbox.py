@@ -45,7 +45,8 @@ from actors._lifecycle import SlotState
 from actors._mailboxes import CLOSED
 from actors._slot import Slot, SlotOptions
 from actors._timeouts import check_timeout
-from actors.address import Direct, validate_name
+from actors._watches import unwatch_name, watch_name
+from actors.address import Direct
 from actors.envelope import Envelope
 from actors.errors import AgentUnavailable, InboxClosed, InboxEmpty, SystemStopped
 from actors.events import AgentStarted, DeadLetterReason, ExitReason
@@ -264,16 +265,11 @@ class Inbox:
         Raises:
             InvalidAddress: if ``name`` is not a valid name.
         """
-        slot = self._slot
-        target = slot.runtime.router.table.names.get(validate_name(name))
-        if target is None or not target.add_watcher(slot):
-            slot.notify_terminated(name, ExitReason.NOT_FOUND)
+        watch_name(self._slot, name)
 
     def unwatch(self, name: str) -> None:
         """Stop watching ``name`` (nothing if it was not watched)."""
-        target = self._slot.runtime.router.table.names.get(name)
-        if target is not None:
-            target.remove_watcher(self._slot)
+        unwatch_name(self._slot, name)
 
     # -- closing ------------------------------------------------------------------------------
 

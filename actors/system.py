@@ -25,6 +25,9 @@ tree in order, then calls ``on_fatal(cause)``. The embedding application sees th
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +51,7 @@ from actors.message_log import MessageLog
 from actors.messages import Kind, Message, Priority
 from actors.metrics import MetricsSnapshot
 from actors.metrics import snapshot as metrics_snapshot
+from actors.nats._node import NodeInfo
 from actors.ref import AgentRef
 from actors.request import Request
 from actors.routes import Route, Routes
@@ -59,6 +63,8 @@ if TYPE_CHECKING:
     from actors.agent import AgentActor
     from actors.future import Future
     from actors.mailbox import Mailbox
+    from actors.nats import NatsTransport
+    from actors.nats._node import Node
     from actors.run import RunReport
     from actors.send_policy import SendPolicy
     from supervision.policy import RestartPolicy
@@ -97,6 +103,13 @@ class ActorSystem:
             call denied.
         message_log: keep the last this many envelopes sent in a `MessageLog`
             (`message_log`); 0, the default, keeps none and costs nothing.
+        transport: join other processes' systems into one cluster (`actors.nats.NatsTransport`):
+            the same addresses reach agents on every node. None (the default): this process
+            only, and nothing of the transport is imported.
+
+    Raises:
+        InvalidConfig: for a bad setting.
+        TransportError: if the transport cannot join its cluster (nothing is left running).
     """
 
     def __init__(
@@ -116,6 +129,7 @@ class ActorSystem:
         tools: Iterable[Tool] = (),
         tool_policy: ToolPolicy | None = None,
         message_log: int = 0,
+        transport: NatsTransport | None = None,
     ) -> None:
         validate_name(name, "system name")
         self._toolbox = ToolBox(tools, tool_policy)
@@ -150,7 +164,23 @@ class ActorSystem:
 
         self._root = Root(runtime, root_policy)
         self._testing = TestingHooks(runtime)
+        self._node: Node | None = None
+        self._started = time.time()
+        if transport is not None:
+            self._join(transport)
         logger.bind(system=name).debug("actor system {!r} started", name)
+
+    def _join(self, transport: NatsTransport) -> None:
+        """Join ``transport``'s cluster; on failure stop what was started, and raise."""
+        runtime = self._runtime
+        try:
+            node = transport._start(runtime)
+        except BaseException:
+            runtime.shutdown(10.0, 0.0)
+            raise
+        self._node = node
+        runtime.router.remote = node
+        runtime.on_shutdown(node.close)
 
     def __repr__(self) -> str:
         state = "stopped" if self._runtime.stopped else "running"
@@ -185,9 +215,9 @@ class ActorSystem:
             **kwargs: passed to the agent's constructor, except the `supervision.ChildSpec`
                 options, which are taken by the spec: ``restart``, ``shutdown_timeout``,
                 ``start_timeout``, ``keep_mailbox``, ``retry_failed``,
-                ``restart_on_ask_error``, ``max_messages``, ``flight_recorder``. (An agent
-                whose constructor needs one of those names is spawned from an explicit
-                ChildSpec whose factory is a lambda.)
+                ``restart_on_ask_error``, ``max_messages``, ``flight_recorder``, ``durable``.
+                (An agent whose constructor needs one of those names is spawned from an
+                explicit ChildSpec whose factory is a lambda.)
 
         Raises:
             InvalidAddress: for a malformed name or role (`supervision.InvalidName`, which
@@ -636,6 +666,46 @@ class ActorSystem:
     def ask_timeout(self) -> float:
         """The timeout of asks that give none, in seconds."""
         return self._runtime.ask_timeout
+
+    def nodes(self) -> list[NodeInfo]:
+        """The live nodes of this system's cluster, this one first (just this one without one).
+
+        A node counts as live while its heartbeats arrive (see `actors.nats.NatsTransport`'s
+        ``ttl``).
+        """
+        node = self._node
+        if node is None:
+            return [NodeInfo(self.name, self.name, socket.gethostname(), os.getpid(), (),
+                             self._started, local=True)]  # fmt: skip
+        return node.nodes_info()
+
+    def cluster_tree(self, timeout: float = 5.0) -> dict[str, dict[str, Any]]:
+        """Every live node's supervision tree (`tree` as `TreeNode.to_dict`), by node id.
+
+        A node that did not answer within ``timeout`` seconds maps to ``{"error": ...}``.
+
+        Raises:
+            InvalidConfig: for a bad ``timeout``.
+        """
+        return self._cluster("tree", timeout, lambda: self.tree().to_dict())
+
+    def cluster_metrics(self, timeout: float = 5.0) -> dict[str, dict[str, Any]]:
+        """Every live node's `metrics` (as JSON-ready dicts), by node id; see `cluster_tree`.
+
+        Raises:
+            InvalidConfig: for a bad ``timeout``.
+        """
+        return self._cluster("metrics", timeout, lambda: self.metrics().model_dump(mode="json"))
+
+    def _cluster(
+        self, op: str, timeout: float, local: Callable[[], dict[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
+        check_timeout(timeout, "timeout")
+        node = self._node
+        mine = {self.name if node is None else node.node: local()}
+        if node is None:
+            return mine
+        return {**mine, **node.ask_nodes(op, timeout)}
 
     def tree(self) -> TreeNode:
         """A snapshot of the supervision tree (renders as text; ``.mermaid()`` for a graph)."""

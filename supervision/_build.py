@@ -64,6 +64,7 @@ def build(
             restart_on_ask_error=spec.restart_on_ask_error,
             max_messages=spec.max_messages,
             flight_recorder=spec.flight_recorder,
+            durable=spec.durable,
             shutdown_timeout=spec.shutdown_timeout,
             start_timeout=spec.start_timeout,
         ),

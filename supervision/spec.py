@@ -72,6 +72,11 @@ class ChildSpec:
         max_messages: stop for good after handling this many messages (a loop guard).
         flight_recorder: how many summaries of the last messages taken the agent keeps for
             post-mortems (`AgentRef.recent`, crash events and logs); 0 keeps none.
+        durable: back the agent's mailbox with a JetStream stream (needs a system with an
+            `actors.nats.NatsTransport`): a message is acknowledged only once its handler
+            finished, so a crash of the whole process loses nothing; the agent spawned again
+            under the same name (on any node) gets what was pending, ``envelope.redelivered``
+            set. At-least-once: make its handlers idempotent.
 
     Everything else in ``args``/``kwargs`` goes to the factory. Specs are not modified after
     creation.
@@ -92,6 +97,7 @@ class ChildSpec:
         restart_on_ask_error: bool = False,
         max_messages: int | None = None,
         flight_recorder: int = 32,
+        durable: bool = False,
         **kwargs: Any,
     ) -> None:
         self.factory = factory
@@ -108,6 +114,7 @@ class ChildSpec:
         self.restart_on_ask_error = restart_on_ask_error
         self.max_messages = max_messages
         self.flight_recorder = flight_recorder
+        self.durable = bool(durable)
 
     def __repr__(self) -> str:
         factory = getattr(self.factory, "__qualname__", repr(self.factory))

@@ -1,0 +1,699 @@
+"""One system's place in a NATS cluster: registry, subscriptions, sends, asks and watches.
+
+`Node` is the `actors._remote.Remote` a `NatsTransport` plugs into a system's router. Subjects
+(``P`` is the cluster's name):
+
+- ``P.direct.<name>``: one subscription per local name;
+- ``P.role.<role>``: one queue subscription (queue group ``<role>``) per role held here, so
+  NATS gives each message to exactly one subscribed node, which picks its holder;
+- ``P.broadcast`` and ``P.broadcast.<role>``: every node; a node skips its own broadcasts (its
+  router delivered them locally already);
+- ``P.down.<name>``: a node announces there that its agent ``name`` stopped for good (its
+  watchers elsewhere subscribe while they watch);
+- ``P.node.<node>.<op>``: requests to one node (``tree``, ``metrics``).
+
+The registry is two JetStream key-value buckets: ``P-names`` (name -> the holding node, no
+TTL) and ``P-nodes`` (node -> heartbeat, with a TTL; each node puts its own every TTL/4, with
+the roles it holds). Both are watched into local caches, so a send resolves a remote name or
+role without a round trip. A name whose node stopped heartbeating is free: the next claim takes
+it over. A node whose heartbeat is older than the TTL is down: its names' watchers here get
+``Terminated(reason=node_down)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+
+from actors._deadletters import error_for
+from actors._remote import RemoteSender
+from actors.address import NOWHERE, Broadcast, Direct, Role
+from actors.envelope import Envelope
+from actors.errors import InvalidEnvelope, TransportError
+from actors.events import DeadLetterReason, ExitReason
+from actors.future import Future
+from actors.messages import UnknownMessage
+from actors.nats._loop import Loop
+from actors.nats._wire import (
+    decode_frame,
+    decode_reply,
+    encode_error,
+    encode_frame,
+    encode_result,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from nats.aio.client import Client
+    from nats.aio.msg import Msg
+    from nats.aio.subscription import Subscription
+    from nats.js.kv import KeyValue
+
+    from actors._runtime import Runtime
+    from actors._slot import Slot
+    from actors.nats import NatsTransport
+
+__all__ = ["Node", "NodeInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """A live node of the cluster, as its heartbeat describes it.
+
+    Attributes:
+        node: its id (unique in the cluster).
+        system: the name of its `ActorSystem`.
+        host: the host name it runs on.
+        pid: its process id.
+        roles: the roles its agents hold.
+        started: when it joined (seconds since the epoch).
+        local: True for the node asking.
+    """
+
+    node: str
+    system: str
+    host: str
+    pid: int
+    roles: tuple[str, ...]
+    started: float
+    local: bool = False
+
+
+class _Seen:
+    """What the nodes bucket last said of one node, and when (monotonic) this node heard it."""
+
+    __slots__ = ("at", "info")
+
+    def __init__(self, info: NodeInfo, at: float) -> None:
+        self.info = info
+        self.at = at
+
+
+class Node:
+    """A system's membership of a cluster; see the module docstring."""
+
+    def __init__(self, transport: NatsTransport, runtime: Runtime) -> None:
+        self.transport = transport
+        self.runtime = runtime
+        self.node = transport.node
+        self.cluster = prefix = transport.cluster
+        self.ttl = transport.ttl
+        self.limit = transport.max_message_bytes
+        self.timeout = transport.request_timeout
+        self.started = time.time()
+        self.loop = Loop(f"{runtime.name}-nats")
+        self.nc: Client | None = None
+        self.names_kv: KeyValue | None = None
+        self.nodes_kv: KeyValue | None = None
+        # Caches of the registry, written by the loop's thread, read by any (one dict read).
+        self.names: dict[str, str] = {}  # name -> node (other nodes' names)
+        self.durable_names: set[str] = set()  # the durable ones among them
+        self.nodes: dict[str, _Seen] = {}  # node -> last heartbeat seen (other nodes)
+        self.role_nodes: dict[str, set[str]] = {}  # role -> other nodes holding it
+        # This node's own state: written under _lock by registering threads.
+        self._lock = threading.Lock()
+        self._roles: dict[str, int] = {}  # role -> local holders
+        self._subs: dict[str, Subscription] = {}  # subject -> subscription
+        self._watchers: dict[str, set[Slot]] = {}  # remote name -> local watchers
+        self._senders: dict[tuple[str, frozenset[str], str], RemoteSender] = {}
+        self._closed = False
+        self.durables: Any = None  # actors.nats._durable.Durables, made on first use
+        self.direct = f"{prefix}.direct."
+        self.role = f"{prefix}.role."
+        self.broadcast = f"{prefix}.broadcast"
+        self.down = f"{prefix}.down."
+
+    # -- joining and leaving ------------------------------------------------------------------
+
+    def join(self) -> None:
+        """Connect, open the registry, subscribe; raise `TransportError` if that fails."""
+        try:
+            self.loop.call(self._join(), self.transport.connect_timeout, "joining the cluster")
+        except BaseException:
+            if self.nc is not None:
+                with contextlib.suppress(TransportError):
+                    self.loop.call(self._close_connection(), 5.0, "closing")
+            self.loop.stop(5.0)
+            raise
+
+    async def _join(self) -> None:
+        import nats  # noqa: PLC0415 - nats-py is imported only when a transport is used
+        from nats.js.api import KeyValueConfig  # noqa: PLC0415
+
+        options = dict(self.transport.connect_options)
+        options.setdefault("name", f"regiment-{self.node}")
+        options.setdefault("allow_reconnect", True)
+        options.setdefault("max_reconnect_attempts", -1)
+        options.setdefault("connect_timeout", self.transport.connect_timeout)
+        try:
+            self.nc = nc = await nats.connect(servers=list(self.transport.servers), **options)
+        except Exception as exc:
+            msg = f"cannot connect to the NATS servers {list(self.transport.servers)}: {exc!r}"
+            raise TransportError(msg) from exc
+        js = nc.jetstream(timeout=self.transport.request_timeout)
+        try:
+            self.names_kv = await js.create_key_value(
+                KeyValueConfig(bucket=f"{self.cluster}-names", history=1)
+            )
+            self.nodes_kv = await js.create_key_value(
+                KeyValueConfig(bucket=f"{self.cluster}-nodes", history=1, ttl=self.ttl)
+            )
+        except Exception as exc:
+            msg = f"cannot open the cluster's registry (is JetStream enabled?): {exc!r}"
+            raise TransportError(msg) from exc
+        self.loop.start_pump(self._publish)
+        await self._heartbeat()
+        await self._watch(self.nodes_kv, self._node_seen)
+        await self._watch(self.names_kv, self._name_seen)
+        await nc.subscribe(self.broadcast, cb=self._on_broadcast)
+        await nc.subscribe(f"{self.broadcast}.*", cb=self._on_broadcast)
+        await nc.subscribe(f"{self.cluster}.node.{self.node}.*", cb=self._on_control)
+        self.loop.spawn(self._beat())
+
+    async def _publish(self, subject: str, payload: bytes) -> None:
+        assert self.nc is not None
+        await self.nc.publish(subject, payload)
+
+    async def _watch(self, kv: KeyValue, seen: Any) -> None:
+        """Follow ``kv`` into a cache: wait for what it holds now, then keep following."""
+        watcher = await kv.watchall()
+        while True:
+            entry = await watcher.updates(timeout=self.transport.request_timeout)  # type: ignore[no-untyped-call]
+            if entry is None:
+                break  # the initial values are in
+            seen(entry)
+
+        async def follow() -> None:
+            async for entry in watcher:
+                if entry is not None:
+                    seen(entry)
+
+        self.loop.spawn(follow())
+
+    def _node_seen(self, entry: Any) -> None:
+        node = entry.key
+        if node == self.node:
+            return
+        if entry.operation is not None or not entry.value:  # deleted or purged: it left
+            self._node_gone(node, ExitReason.SHUTDOWN)
+            return
+        try:
+            data = json.loads(entry.value)
+            info = NodeInfo(
+                node=node,
+                system=str(data["system"]),
+                host=str(data["host"]),
+                pid=int(data["pid"]),
+                roles=tuple(str(r) for r in data["roles"]),
+                started=float(data["started"]),
+            )
+        except (ValueError, TypeError, KeyError):
+            logger.warning("nats transport: ignoring a malformed heartbeat of node {!r}", node)
+            return
+        old = self.nodes.get(node)
+        self.nodes[node] = _Seen(info, time.monotonic())
+        before = set() if old is None else set(old.info.roles)
+        for role in before - set(info.roles):
+            self.role_nodes.get(role, set()).discard(node)
+        for role in info.roles:
+            self.role_nodes.setdefault(role, set()).add(node)
+
+    def _name_seen(self, entry: Any) -> None:
+        name = entry.key
+        if entry.operation is not None or not entry.value:
+            self.names.pop(name, None)
+            self.durable_names.discard(name)
+            return
+        try:
+            data = json.loads(entry.value)
+            node, durable = str(data["node"]), data.get("durable") is True
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return
+        if node == self.node:
+            self.names.pop(name, None)
+            self.durable_names.discard(name)
+            return
+        self.names[name] = node
+        if durable:
+            self.durable_names.add(name)
+        else:
+            self.durable_names.discard(name)
+
+    def _node_gone(self, node: str, reason: ExitReason) -> None:
+        """``node`` left (or stopped heartbeating): forget it, tell the watchers of its names."""
+        if self.nodes.pop(node, None) is None:
+            return
+        for holders in self.role_nodes.values():
+            holders.discard(node)
+        gone = [name for name, where in self.names.items() if where == node]
+        for name in gone:
+            self.names.pop(name, None)
+            self.durable_names.discard(name)
+            self._terminated(name, reason)
+        if reason is ExitReason.NODE_DOWN:
+            logger.bind(system=self.runtime.name).warning(
+                "node {!r} stopped heartbeating; {} of its names are free", node, len(gone)
+            )
+
+    async def _heartbeat(self) -> None:
+        assert self.nodes_kv is not None
+        with self._lock:
+            roles = sorted(self._roles)
+        data = {
+            "system": self.runtime.name,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "roles": roles,
+            "started": self.started,
+        }
+        await self.nodes_kv.put(self.node, json.dumps(data).encode())
+
+    async def _beat(self) -> None:
+        """Heartbeat every TTL/4, and declare silent nodes down."""
+        period = self.ttl / 4
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self._heartbeat()
+            except Exception as exc:  # noqa: BLE001 - a server restart: try again next beat
+                logger.warning("nats transport: heartbeat failed: {!r}", exc)
+            now = time.monotonic()
+            for node, seen in list(self.nodes.items()):
+                if now - seen.at > self.ttl:
+                    self._node_gone(node, ExitReason.NODE_DOWN)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Leave the cluster: stop consuming, delete the heartbeat, drain, stop the loop."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.loop.call(self._leave(), timeout, "leaving the cluster")
+        except Exception as exc:  # noqa: BLE001 - leaving must not stop the shutdown
+            logger.warning("nats transport: leaving the cluster failed: {!r}", exc)
+        if not self.loop.stop(timeout):
+            logger.error("nats transport: its loop thread did not stop within {} s", timeout)
+
+    async def _leave(self) -> None:
+        if self.durables is not None:
+            await self.durables.close()
+        if self.nodes_kv is not None:
+            try:
+                await self.nodes_kv.delete(self.node)
+            except Exception as exc:  # noqa: BLE001
+                logger.debug("nats transport: deleting the heartbeat failed: {!r}", exc)
+        await self._close_connection()
+
+    async def _close_connection(self) -> None:
+        nc = self.nc
+        if nc is None or nc.is_closed:
+            return
+        try:
+            await asyncio.wait_for(nc.drain(), 5.0)
+        except Exception:  # noqa: BLE001 - then close without draining
+            await nc.close()
+
+    # -- registration (Remote) -------------------------------------------------------------
+
+    def claim(self, slots: list[Slot]) -> None:
+        """Claim the names of ``slots`` cluster-wide (see `actors._remote.Remote.claim`)."""
+        self.loop.call(self._claim(slots), self.timeout, f"claiming {slots[0].name!r}")
+
+    async def _claim(self, slots: list[Slot]) -> None:
+        from nats.js.errors import KeyWrongLastSequenceError  # noqa: PLC0415
+
+        from supervision.errors import NameTaken  # noqa: PLC0415 - built on actors
+
+        kv = self.names_kv
+        assert kv is not None
+        assert self.nc is not None
+        claimed: list[str] = []
+        try:
+            for slot in slots:
+                value = json.dumps({"node": self.node, "durable": slot.options.durable}).encode()
+                try:
+                    await kv.create(slot.name, value)
+                except KeyWrongLastSequenceError:
+                    entry = await kv.get(slot.name)
+                    holder = _holder(entry.value)
+                    if holder is not None and holder != self.node and self._live(holder):
+                        system = self.runtime.name
+                        msg = (
+                            f"the name {slot.name!r} is already taken in cluster "
+                            f"{self.cluster!r} (node {holder!r}; this is system {system!r})"
+                        )
+                        raise NameTaken(msg, slot.name) from None
+                    await kv.update(slot.name, value, last=entry.revision)  # a dead node's
+                claimed.append(slot.name)
+        except BaseException:
+            for name in claimed:
+                await _forget(kv, name)
+            raise
+        new_roles = False
+        for slot in slots:
+            await self._subscribe(f"{self.direct}{slot.name}", self._on_direct)
+            if slot.kind != "supervisor":
+                for role in slot.roles:
+                    with self._lock:
+                        count = self._roles.get(role, 0)
+                        self._roles[role] = count + 1
+                    if not count:
+                        new_roles = True
+                        await self._subscribe(f"{self.role}{role}", self._on_role, role)
+            if slot.options.durable:
+                await self._durables().attach(slot)
+        if new_roles:
+            await self._heartbeat()  # other nodes learn of the role now, not at the next beat
+
+    async def _subscribe(self, subject: str, cb: Any, queue: str = "") -> None:
+        assert self.nc is not None
+        if subject not in self._subs:
+            self._subs[subject] = await self.nc.subscribe(subject, queue=queue, cb=cb)
+
+    def _durables(self) -> Any:
+        if self.durables is None:
+            from actors.nats._durable import Durables  # noqa: PLC0415
+
+            self.durables = Durables(self)
+        return self.durables
+
+    def release(self, slots: list[Slot]) -> None:
+        """Give the names of ``slots`` back (asynchronously, in the loop)."""
+        if self._closed:
+            return
+        items = [(slot.name, slot.roles if slot.kind != "supervisor" else frozenset(),
+                  slot.exit_reason or ExitReason.NORMAL) for slot in slots]  # fmt: skip
+        self.loop.post(lambda: self._release(items))
+
+    async def _release(self, items: list[tuple[str, frozenset[str], ExitReason]]) -> None:
+        assert self.names_kv is not None
+        assert self.nc is not None
+        gone_roles = False
+        for name, roles, reason in items:
+            sub = self._subs.pop(f"{self.direct}{name}", None)
+            if sub is not None:
+                await sub.unsubscribe()
+            if self.durables is not None:
+                await self.durables.detach(name)
+            await _forget(self.names_kv, name)
+            await self.nc.publish(f"{self.down}{name}", json.dumps({"reason": reason}).encode())
+            for role in roles:
+                with self._lock:
+                    count = self._roles.get(role, 0) - 1
+                    if count > 0:
+                        self._roles[role] = count
+                        continue
+                    self._roles.pop(role, None)
+                gone_roles = True
+                sub = self._subs.pop(f"{self.role}{role}", None)
+                if sub is not None:
+                    await sub.unsubscribe()
+        if gone_roles:
+            await self._heartbeat()
+
+    # -- lookups (Remote) ----------------------------------------------------------------------
+
+    def _live(self, node: str) -> bool:
+        seen = self.nodes.get(node)
+        return seen is not None and time.monotonic() - seen.at <= self.ttl
+
+    def wants(self, role: str | None) -> bool:
+        """True if another live node holds ``role`` (None: if any other node is live)."""
+        if role is None:
+            return bool(self.nodes)
+        holders = self.role_nodes.get(role)
+        return bool(holders)
+
+    def knows(self, name: str) -> bool:
+        """True if another live node holds ``name`` (asks the registry if the cache lags)."""
+        node = self.names.get(name)
+        if node is not None:
+            return self._live(node)
+        if self.loop.here or self._closed:
+            return False
+        try:
+            node = self.loop.call(self._lookup(name), self.timeout, f"looking up {name!r}")
+        except TransportError:
+            return False
+        return node is not None and node != self.node and self._live(node)
+
+    async def _lookup(self, name: str) -> str | None:
+        from nats.js.errors import KeyNotFoundError  # noqa: PLC0415
+
+        assert self.names_kv is not None
+        try:
+            entry = await self.names_kv.get(name)
+        except KeyNotFoundError:
+            return None
+        return _holder(entry.value)
+
+    def nodes_info(self) -> list[NodeInfo]:
+        """Every live node, this one first."""
+        with self._lock:
+            roles = tuple(sorted(self._roles))
+        me = NodeInfo(
+            node=self.node,
+            system=self.runtime.name,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            roles=roles,
+            started=self.started,
+            local=True,
+        )
+        others = sorted(
+            (seen.info for node, seen in list(self.nodes.items()) if self._live(node)),
+            key=lambda info: info.node,
+        )
+        return [me, *others]
+
+    # -- sends (Remote) --------------------------------------------------------------------
+
+    def _subject(self, envelope: Envelope) -> str:
+        to = envelope.to
+        if type(to) is Direct:
+            return f"{self.direct}{to.name}"
+        if type(to) is Role:
+            return f"{self.role}{to.role}"
+        assert type(to) is Broadcast
+        return self.broadcast if to.role is None else f"{self.broadcast}.{to.role}"
+
+    def _encode(self, envelope: Envelope, sender: Slot | None) -> bytes:
+        roles = frozenset() if sender is None else sender.roles
+        return encode_frame(envelope, self.node, roles, self.limit)
+
+    def tell(self, envelope: Envelope, sender: Slot | None) -> int:
+        """Publish ``envelope`` (batched with the other sends of this loop wake-up)."""
+        if self._closed:
+            return 0
+        payload = self._encode(envelope, sender)
+        to = envelope.to
+        if type(to) is Direct and to.name in self.durable_names:
+            durables = self._durables()  # a durable agent on another node: through its stream
+            subject = durables.subject(to.name)
+            self.loop.post(lambda: durables.publish(subject, payload, envelope))
+            return 1
+        self.loop.post((self._subject(envelope), payload))
+        return 1
+
+    def ask(self, envelope: Envelope, sender: Slot | None) -> None:
+        """Send ``envelope`` as a NATS request; its future gets the reply (or the error)."""
+        future = envelope.future
+        assert future is not None
+        if self._closed:
+            future.fail(TransportError("the transport is closed"))
+            return
+        payload = self._encode(envelope, sender)
+        subject = self._subject(envelope)
+        deadline = envelope.deadline
+        wait = self.timeout if deadline is None else max(0.001, deadline - time.time())
+        self.loop.post(lambda: self._request(subject, payload, envelope, wait))
+
+    async def _request(self, subject: str, payload: bytes, envelope: Envelope, wait: float) -> None:
+        from nats.errors import NoRespondersError  # noqa: PLC0415
+        from nats.errors import TimeoutError as NatsTimeout  # noqa: PLC0415
+
+        assert self.nc is not None
+        future = envelope.future
+        assert future is not None
+        try:
+            reply = await self.nc.request(subject, payload, timeout=wait + 0.05)
+        except NoRespondersError:
+            reason = (
+                DeadLetterReason.UNKNOWN_ADDRESS
+                if type(envelope.to) is Direct
+                else DeadLetterReason.NO_ROLE_MEMBER
+            )
+            self.runtime.dead_letters.record(envelope, reason, "no node answered")
+            return
+        except NatsTimeout:
+            return  # the future's own deadline fails it with AskTimeout
+        ok, value = decode_reply(reply.data, envelope)
+        if ok:
+            future.resolve(value)
+        else:
+            assert isinstance(value, BaseException)
+            future.fail(value)
+
+    # -- watches (Remote) -------------------------------------------------------------------
+
+    def watch(self, name: str, watcher: Slot) -> bool:
+        """Tell ``watcher`` when the remote ``name`` stops (or its node goes down)."""
+        if not self.knows(name):
+            return False
+        with self._lock:
+            watchers = self._watchers.setdefault(name, set())
+            first = not watchers
+            watchers.add(watcher)
+        if first:
+            subject = f"{self.down}{name}"
+            self.loop.post(lambda: self._subscribe(subject, self._on_down))
+        return True
+
+    def unwatch(self, name: str, watcher: Slot) -> None:
+        """Stop telling ``watcher`` about ``name``."""
+        with self._lock:
+            watchers = self._watchers.get(name)
+            if watchers is not None:
+                watchers.discard(watcher)
+
+    def _terminated(self, name: str, reason: ExitReason) -> None:
+        with self._lock:
+            watchers = self._watchers.pop(name, set())
+        for watcher in watchers:
+            watcher.notify_terminated(name, reason)
+        sub = self._subs.pop(f"{self.down}{name}", None)
+        if sub is not None:
+            self.loop.spawn(sub.unsubscribe())
+
+    async def _on_down(self, msg: Msg) -> None:
+        name = msg.subject[len(self.down) :]
+        try:
+            reason = ExitReason(json.loads(msg.data)["reason"])
+        except (ValueError, TypeError, KeyError):
+            reason = ExitReason.NORMAL
+        self._terminated(name, reason)
+
+    # -- what arrives ---------------------------------------------------------------------
+
+    def _decode(self, msg: Msg) -> tuple[Envelope, RemoteSender | None, str] | None:
+        """The envelope in ``msg``; None (and a dead letter) if it is not a valid frame."""
+        try:
+            envelope, node, roles = decode_frame(msg.data)
+        except InvalidEnvelope as exc:
+            self._invalid(msg, exc)
+            return None
+        sender = None
+        if envelope.sender is not None:
+            key = (envelope.sender, roles, node)
+            sender = self._senders.get(key)
+            if sender is None:
+                if len(self._senders) > 10_000:
+                    self._senders.clear()
+                sender = self._senders[key] = RemoteSender(envelope.sender, roles, node)
+        return envelope, sender, node
+
+    def _invalid(self, msg: Msg, error: InvalidEnvelope) -> None:
+        body = UnknownMessage(
+            wire_type="invalid_envelope",
+            fields={"subject": msg.subject[:200], "size": len(msg.data), "field": error.field},
+        )
+        letter = Envelope(body, NOWHERE)
+        self.runtime.dead_letters.record(letter, DeadLetterReason.INVALID_ENVELOPE, str(error))
+        if msg.reply:
+            self.loop.spawn(self._respond(msg.reply, encode_error(error)))
+
+    async def _respond(self, subject: str, payload: bytes) -> None:
+        assert self.nc is not None
+        await self.nc.publish(subject, payload)
+
+    def _accept(self, msg: Msg, envelope: Envelope, sender: RemoteSender | None) -> None:
+        if msg.reply:
+            future: Future[Any] = Future(what=envelope.to)
+            envelope.future = future
+            reply = msg.reply
+            future.add_done_callback(lambda done: self._answer(reply, done))
+            deadline = envelope.deadline
+            if deadline is not None:  # a reply nobody waits for any more is not kept forever
+                at = self.runtime.clock.time() + max(0.0, deadline - time.time())
+                self.runtime.timers.expire(future, at)
+        self.runtime.router.accept(envelope, sender)
+
+    def _answer(self, subject: str, future: Future[Any]) -> None:
+        error = future.exception(0)
+        payload = encode_error(error) if error is not None else encode_result(future.result(0))
+        self.loop.post((subject, payload))
+
+    async def _on_direct(self, msg: Msg) -> None:
+        decoded = self._decode(msg)
+        if decoded is not None:
+            self._accept(msg, decoded[0], decoded[1])
+
+    async def _on_role(self, msg: Msg) -> None:
+        decoded = self._decode(msg)
+        if decoded is not None:
+            self._accept(msg, decoded[0], decoded[1])
+
+    async def _on_broadcast(self, msg: Msg) -> None:
+        decoded = self._decode(msg)
+        if decoded is not None and decoded[2] != self.node:  # ours: delivered locally already
+            self.runtime.router.accept(decoded[0], decoded[1])
+
+    async def _on_control(self, msg: Msg) -> None:
+        op = msg.subject.rsplit(".", 1)[-1]
+        if not msg.reply:
+            return
+        facade: Any = self.runtime.facade
+        if op == "tree":
+            payload = facade.tree().to_json().encode()
+        elif op == "metrics":
+            payload = facade.metrics().model_dump_json().encode()
+        else:
+            payload = b"null"
+        await self._respond(msg.reply, payload)
+
+    def ask_nodes(self, op: str, timeout: float) -> dict[str, Any]:
+        """``op`` (``tree``, ``metrics``) of every other live node, as decoded JSON, by node."""
+        nodes = [info.node for info in self.nodes_info() if not info.local]
+        return self.loop.call(self._ask_nodes(nodes, op, timeout), timeout + 1.0, op)
+
+    async def _ask_nodes(self, nodes: Iterable[str], op: str, timeout: float) -> dict[str, Any]:
+        assert self.nc is not None
+        nc = self.nc
+
+        async def one(node: str) -> tuple[str, Any]:
+            try:
+                reply = await nc.request(f"{self.cluster}.node.{node}.{op}", b"", timeout=timeout)
+            except Exception as exc:  # noqa: BLE001 - reported per node
+                return node, {"error": repr(exc)}
+            return node, json.loads(reply.data)
+
+        return dict(await asyncio.gather(*(one(node) for node in nodes)))
+
+    def undeliverable(self, envelope: Envelope, reason: DeadLetterReason, detail: str) -> None:
+        """Dead-letter ``envelope`` here (failing its ask, if any)."""
+        error = error_for(envelope, reason, detail) if envelope.future is not None else None
+        self.runtime.dead_letters.record(envelope, reason, detail, error)
+
+
+def _holder(value: bytes | None) -> str | None:
+    try:
+        return str(json.loads(value or b"")["node"])
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+async def _forget(kv: KeyValue, name: str) -> None:
+    try:
+        await kv.delete(name)
+    except Exception as exc:  # noqa: BLE001 - the name frees itself with the node's TTL anyway
+        logger.debug("nats transport: deleting name {!r} failed: {!r}", name, exc)

@@ -126,6 +126,7 @@ class Node:
         self._subs: dict[str, Subscription] = {}  # subject -> subscription
         self._watchers: dict[str, set[Slot]] = {}  # remote name -> local watchers
         self._senders: dict[tuple[str, frozenset[str], str], RemoteSender] = {}
+        self._watchers_kv: dict[int, Any] = {}  # id(bucket) -> its KeyWatcher
         self._closed = False
         self.durables: Any = None  # actors.nats._durable.Durables, made on first use
         self.direct = f"{prefix}.direct."
@@ -138,7 +139,8 @@ class Node:
     def join(self) -> None:
         """Connect, open the registry, subscribe; raise `TransportError` if that fails."""
         try:
-            self.loop.call(self._join(), self.transport.connect_timeout, "joining the cluster")
+            budget = self.transport.connect_timeout + 3 * self.timeout  # connect, then the registry
+            self.loop.call(self._join(), budget, "joining the cluster")
         except BaseException:
             if self.nc is not None:
                 with contextlib.suppress(TransportError):
@@ -155,8 +157,14 @@ class Node:
         options.setdefault("allow_reconnect", True)
         options.setdefault("max_reconnect_attempts", -1)
         options.setdefault("connect_timeout", self.transport.connect_timeout)
-        try:
-            self.nc = nc = await nats.connect(servers=list(self.transport.servers), **options)
+        options.setdefault("error_cb", self._nats_error)
+        options.setdefault("disconnected_cb", self._nats_disconnected)
+        options.setdefault("reconnected_cb", self._nats_reconnected)
+        try:  # nats-py retries the first connection on its own: bound it here
+            self.nc = nc = await asyncio.wait_for(
+                nats.connect(servers=list(self.transport.servers), **options),
+                self.transport.connect_timeout,
+            )
         except Exception as exc:
             msg = f"cannot connect to the NATS servers {list(self.transport.servers)}: {exc!r}"
             raise TransportError(msg) from exc
@@ -180,13 +188,45 @@ class Node:
         await nc.subscribe(f"{self.cluster}.node.{self.node}.*", cb=self._on_control)
         self.loop.spawn(self._beat())
 
+    async def _nats_error(self, error: Exception) -> None:
+        logger.bind(system=self.runtime.name).warning("nats transport: {!r}", error)
+
+    async def _nats_disconnected(self) -> None:
+        if not self._closed:
+            logger.bind(system=self.runtime.name).warning("nats transport: disconnected")
+
+    async def _nats_reconnected(self) -> None:
+        logger.bind(system=self.runtime.name).info("nats transport: reconnected")
+        if not self._closed:
+            self.loop.spawn(self._rejoin())
+
+    async def _rejoin(self) -> None:
+        """After a reconnection: heartbeat now, and follow the registry afresh."""
+        assert self.nodes_kv is not None
+        assert self.names_kv is not None
+        try:
+            await self._heartbeat()
+            await self._watch(self.nodes_kv, self._node_seen)
+            await self._watch(self.names_kv, self._name_seen)
+        except Exception as exc:  # noqa: BLE001 - the next reconnection tries again
+            logger.warning("nats transport: following the registry again failed: {!r}", exc)
+
     async def _publish(self, subject: str, payload: bytes) -> None:
         assert self.nc is not None
         await self.nc.publish(subject, payload)
 
     async def _watch(self, kv: KeyValue, seen: Any) -> None:
-        """Follow ``kv`` into a cache: wait for what it holds now, then keep following."""
+        """Follow ``kv`` into a cache: wait for what it holds now, then keep following.
+
+        Called again after a reconnection (a server restart ends a watch silently): the old
+        watcher is stopped, the new one starts with everything the bucket holds.
+        """
+        old = self._watchers_kv.pop(id(kv), None)
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await old.stop()
         watcher = await kv.watchall()
+        self._watchers_kv[id(kv)] = watcher
         while True:
             entry = await watcher.updates(timeout=self.transport.request_timeout)  # type: ignore[no-untyped-call]
             if entry is None:
@@ -455,7 +495,21 @@ class Node:
             entry = await self.names_kv.get(name)
         except KeyNotFoundError:
             return None
-        return _holder(entry.value)
+        node = _holder(entry.value)
+        if node is not None and node != self.node and not self._live(node):
+            await self._refresh(node)  # the cache may lag (a reconnection): ask the bucket
+        return node
+
+    async def _refresh(self, node: str) -> None:
+        """Read ``node``'s heartbeat from the bucket into the cache (if it still has one)."""
+        from nats.js.errors import KeyNotFoundError  # noqa: PLC0415
+
+        assert self.nodes_kv is not None
+        try:
+            entry = await self.nodes_kv.get(node)
+        except KeyNotFoundError:
+            return
+        self._node_seen(entry)
 
     def nodes_info(self) -> list[NodeInfo]:
         """Every live node, this one first."""

@@ -110,8 +110,8 @@ def encode_result(value: object) -> bytes:
 def encode_error(error: BaseException) -> bytes:
     """The reply that fails the asker's future with (an error of the class of) ``error``."""
     name = type(error).__name__
-    if name not in _REASONS:
-        name = "AgentFailed"
+    if name not in _REASONS and not isinstance(error, InvalidEnvelope):
+        name = "AgentFailed"  # the asker rebuilds the errors it knows; this one says "failed"
     data = {"error": {"class": name, "message": str(error)[:2000]}}
     return json.dumps(data, separators=(",", ":")).encode()
 

@@ -4,7 +4,7 @@ Settings: ``servers``, ``cluster``, ``ttl``, ``ack_wait``, and ``agents``: a lis
 ``{"name", "roles", "durable", "report_to"}``. It builds a system with those agents, prints
 ``ready <node id>`` and waits for a line on stdin: ``quit`` shuts the system down cleanly and
 exits 0. The agents handle `Job` (reply `Done`, report it to ``report_to``, crash on request)
-and `Hello` (report `Heard`).
+`Hello` (report `Heard`) and `Tally` (answer `Handled`: the jobs handled).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 
 from actors import ActorSystem, AgentActor, handler
 from actors.nats import NatsTransport
-from tests.nats.peer_types import Done, Heard, Hello, Job
+from tests.nats.peer_types import Done, Handled, Heard, Hello, Job, Tally
 
 
 class Worker(AgentActor):
@@ -25,6 +25,7 @@ class Worker(AgentActor):
         super().__init__()
         self.node = node
         self.report_to = report_to
+        self.jobs: list[int] = []
 
     @handler
     def on_job(self, msg: Job) -> Done:
@@ -32,6 +33,7 @@ class Worker(AgentActor):
             raise RuntimeError(f"job {msg.n} asked to crash")
         if msg.work:
             time.sleep(msg.work)  # simulated work, not synchronisation
+        self.jobs.append(msg.n)
         envelope = self.context.envelope
         done = Done(
             n=msg.n, agent=self.name, node=self.node,
@@ -41,6 +43,10 @@ class Worker(AgentActor):
         if target is not None:
             self.tell(target, done)
         return done
+
+    @handler
+    def on_tally(self, msg: Tally) -> Handled:
+        return Handled(jobs=self.jobs)
 
     @handler
     def on_hello(self, msg: Hello) -> None:

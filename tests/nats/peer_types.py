@@ -35,3 +35,13 @@ class Heard(Message):
 
     agent: str
     text: str
+
+
+class Tally(Message):
+    """Ask a peer's agent which jobs it handled: it answers `Handled`."""
+
+
+class Handled(Message):
+    """The job numbers an agent handled, in order (repeats included)."""
+
+    jobs: list[int]

@@ -10,7 +10,7 @@ from tests.helpers import ROOT, fresh_python
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
-# The seeds of issue 12 and the example that shows each one.
+# The seeds of issue 12 (and issue 14's scale-out) and the example that shows each one.
 SEEDS = {
     "message bus": "code_review_team.py",
     "agent orchestrator": "supervised_orchestrator.py",
@@ -20,6 +20,7 @@ SEEDS = {
     "threaded web service": "web_service.py",
     "asyncio web service": "asgi_service.py",
     "supervision under faults": "fault_tree.py",
+    "scale-out across processes": "distributed_team.py",
 }
 
 # A line each example prints once its story went as it should (examples not listed: any output).
@@ -27,6 +28,7 @@ EXPECTED = {
     "asgi_service.py": "5 requests at once for /count/together saw counts [1, 2, 3, 4, 5]",
     "broker.py": "the writer heard: ship it on Friday",
     "code_review_team.py": "review finished: 4 tasks approved, 1 revision, 1 crash reported",
+    "distributed_team.py": "4 tasks approved, 1 revision, 1 crash reported and recovered, across 3",
     "fault_tree.py": "fault drill done",
     "quickstart.py": "done",
     "research_pool.py": "report approved=True",

@@ -55,6 +55,7 @@ PUBLIC_MODULES = {
         "testing",
         "tools",
         "traffic",
+        "web",
     },
     "supervision": {
         "decisions",

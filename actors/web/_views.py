@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from actors.events import (
@@ -96,18 +97,20 @@ class Rates:
 
     `update` takes a new snapshot and recomputes the rates when at least ``every`` seconds
     passed since the one they were computed from (so many readers, the SSE streams and
-    ``/api/agents``, share one measurement). Thread-safe.
+    ``/api/agents``, share one measurement). Thread-safe. ``clock`` gives the time in
+    seconds (`time.monotonic` by default).
     """
 
-    def __init__(self, every: float = 0.5) -> None:
+    def __init__(self, every: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
         self._every = every
+        self._clock = clock
         self._lock = threading.Lock()
         self._base: tuple[float, dict[str, int]] | None = None
         self._rates: dict[str, float] = {}
 
     def update(self, snapshot: MetricsSnapshot) -> dict[str, float]:
         """The per-agent rates, recomputed from ``snapshot`` if the last ones are old enough."""
-        now = time.monotonic()
+        now = self._clock()
         handled = {name: agent.handled for name, agent in snapshot.agents.items()}
         with self._lock:
             base = self._base

@@ -5,10 +5,15 @@
   system ``APP`` gives, with every slot's status and every supervisor's restart budget.
 - ``regiment top APP [--interval SECONDS] [--once]``: a live view of its agents (needs rich,
   ``pip install 'regiment[cli]'``), until Ctrl-C.
+- ``regiment observe APP [--host HOST] [--port PORT] [--control-token TOKEN]``: serve the
+  observer page of its system (`actors.web`; needs ``pip install 'regiment[web]'``) and print
+  its URL as the first line of output, until Ctrl-C. The control token may also come from the
+  environment variable ``REGIMENT_CONTROL_TOKEN`` (out of sight of ``ps``).
 
 ``APP`` is ``module:attribute`` (like ``uvicorn module:app``): an `ActorSystem`, or a function
 returning a started one (see `actors._app`). The command started that system, so it shuts it
-down before it exits: ``tree`` after printing, ``top`` on Ctrl-C (SIGINT).
+down before it exits: ``tree`` after printing, ``top`` and ``observe`` on Ctrl-C (SIGINT), or
+when the system stops on its own.
 
 Exit status: 0 on success; 1 if the system did not shut down cleanly; 2 for a usage error, an
 ``APP`` that gives no started system, or a missing extra (a ``regiment: ...`` line on stderr,
@@ -18,6 +23,7 @@ no traceback).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
@@ -29,6 +35,7 @@ from actors._top import run_top
 from actors.demo import run_demo
 from actors.errors import MissingExtra
 from actors.system import ActorSystem
+from actors.web import serve
 
 __all__ = ["main"]
 
@@ -42,9 +49,11 @@ examples:
   regiment demo
   regiment tree myapp:build --format mermaid
   regiment top myapp:build --interval 0.5
+  regiment observe myapp:build --port 8000
 """
 
 _USAGE_ERROR = 2
+CONTROL_TOKEN_VARIABLE = "REGIMENT_CONTROL_TOKEN"  # where `observe` also finds its token
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,6 +110,31 @@ def _parser() -> argparse.ArgumentParser:
     top.add_argument(
         "--once", action="store_true", help="print one frame (after one interval) and exit"
     )
+    observe = sub.add_parser(
+        "observe",
+        parents=[logs],
+        help="serve a live web page of APP's system: tree, agents, dead letters (Ctrl-C stops)",
+        description=(
+            "Serve the observer page of APP's system and print its URL, until Ctrl-C; then "
+            "shut the system down. Needs: pip install 'regiment[web]'."
+        ),
+    )
+    observe.add_argument("app", metavar="APP", help="MODULE:ATTRIBUTE giving a started ActorSystem")
+    observe.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    observe.add_argument(
+        "--port", type=_port, default=8000, help="TCP port (default: 8000; 0: any free port)"
+    )
+    observe.add_argument(
+        "--control-token",
+        default=os.environ.get(CONTROL_TOKEN_VARIABLE) or None,
+        metavar="TOKEN",
+        help=(
+            "turn control on (stop, restart, resize from the page) for requests carrying "
+            f"TOKEN; default: ${CONTROL_TOKEN_VARIABLE} if set, else control is off"
+        ),
+    )
     return parser
 
 
@@ -133,12 +167,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "top":
             need("rich", "cli", "regiment top")  # before the app starts anything
+        if args.command == "observe":
+            need("starlette", "web", "regiment observe")
+            need("uvicorn", "web", "regiment observe")
         system = _load_system(args.app)
     except (AppError, MissingExtra) as exc:
         print(f"regiment: {exc}", file=sys.stderr)
         return _USAGE_ERROR
     if args.command == "tree":
         return _tree(system, args.format)
+    if args.command == "observe":
+        return _observe(system, args.host, args.port, args.control_token)
     return _top(system, args.interval, once=args.once)
 
 
@@ -177,6 +216,44 @@ def _top(system: ActorSystem, interval: float, *, once: bool) -> int:
         return 1
     print(f"system {system.name!r} shut down cleanly")
     return 0
+
+
+def _observe(system: ActorSystem, host: str, port: int, token: str | None) -> int:
+    try:
+        try:
+            url = serve(system, host=host, port=port, control_token=token)
+        except OSError as exc:
+            print(
+                f"regiment: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr
+            )
+            return _USAGE_ERROR
+        print(url, flush=True)  # the first line: scripts read the URL from it
+        control = "control on" if token else "control off"
+        print(f"observing system {system.name!r} ({control}); Ctrl-C stops", flush=True)
+        try:
+            while not system.wait(1.0):  # until Ctrl-C, or the system stops on its own
+                pass
+        except KeyboardInterrupt:
+            pass
+    finally:
+        clean = system.shutdown()  # also stops the server and joins its thread
+    if not clean:
+        print(f"regiment: system {system.name!r} did not shut down cleanly", file=sys.stderr)
+        return 1
+    print(f"system {system.name!r} shut down cleanly")
+    return 0
+
+
+def _port(text: str) -> int:
+    """A ``--port``: an integer in 0..65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        msg = f"must be a TCP port number in 0..65535, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def _seconds(text: str) -> float:

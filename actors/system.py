@@ -616,6 +616,13 @@ class ActorSystem:
             raise UnknownAddress(msg, name)
         return ref
 
+    def pools(self) -> list[PoolRef]:
+        """The `supervision.PoolRef` of every running pool started by `spawn_pool`, oldest first.
+
+        A pool stopped for good (`PoolRef.stop`, or by its supervisor) is no longer listed.
+        """
+        return self._root.pools()
+
     def agents(self) -> list[AgentRef]:
         """Refs of every live agent, in registration order."""
         return [AgentRef(slot) for slot in self._runtime.router.table.agents if slot.alive]

@@ -57,6 +57,7 @@ class Root:
             registered=False,
         )
         self.ref = SupervisorRef(self.slot)
+        self._pools: list[PoolRef] = []  # every pool spawn_pool started; see `pools`
         runtime.root = self.slot
         self.slot.start()
 
@@ -118,7 +119,13 @@ class Root:
         router.set_routing(role, routing)  # validates the strategy
         supervisor: SupervisorRef = self.ref.spawn(spec)
         slot = router.table.names[supervisor.name]
-        return PoolRef(slot, members)
+        pool = PoolRef(slot, members)
+        self._pools = [*(p for p in self._pools if p.is_alive()), pool]  # replaced, never mutated
+        return pool
+
+    def pools(self) -> list[PoolRef]:
+        """The pools started by `spawn_pool` that are still running, in start order."""
+        return [pool for pool in self._pools if pool.is_alive()]
 
     def supervisor(self, name: str) -> SupervisorRef | None:
         """The ref of the supervisor ``name`` (``"root"`` included), or None."""

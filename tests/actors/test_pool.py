@@ -263,3 +263,15 @@ def test_a_pool_member_failing_to_start_leaves_no_pool_behind(system):
     assert system.agents() == []
     with pytest.raises(UnknownAddress):
         system.supervisor("broken")
+
+
+def test_the_system_lists_its_running_pools_and_forgets_a_stopped_one(system):
+    assert system.pools() == []
+    coders = system.spawn_pool(Recorder, name="coders", size=1, role="coder")
+    testers = system.spawn_pool(Recorder, name="testers", size=1, role="tester")
+    assert [pool.name for pool in system.pools()] == ["coders", "testers"]
+    assert system.pools()[0].role == "coder"
+    coders.stop(timeout=WAIT)
+    assert [pool.name for pool in system.pools()] == ["testers"]
+    testers.resize(2, timeout=WAIT)
+    assert system.pools()[0].size == 2

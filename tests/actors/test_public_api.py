@@ -53,8 +53,10 @@ PUBLIC_MODULES = {
         "send_policy",
         "system",
         "testing",
+        "nats",
         "tools",
         "traffic",
+        "web",
     },
     "supervision": {
         "decisions",

@@ -24,9 +24,11 @@ HOST = "127.0.0.1"
 
 def nats_server_binary() -> str | None:
     """The nats-server executable, or None if it is not installed."""
-    return shutil.which("nats-server") or (
-        "/usr/bin/nats-server" if Path("/usr/bin/nats-server").exists() else None
-    )
+    found = shutil.which("nats-server")  # Debian puts it in /usr/sbin: not on every PATH
+    for path in ("/usr/sbin/nats-server", "/usr/bin/nats-server"):
+        if found is None and Path(path).exists():
+            found = path
+    return found
 
 
 def free_port() -> int:

@@ -109,7 +109,7 @@ def test_deferred_replies_gather_and_request_handles_work_across_nodes(pair) -> 
 
 
 def test_nodes_and_the_cluster_tree_and_metrics_cover_every_node(pair) -> None:
-    a, b = pair
+    a, _ = pair
     nodes = a.nodes()
     assert nodes[0].local
     assert nodes[0].system == "a"
@@ -177,7 +177,7 @@ def test_without_a_transport_nats_py_is_never_imported() -> None:
         "with ActorSystem('x') as s: s.nodes()\n"
         "print('nats' in sys.modules)\n"
     )
-    out = subprocess.run(  # noqa: S603 - this interpreter
+    out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
         check=True,
     )  # fmt: skip

@@ -51,7 +51,7 @@ def test_a_nats_server_restart_loses_nothing_durable(
 def test_a_local_durable_agent_gets_its_messages_through_the_stream(
     make_system: Callable[..., ActorSystem],
 ) -> None:
-    from tests.nats.peer import Worker  # noqa: PLC0415
+    from tests.nats.peer import Worker
 
     system = make_system("solo")
     collector = system.inbox("collector")

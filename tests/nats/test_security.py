@@ -7,8 +7,6 @@ import json
 import time
 from collections.abc import Callable
 
-import pytest
-
 from actors import ActorSystem, AgentActor, Message, SendPolicy, SendRule, handler
 from tests.nats.servers import NatsServer
 
@@ -83,7 +81,7 @@ HOSTILE = [
                 "body": {},
             },
         }
-    ).encode(),  # fmt: skip
+    ).encode(),
     json.dumps(
         {
             "node": "x",
@@ -98,12 +96,12 @@ HOSTILE = [
                 "body": {"text": "x"},
             },
         }
-    ).encode(),  # fmt: skip
+    ).encode(),
 ]
 
 
 async def publish_hostile(url: str, cluster: str) -> list[bytes]:
-    import nats  # noqa: PLC0415
+    import nats
 
     nc = await nats.connect(servers=[url])
     replies = []

@@ -426,7 +426,7 @@ class Router:
             self._announce(envelope, len(recipients))
         if self._tap.log:  # once per send (a broadcast too), dead letters included
             self.log.append(envelope)  # type: ignore[union-attr]  # set with tap.log
-        if not recipients:
+        if not recipients and not incoming:
             return 0
         if type(envelope.to) is Broadcast:
             return self._put_all(envelope, recipients)
@@ -580,7 +580,7 @@ class Router:
                 raise InvalidAddress(msg, "-")
             return ()  # recorded only: nobody gets it, and it is no dead letter
         else:
-            return self._broadcast_recipients(envelope, sender, remote)
+            return self._broadcast_recipients(envelope, sender, remote, incoming=incoming)
         if asking:
             if slot is sender:
                 msg = f"agent {slot.name!r} asked itself from inside a handler; it can never reply"
@@ -589,11 +589,18 @@ class Router:
         return (slot,)
 
     def _broadcast_recipients(
-        self, envelope: Envelope, sender: Slot | None, remote: Remote | None
+        self,
+        envelope: Envelope,
+        sender: Slot | None,
+        remote: Remote | None,
+        *,
+        incoming: bool = False,
     ) -> tuple[Slot, ...]:
         """Every local live agent a broadcast reaches; () (and a dead letter) if none at all.
 
         ``remote``: the other nodes get it too, if any holds the role (or any is alive).
+        ``incoming``: it came from another node, which has its own recipients: none here is
+        no dead letter.
         """
         address = envelope.to
         assert isinstance(address, Broadcast)
@@ -605,7 +612,7 @@ class Router:
         recipients = tuple(c for c in pool if c.alive and (address.include_self or c is not sender))
         if remote is not None and remote.wants(address.role) and remote.tell(envelope, sender):
             return recipients  # other nodes have recipients: none here is no dead letter
-        if not recipients:
+        if not recipients and not incoming:
             reason = (
                 DeadLetterReason.UNKNOWN_ADDRESS
                 if address.role is None

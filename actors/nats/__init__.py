@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Any
 
 from actors._extras import need
 from actors.address import validate_name
-from actors.errors import InvalidConfig
+from actors.errors import InvalidAddress, InvalidConfig
 from actors.nats._node import Node, NodeInfo
 
 if TYPE_CHECKING:
@@ -113,7 +113,10 @@ class NatsTransport:
         if not self.servers:
             msg = "NatsTransport needs at least one server URL"
             raise InvalidConfig(msg)
-        self.cluster = validate_name(cluster, "cluster name")
+        try:
+            self.cluster = validate_name(cluster, "cluster name")
+        except InvalidAddress as exc:
+            raise InvalidConfig(str(exc)) from None
         self.node = node if node is not None else _node_id()
         if _NODE.fullmatch(self.node) is None:
             msg = f"invalid node id {self.node!r}: use a lowercase slug of 1-64 characters"

@@ -244,8 +244,11 @@ class Node:
         node = entry.key
         if node == self.node:
             return
-        if entry.operation is not None or not entry.value:  # deleted or purged: it left
-            self._node_gone(node, ExitReason.SHUTDOWN)
+        if entry.operation is not None or not entry.value:
+            # Deleted: it left cleanly. Purged (nats-server 2.11+ marks an expired key so): its
+            # heartbeat ran out, as the TTL check below would find.
+            gone = ExitReason.SHUTDOWN if entry.operation == "DEL" else ExitReason.NODE_DOWN
+            self._node_gone(node, gone)
             return
         try:
             data = json.loads(entry.value)
@@ -672,14 +675,16 @@ class Node:
 
     def _accept(self, msg: Msg, envelope: Envelope, sender: RemoteSender | None) -> None:
         if msg.reply:
-            future: Future[Any] = Future(what=envelope.to)
+            # The reply future lives here; the asker's node has its own (and its timeout).
+            # A deadline makes this one expire too, so an answer nobody waits for is not kept.
+            deadline = envelope.deadline
+            wait = None if deadline is None else max(0.0, deadline - time.time())
+            future: Future[Any] = Future(timeout=wait, what=envelope.to)
             envelope.future = future
             reply = msg.reply
             future.add_done_callback(lambda done: self._answer(reply, done))
-            deadline = envelope.deadline
-            if deadline is not None:  # a reply nobody waits for any more is not kept forever
-                at = self.runtime.clock.time() + max(0.0, deadline - time.time())
-                self.runtime.timers.expire(future, at)
+            if future._deadline is not None:
+                self.runtime.timers.expire(future, future._deadline)
         self.runtime.router.accept(envelope, sender)
 
     def _answer(self, subject: str, future: Future[Any]) -> None:

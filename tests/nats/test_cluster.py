@@ -182,3 +182,46 @@ def test_without_a_transport_nats_py_is_never_imported() -> None:
         check=True,
     )  # fmt: skip
     assert out.stdout.strip() == "False"
+
+
+class Shout(Message):
+    text: str
+
+
+class Listener(AgentActor):
+    """Keeps what it hears."""
+
+    roles = ("listener",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heard: list[str] = []
+
+    @handler
+    def on_shout(self, msg: Shout) -> None:
+        self.heard.append(msg.text)
+
+    @handler
+    def on_question(self, msg: Question) -> list[str]:
+        return self.heard
+
+
+def test_a_role_broadcast_reaches_every_holder_and_no_other_node_complains(
+    make_system: Callable[..., ActorSystem],
+) -> None:
+    a, b, c = make_system("a"), make_system("b"), make_system("c")
+    b.spawn(Listener, name="listener-b")
+    c.spawn(Oracle, name="oracle-c")  # holds no "listener" role
+    a.spawn(Listener, name="listener-a")
+    deadline = time.monotonic() + WAIT
+    while not any("listener" in info.roles for info in a.nodes()[1:]):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    a.broadcast(Shout(text="hey"), role="listener")
+    for system, name in ((a, "listener-a"), (b, "listener-b")):
+        wait = time.monotonic() + WAIT
+        while system.ask(name, Question(text="?"), timeout=WAIT) != ["hey"]:
+            assert time.monotonic() < wait, f"{name} never heard the broadcast"
+            time.sleep(0.01)
+    assert c.dead_letters() == []
+    assert b.dead_letters() == []

@@ -426,7 +426,7 @@ class Router:
             self._announce(envelope, len(recipients))
         if self._tap.log:  # once per send (a broadcast too), dead letters included
             self.log.append(envelope)  # type: ignore[union-attr]  # set with tap.log
-        if not recipients and not incoming:
+        if not recipients:
             return 0
         if type(envelope.to) is Broadcast:
             return self._put_all(envelope, recipients)

@@ -26,7 +26,8 @@ __all__ = ["Loop"]
 
 T = TypeVar("T")
 
-Publish = Callable[[str, bytes], Awaitable[None]]
+Publish = Callable[[str, bytes, str], Awaitable[None]]
+Item = tuple[str, bytes, str] | Callable[[], Awaitable[Any]]  # (subject, payload, reply) | factory
 
 
 class Loop:
@@ -35,9 +36,7 @@ class Loop:
     def __init__(self, name: str) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._items: collections.deque[tuple[str, bytes] | Callable[[], Awaitable[Any]]] = (
-            collections.deque()
-        )
+        self._items: collections.deque[Item] = collections.deque()
         self._armed = False
         self._wake = asyncio.Event()
         self._publish: Publish | None = None
@@ -62,7 +61,7 @@ class Loop:
         return threading.current_thread() is self.thread
 
     def start_pump(self, publish: Publish) -> None:
-        """Start draining posted items; ``publish(subject, payload)`` sends a message."""
+        """Start draining posted items; ``publish(subject, payload, reply)`` sends one."""
         self._publish = publish
         self.spawn(self._pump())
 
@@ -77,8 +76,12 @@ class Loop:
         if not task.cancelled() and task.exception() is not None:
             logger.opt(exception=task.exception()).error("nats transport task failed")
 
-    def post(self, item: tuple[str, bytes] | Callable[[], Awaitable[Any]]) -> None:
-        """Queue a publish ``(subject, payload)`` or a coroutine factory; any thread."""
+    def post(self, item: Item) -> None:
+        """Queue a publish ``(subject, payload, reply)`` or a coroutine factory; any thread.
+
+        Publishes go out in the order they were posted (a request's too: its reply subject
+        is in the item), so one sender's tells and asks to one receiver keep their order.
+        """
         self._items.append(item)
         if not self._armed:
             self._armed = True

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import socket
@@ -38,7 +39,7 @@ from actors._deadletters import error_for
 from actors._remote import RemoteSender
 from actors.address import NOWHERE, Broadcast, Direct, Role
 from actors.envelope import Envelope
-from actors.errors import InvalidEnvelope, TransportError
+from actors.errors import DuplicateName, InvalidEnvelope, TransportError
 from actors.events import DeadLetterReason, ExitReason
 from actors.future import Future
 from actors.messages import UnknownMessage
@@ -127,6 +128,11 @@ class Node:
         self._watchers: dict[str, set[Slot]] = {}  # remote name -> local watchers
         self._senders: dict[tuple[str, frozenset[str], str], RemoteSender] = {}
         self._watchers_kv: dict[int, Any] = {}  # id(bucket) -> its KeyWatcher
+        # Asks waiting for their reply, by the token ending their reply subject (any thread
+        # adds, the loop's thread takes; finished ones are swept by the heartbeat task).
+        self._asks: dict[str, Envelope] = {}
+        self._tokens = itertools.count(1)
+        self.inbox = f"_INBOX.{self.node}"
         self._closed = False
         self.durables: Any = None  # actors.nats._durable.Durables, made on first use
         self.direct = f"{prefix}.direct."
@@ -186,6 +192,7 @@ class Node:
         await nc.subscribe(self.broadcast, cb=self._on_broadcast)
         await nc.subscribe(f"{self.broadcast}.*", cb=self._on_broadcast)
         await nc.subscribe(f"{self.cluster}.node.{self.node}.*", cb=self._on_control)
+        await nc.subscribe(f"{self.inbox}.*", cb=self._on_reply)
         self.loop.spawn(self._beat())
 
     async def _nats_error(self, error: Exception) -> None:
@@ -211,9 +218,9 @@ class Node:
         except Exception as exc:  # noqa: BLE001 - the next reconnection tries again
             logger.warning("nats transport: following the registry again failed: {!r}", exc)
 
-    async def _publish(self, subject: str, payload: bytes) -> None:
+    async def _publish(self, subject: str, payload: bytes, reply: str) -> None:
         assert self.nc is not None
-        await self.nc.publish(subject, payload)
+        await self.nc.publish(subject, payload, reply=reply)
 
     async def _watch(self, kv: KeyValue, seen: Any) -> None:
         """Follow ``kv`` into a cache: wait for what it holds now, then keep following.
@@ -334,6 +341,10 @@ class Node:
             for node, seen in list(self.nodes.items()):
                 if now - seen.at > self.ttl:
                     self._node_gone(node, ExitReason.NODE_DOWN)
+            for token, envelope in list(self._asks.items()):
+                future = envelope.future
+                if future is None or future.done():  # timed out: no reply will be wanted
+                    self._asks.pop(token, None)
 
     def close(self, timeout: float = 10.0) -> None:
         """Leave the cluster: stop consuming, delete the heartbeat, drain, stop the loop."""
@@ -375,8 +386,6 @@ class Node:
     async def _claim(self, slots: list[Slot]) -> None:
         from nats.js.errors import KeyWrongLastSequenceError  # noqa: PLC0415
 
-        from supervision.errors import NameTaken  # noqa: PLC0415 - built on actors
-
         kv = self.names_kv
         assert kv is not None
         assert self.nc is not None
@@ -395,7 +404,8 @@ class Node:
                             f"the name {slot.name!r} is already taken in cluster "
                             f"{self.cluster!r} (node {holder!r}; this is system {system!r})"
                         )
-                        raise NameTaken(msg, slot.name) from None
+                        # A spawn's supervisor raises it as supervision.NameTaken.
+                        raise DuplicateName(msg, slot.name) from None
                     await kv.update(slot.name, value, last=entry.revision)  # a dead node's
                 claimed.append(slot.name)
         except BaseException:
@@ -559,32 +569,34 @@ class Node:
             subject = durables.subject(to.name)
             self.loop.post(lambda: durables.publish(subject, payload, envelope))
             return 1
-        self.loop.post((self._subject(envelope), payload))
+        self.loop.post((self._subject(envelope), payload, ""))
         return 1
 
     def ask(self, envelope: Envelope, sender: Slot | None) -> None:
-        """Send ``envelope`` as a NATS request; its future gets the reply (or the error)."""
+        """Publish ``envelope`` as a NATS request; its future gets the reply (or the error).
+
+        The request carries a reply subject of this node's inbox (one subscription for all
+        asks) ending in a token that finds the envelope again; it is published by the loop in
+        order with this sender's tells. "No responders" (NATS answers at once when nobody
+        subscribes to the subject) dead-letters it here, failing the future with
+        `UnknownAddress`; a timeout is the future's own, as for a local ask.
+        """
         future = envelope.future
         assert future is not None
         if self._closed:
             future.fail(TransportError("the transport is closed"))
             return
         payload = self._encode(envelope, sender)
-        subject = self._subject(envelope)
-        deadline = envelope.deadline
-        wait = self.timeout if deadline is None else max(0.001, deadline - time.time())
-        self.loop.post(lambda: self._request(subject, payload, envelope, wait))
+        token = str(next(self._tokens))
+        self._asks[token] = envelope
+        self.loop.post((self._subject(envelope), payload, f"{self.inbox}.{token}"))
 
-    async def _request(self, subject: str, payload: bytes, envelope: Envelope, wait: float) -> None:
-        from nats.errors import NoRespondersError  # noqa: PLC0415
-        from nats.errors import TimeoutError as NatsTimeout  # noqa: PLC0415
-
-        assert self.nc is not None
-        future = envelope.future
-        assert future is not None
-        try:
-            reply = await self.nc.request(subject, payload, timeout=wait + 0.05)
-        except NoRespondersError:
+    async def _on_reply(self, msg: Msg) -> None:
+        envelope = self._asks.pop(msg.subject[len(self.inbox) + 1 :], None)
+        if envelope is None or envelope.future is None:
+            return  # a late reply (the ask timed out and was swept), or a stray message
+        headers = msg.headers
+        if headers and headers.get("Status") == "503":  # no responders
             reason = (
                 DeadLetterReason.UNKNOWN_ADDRESS
                 if type(envelope.to) is Direct
@@ -592,14 +604,12 @@ class Node:
             )
             self.runtime.dead_letters.record(envelope, reason, "no node answered")
             return
-        except NatsTimeout:
-            return  # the future's own deadline fails it with AskTimeout
-        ok, value = decode_reply(reply.data, envelope)
+        ok, value = decode_reply(msg.data, envelope)
         if ok:
-            future.resolve(value)
+            envelope.future.resolve(value)
         else:
             assert isinstance(value, BaseException)
-            future.fail(value)
+            envelope.future.fail(value)
 
     # -- watches (Remote) -------------------------------------------------------------------
 
@@ -690,7 +700,7 @@ class Node:
     def _answer(self, subject: str, future: Future[Any]) -> None:
         error = future.exception(0)
         payload = encode_error(error) if error is not None else encode_result(future.result(0))
-        self.loop.post((subject, payload))
+        self.loop.post((subject, payload, ""))
 
     async def _on_direct(self, msg: Msg) -> None:
         decoded = self._decode(msg)

@@ -130,7 +130,7 @@ class Node:
         self._watchers_kv: dict[int, Any] = {}  # id(bucket) -> its KeyWatcher
         # Asks waiting for their reply, by the token ending their reply subject (any thread
         # adds, the loop's thread takes; finished ones are swept by the heartbeat task).
-        self._asks: dict[str, Envelope] = {}
+        self._asks: dict[str, _Ask] = {}
         self._tokens = itertools.count(1)
         self.inbox = f"_INBOX.{self.node}"
         self._closed = False
@@ -341,8 +341,8 @@ class Node:
             for node, seen in list(self.nodes.items()):
                 if now - seen.at > self.ttl:
                     self._node_gone(node, ExitReason.NODE_DOWN)
-            for token, envelope in list(self._asks.items()):
-                future = envelope.future
+            for token, ask in list(self._asks.items()):
+                future = ask.envelope.future
                 if future is None or future.done():  # timed out: no reply will be wanted
                     self._asks.pop(token, None)
 
@@ -388,7 +388,13 @@ class Node:
 
         kv = self.names_kv
         assert kv is not None
-        assert self.nc is not None
+        nc = self.nc
+        assert nc is not None
+        # Subscribe first (and flush, so the server has the interest): once another node sees
+        # the name in the registry, a request to it must find a responder.
+        for slot in slots:
+            await self._subscribe(f"{self.direct}{slot.name}", self._on_direct)
+        await nc.flush(timeout=max(1, round(self.timeout)))
         claimed: list[str] = []
         try:
             for slot in slots:
@@ -411,10 +417,13 @@ class Node:
         except BaseException:
             for name in claimed:
                 await _forget(kv, name)
+            for slot in slots:
+                sub = self._subs.pop(f"{self.direct}{slot.name}", None)
+                if sub is not None:
+                    await sub.unsubscribe()
             raise
         new_roles = False
         for slot in slots:
-            await self._subscribe(f"{self.direct}{slot.name}", self._on_direct)
             if slot.kind != "supervisor":
                 for role in slot.roles:
                     with self._lock:
@@ -426,6 +435,9 @@ class Node:
             if slot.options.durable:
                 await self._durables().attach(slot)
         if new_roles:
+            await nc.flush(
+                timeout=max(1, round(self.timeout))
+            )  # the queue group answers before it is known
             await self._heartbeat()  # other nodes learn of the role now, not at the next beat
 
     async def _subscribe(self, subject: str, cb: Any, queue: str = "") -> None:
@@ -586,17 +598,28 @@ class Node:
         if self._closed:
             future.fail(TransportError("the transport is closed"))
             return
-        payload = self._encode(envelope, sender)
+        ask = _Ask(envelope, self._subject(envelope), self._encode(envelope, sender))
         token = str(next(self._tokens))
-        self._asks[token] = envelope
-        self.loop.post((self._subject(envelope), payload, f"{self.inbox}.{token}"))
+        self._asks[token] = ask
+        self.loop.post((ask.subject, ask.payload, f"{self.inbox}.{token}"))
 
     async def _on_reply(self, msg: Msg) -> None:
-        envelope = self._asks.pop(msg.subject[len(self.inbox) + 1 :], None)
-        if envelope is None or envelope.future is None:
+        token = msg.subject[len(self.inbox) + 1 :]
+        ask = self._asks.pop(token, None)
+        if ask is None or ask.envelope.future is None:
             return  # a late reply (the ask timed out and was swept), or a stray message
+        envelope = ask.envelope
+        future = envelope.future
         headers = msg.headers
         if headers and headers.get("Status") == "503":  # no responders
+            if ask.tries < _RETRIES and not future.done() and self._held(envelope):
+                # The registry says someone holds it: NATS may answer "no responders" just
+                # after a subscription (nats-io/nats-server#2876). Ask again, a little later.
+                ask.tries += 1
+                self._asks[token] = ask
+                item = (ask.subject, ask.payload, msg.subject)
+                self.loop.loop.call_later(0.025 * 2**ask.tries, self.loop.post, item)
+                return
             reason = (
                 DeadLetterReason.UNKNOWN_ADDRESS
                 if type(envelope.to) is Direct
@@ -606,10 +629,18 @@ class Node:
             return
         ok, value = decode_reply(msg.data, envelope)
         if ok:
-            envelope.future.resolve(value)
+            future.resolve(value)
         else:
             assert isinstance(value, BaseException)
-            envelope.future.fail(value)
+            future.fail(value)
+
+    def _held(self, envelope: Envelope) -> bool:
+        """True if the registry, as cached here, says another node holds the ask's address."""
+        to = envelope.to
+        if type(to) is Direct:
+            node = self.names.get(to.name)
+            return node is not None and self._live(node)
+        return type(to) is Role and self.wants(to.role)
 
     # -- watches (Remote) -------------------------------------------------------------------
 
@@ -752,6 +783,21 @@ class Node:
         """Dead-letter ``envelope`` here (failing its ask, if any)."""
         error = error_for(envelope, reason, detail) if envelope.future is not None else None
         self.runtime.dead_letters.record(envelope, reason, detail, error)
+
+
+_RETRIES = 4  # no-responders retries of an ask whose address the registry says is held
+
+
+class _Ask:
+    """An ask waiting for its reply: what to publish again if NATS said "no responders"."""
+
+    __slots__ = ("envelope", "payload", "subject", "tries")
+
+    def __init__(self, envelope: Envelope, subject: str, payload: bytes) -> None:
+        self.envelope = envelope
+        self.subject = subject
+        self.payload = payload
+        self.tries = 0
 
 
 def _holder(value: bytes | None) -> str | None:

@@ -606,10 +606,12 @@ class Node:
     async def _on_reply(self, msg: Msg) -> None:
         token = msg.subject[len(self.inbox) + 1 :]
         ask = self._asks.pop(token, None)
-        if ask is None or ask.envelope.future is None:
+        if ask is None:
             return  # a late reply (the ask timed out and was swept), or a stray message
         envelope = ask.envelope
         future = envelope.future
+        if future is None:
+            return
         headers = msg.headers
         if headers and headers.get("Status") == "503":  # no responders
             if ask.tries < _RETRIES and not future.done() and self._held(envelope):

@@ -64,6 +64,9 @@ class Remote(Protocol):
     def wants(self, role: str | None) -> bool:
         """True if another live node holds ``role`` (None: any other live node at all)."""
 
+    def durable(self, role: str) -> bool:
+        """True if some node holds ``role`` with a durable agent (its messages go durably)."""
+
     def knows(self, name: str) -> bool:
         """True if another live node holds the name ``name`` (may ask the registry)."""
 

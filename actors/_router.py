@@ -564,6 +564,8 @@ class Router:
                 self._undeliverable(envelope, reason)
                 return ()
         elif type(address) is Role:
+            if remote is not None and not asking and remote.durable(address.role):
+                return remote.tell(envelope, sender)  # the role's stream, shared by its members
             slot = self._pick(address.role, sender if asking else None, envelope.body)
             if (
                 remote is not None

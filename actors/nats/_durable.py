@@ -5,6 +5,12 @@ work-queue retention (a message is gone once acknowledged). Each durable agent h
 pull consumer ``d-<name>`` filtered on its subject, so whichever node spawns the name next
 binds to the same consumer and gets what was never acknowledged.
 
+A **durable role** (a role some durable agent holds) has one more subject,
+``<cluster>.durable._r.<role>`` (``_`` starts no name, so it never meets a name's subject),
+and one consumer ``r-<role>`` that every node with a durable holder of the role pulls from:
+each message goes to one node, which hands it to one of its durable holders (round-robin);
+if that node dies, what it did not acknowledge goes to another member.
+
 The agent's mailbox stays the ordinary queue, with two methods overridden (its class is
 swapped for a subclass with the same layout, so other agents pay nothing):
 
@@ -93,6 +99,17 @@ def _durable_class(base: type[Any]) -> type[Any]:
     return cls
 
 
+class _RoleState:
+    """A node's share of one durable role: its local durable holders and the role's consumer."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+        self.holders: list[_State] = []
+        self.psub: Any = None
+        self.task: asyncio.Task[Any] | None = None
+        self.turn = 0
+
+
 class Durables:
     """A node's durable agents; see the module docstring. Runs in the node's loop."""
 
@@ -100,12 +117,17 @@ class Durables:
         self.node = node
         self.stream = f"{node.cluster}_durable"
         self.states: dict[str, _State] = {}
+        self.roles: dict[str, _RoleState] = {}
         self._ready = False
         self._lock = threading.Lock()
 
     def subject(self, name: str) -> str:
         """The stream subject of the durable agent ``name``."""
         return f"{self.node.cluster}.durable.{name}"
+
+    def role(self, role: str) -> str:
+        """The stream subject of the durable role ``role``."""
+        return f"{self.node.cluster}.durable._r.{role}"
 
     async def _ensure_stream(self) -> None:
         if self._ready:
@@ -150,6 +172,44 @@ class Durables:
         self.states[slot.name] = state
         loop = asyncio.get_running_loop()
         state.tasks = [loop.create_task(self._pump(state)), loop.create_task(self._keep(state))]
+        for role in slot.roles:
+            await self._join_role(role, state)
+
+    async def _join_role(self, role: str, state: _State) -> None:
+        """Add ``state``'s agent to the local holders of the durable ``role``."""
+        from nats.js.api import AckPolicy, ConsumerConfig  # noqa: PLC0415
+
+        share = self.roles.get(role)
+        if share is None:
+            share = self.roles[role] = _RoleState(role)
+            assert self.node.nc is not None
+            js = self.node.nc.jetstream(timeout=self.node.timeout)
+            subject = self.role(role)
+            config = ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self.node.transport.ack_wait,
+                max_ack_pending=_BATCH * 16,
+                filter_subject=subject,
+            )
+            share.psub = await js.pull_subscribe(
+                subject, durable=f"r-{role}", stream=self.stream, config=config
+            )
+            share.task = asyncio.get_running_loop().create_task(self._pump_role(share))
+        share.holders.append(state)
+
+    async def _leave_role(self, role: str, state: _State) -> None:
+        share = self.roles.get(role)
+        if share is None:
+            return
+        if state in share.holders:
+            share.holders.remove(state)
+        if share.holders:
+            return
+        del self.roles[role]
+        if share.task is not None:
+            share.task.cancel()
+        if share.psub is not None:
+            await _quietly(share.psub.unsubscribe())
 
     async def detach(self, name: str) -> None:
         """Stop consuming for ``name`` (closed): ack what it handled, nak what it did not."""
@@ -159,6 +219,8 @@ class Durables:
         state.closed = True
         for task in state.tasks:
             task.cancel()
+        for role in state.slot.roles:
+            await self._leave_role(role, state)
         taken = state.taken
         if type(taken) is Envelope and state.slot.current is not taken:
             await self._settle(state, taken, ack=True)  # its handler returned before the close
@@ -216,6 +278,33 @@ class Durables:
                 continue
             for msg in msgs:
                 await self._deliver(state, msg)
+
+    async def _pump_role(self, share: _RoleState) -> None:
+        """Fetch the role's messages while its local holders have room; one holder each."""
+        from nats.errors import TimeoutError as NatsTimeout  # noqa: PLC0415
+
+        while share.holders:
+            room = _BATCH * len(share.holders) - sum(len(h.pending) for h in share.holders)
+            if room <= 0:
+                await asyncio.sleep(0.02)  # the holders' acks make room
+                continue
+            try:
+                msgs = await share.psub.fetch(min(room, _BATCH), timeout=1.0)
+            except NatsTimeout:
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a server restart: try again
+                logger.debug("durable role {!r}: fetch failed: {!r}", share.role, exc)
+                await asyncio.sleep(0.5)
+                continue
+            for msg in msgs:
+                live = [h for h in share.holders if not h.closed]
+                if not live:
+                    await _quietly(msg.nak())
+                    continue
+                share.turn += 1
+                await self._deliver(live[share.turn % len(live)], msg)
 
     async def _deliver(self, state: _State, msg: Msg) -> None:
         node = self.node

@@ -121,9 +121,11 @@ class Node:
         self.durable_names: set[str] = set()  # the durable ones among them
         self.nodes: dict[str, _Seen] = {}  # node -> last heartbeat seen (other nodes)
         self.role_nodes: dict[str, set[str]] = {}  # role -> other nodes holding it
+        self.durable_role_nodes: dict[str, set[str]] = {}  # role -> other nodes, durable holders
         # This node's own state: written under _lock by registering threads.
         self._lock = threading.Lock()
         self._roles: dict[str, int] = {}  # role -> local holders
+        self._durable_roles: dict[str, int] = {}  # role -> local durable holders
         self._subs: dict[str, Subscription] = {}  # subject -> subscription
         self._watchers: dict[str, set[Slot]] = {}  # remote name -> local watchers
         self._senders: dict[tuple[str, frozenset[str], str], RemoteSender] = {}
@@ -270,13 +272,10 @@ class Node:
         except (ValueError, TypeError, KeyError):
             logger.warning("nats transport: ignoring a malformed heartbeat of node {!r}", node)
             return
-        old = self.nodes.get(node)
+        durable = data.get("durable_roles", [])
         self.nodes[node] = _Seen(info, time.monotonic())
-        before = set() if old is None else set(old.info.roles)
-        for role in before - set(info.roles):
-            self.role_nodes.get(role, set()).discard(node)
-        for role in info.roles:
-            self.role_nodes.setdefault(role, set()).add(node)
+        _follow(self.role_nodes, node, set(info.roles))
+        _follow(self.durable_role_nodes, node, {str(r) for r in durable if isinstance(r, str)})
 
     def _name_seen(self, entry: Any) -> None:
         name = entry.key
@@ -303,7 +302,7 @@ class Node:
         """``node`` left (or stopped heartbeating): forget it, tell the watchers of its names."""
         if self.nodes.pop(node, None) is None:
             return
-        for holders in self.role_nodes.values():
+        for holders in (*self.role_nodes.values(), *self.durable_role_nodes.values()):
             holders.discard(node)
         gone = [name for name, where in self.names.items() if where == node]
         for name in gone:
@@ -319,11 +318,13 @@ class Node:
         assert self.nodes_kv is not None
         with self._lock:
             roles = sorted(self._roles)
+            durable_roles = sorted(self._durable_roles)
         data = {
             "system": self.runtime.name,
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "roles": roles,
+            "durable_roles": durable_roles,
             "started": self.started,
         }
         await self.nodes_kv.put(self.node, json.dumps(data).encode())
@@ -433,6 +434,11 @@ class Node:
                         new_roles = True
                         await self._subscribe(f"{self.role}{role}", self._on_role, role)
             if slot.options.durable:
+                for role in slot.roles:
+                    with self._lock:
+                        count = self._durable_roles.get(role, 0)
+                        self._durable_roles[role] = count + 1
+                    new_roles = new_roles or not count
                 await self._durables().attach(slot)
         if new_roles:
             await nc.flush(
@@ -457,14 +463,24 @@ class Node:
         if self._closed:
             return
         items = [(slot.name, slot.roles if slot.kind != "supervisor" else frozenset(),
-                  slot.exit_reason or ExitReason.NORMAL) for slot in slots]  # fmt: skip
+                  slot.exit_reason or ExitReason.NORMAL, slot.options.durable)
+                 for slot in slots]  # fmt: skip
         self.loop.post(lambda: self._release(items))
 
-    async def _release(self, items: list[tuple[str, frozenset[str], ExitReason]]) -> None:
+    async def _release(self, items: list[tuple[str, frozenset[str], ExitReason, bool]]) -> None:
         assert self.names_kv is not None
         assert self.nc is not None
         gone_roles = False
-        for name, roles, reason in items:
+        for name, roles, reason, durable in items:
+            if durable:
+                for role in roles:
+                    with self._lock:
+                        count = self._durable_roles.get(role, 0) - 1
+                        if count > 0:
+                            self._durable_roles[role] = count
+                        else:
+                            self._durable_roles.pop(role, None)
+                            gone_roles = True
             sub = self._subs.pop(f"{self.direct}{name}", None)
             if sub is not None:
                 await sub.unsubscribe()
@@ -498,6 +514,12 @@ class Node:
             return bool(self.nodes)
         holders = self.role_nodes.get(role)
         return bool(holders)
+
+    def durable(self, role: str) -> bool:
+        """True if some live node (this one included) holds ``role`` with a durable agent."""
+        if role in self._durable_roles:
+            return True
+        return any(self._live(node) for node in self.durable_role_nodes.get(role, ()))
 
     def knows(self, name: str) -> bool:
         """True if another live node holds ``name`` (asks the registry if the cache lags)."""
@@ -576,9 +598,13 @@ class Node:
             return 0
         payload = self._encode(envelope, sender)
         to = envelope.to
-        if type(to) is Direct and to.name in self.durable_names:
-            durables = self._durables()  # a durable agent on another node: through its stream
-            subject = durables.subject(to.name)
+        if (type(to) is Direct and to.name in self.durable_names) or (
+            type(to) is Role and self.durable(to.role)
+        ):  # a durable agent on another node, or a durable role: through its stream
+            durables = self._durables()
+            subject = (
+                durables.subject(to.name) if isinstance(to, Direct) else durables.role(to.role)
+            )
             self.loop.post(lambda: durables.publish(subject, payload, envelope))
             return 1
         self.loop.post((self._subject(envelope), payload, ""))
@@ -800,6 +826,15 @@ class _Ask:
         self.subject = subject
         self.payload = payload
         self.tries = 0
+
+
+def _follow(table: dict[str, set[str]], node: str, roles: set[str]) -> None:
+    """Make ``table`` (role -> nodes) say that ``node`` holds exactly ``roles``."""
+    for role, nodes in table.items():
+        if role not in roles:
+            nodes.discard(node)
+    for role in roles:
+        table.setdefault(role, set()).add(node)
 
 
 def _holder(value: bytes | None) -> str | None:

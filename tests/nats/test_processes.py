@@ -223,3 +223,32 @@ def test_agents_on_two_servers_of_a_nats_cluster_reach_each_other(
     finally:
         one.stop()
         two.stop()
+
+
+def test_a_durable_role_hands_what_a_killed_member_left_to_another_member(
+    make_system: Callable[..., ActorSystem], make_peer: Callable[..., Peer]
+) -> None:
+    first = make_peer([{"name": "keeper-1", "roles": ["keeper"], "durable": True,
+                        "report_to": "collector"}])  # fmt: skip
+    second = make_peer([{"name": "keeper-2", "roles": ["keeper"], "durable": True,
+                         "report_to": "collector"}])  # fmt: skip
+    system = make_system("main")
+    collector = system.inbox("collector")
+    deadline = time.monotonic() + WAIT
+    while len({i.node for i in system.nodes() if "keeper" in i.roles}) < 2:
+        assert time.monotonic() < deadline, "the keepers' roles never showed up"
+        time.sleep(0.02)
+    total = 40
+    for n in range(total):
+        system.tell("role:keeper", Job(n=n, work=0.05))
+    reports = [e.body for e in take(collector, Done, 4)]
+    busy, idle = (first, second) if reports[-1].node == first.node else (second, first)
+    busy.kill()  # whatever it fetched and did not acknowledge goes to the other member
+    deadline = time.monotonic() + 60
+    while {d.n for d in reports} != set(range(total)):
+        missing = set(range(total)) - {d.n for d in reports}
+        assert time.monotonic() < deadline, f"missing: {sorted(missing)}"
+        reports.extend(e.body for e in take(collector, Done, 1, timeout=30))
+    by_idle = [d for d in reports if d.node == idle.node]
+    assert by_idle, "the surviving member handled nothing"
+    assert any(d.redelivered for d in by_idle), "nothing of the killed member's came over"

@@ -51,7 +51,7 @@ from actors.message_log import MessageLog
 from actors.messages import Kind, Message, Priority
 from actors.metrics import MetricsSnapshot
 from actors.metrics import snapshot as metrics_snapshot
-from actors.nats._node import NodeInfo
+from actors.nats._info import NodeInfo
 from actors.ref import AgentRef
 from actors.request import Request
 from actors.routes import Route, Routes

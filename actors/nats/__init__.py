@@ -22,7 +22,8 @@ Nothing in the agents changes. Addresses resolve locally first, then across the 
   excluded (``<cluster>.broadcast[.<role>]``; the sending node delivers its own share locally
   and skips its own publication).
 - **ask**: NATS request/reply. A name or role no node has fails at once with
-  `UnknownAddress`; timeouts are as for local asks. Deferred replies, gather and request
+  `UnknownAddress` (a "no responders" while the registry names a holder is retried a few
+  times first); timeouts are as for local asks. Deferred replies, gather and request
   handles work unchanged (the reply future lives on the asking node).
 - a send to an address no node has is dead-lettered on the sending node (``unknown_address``).
 
@@ -42,15 +43,18 @@ the live nodes, `ActorSystem.cluster_tree` and `ActorSystem.cluster_metrics` ask
 consumer, acknowledged only after the handler finished (or the message was dead-lettered), so a
 process killed with SIGKILL loses nothing: the agent spawned again under its name, on any node,
 gets every unacknowledged message, with ``envelope.redelivered`` set and
-``envelope.deliveries`` counting. Guarantees: ordering per sender-receiver pair; at-most-once
-delivery, except at-least-once for durable agents.
+``envelope.deliveries`` counting. A role a durable agent holds is durable too: its tells go to
+the stream and one consumer shared by its durable holders on every node, so a killed member's
+unacknowledged messages go to another member. Guarantees: ordering per sender-receiver pair
+(tells and asks through one address keep their order); at-most-once delivery, except
+at-least-once for durable agents and roles.
 
 Security: the transport listens on nothing itself; it connects to the servers you name, with
 the credentials and TLS you pass (``user``/``password``, ``token``, ``user_credentials``,
 ``nkeys_seed``, ``tls``: nats-py's ``connect`` options, passed through).
 
-nats-py is imported only when a system with a transport starts (``pip install
-'regiment[nats]'``).
+nats-py (and orjson, for the JSON) is imported only when a system with a transport starts
+(``pip install 'regiment[nats]'``).
 """
 
 from __future__ import annotations
@@ -64,10 +68,11 @@ from typing import TYPE_CHECKING, Any
 from actors._extras import need
 from actors.address import validate_name
 from actors.errors import InvalidAddress, InvalidConfig
-from actors.nats._node import Node, NodeInfo
+from actors.nats._info import NodeInfo
 
 if TYPE_CHECKING:
     from actors._runtime import Runtime
+    from actors.nats._node import Node
 
 __all__ = ["NatsTransport", "NodeInfo"]
 
@@ -153,6 +158,8 @@ class NatsTransport:
             InvalidConfig: if this transport already serves a system.
         """
         need("nats", "nats", "the NATS transport")
+        from actors.nats._node import Node  # noqa: PLC0415 - asyncio, nats-py: only when used
+
         if self._node is not None:
             msg = "a NatsTransport serves one system; make one per ActorSystem"
             raise InvalidConfig(msg)

@@ -30,7 +30,6 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
@@ -43,6 +42,7 @@ from actors.errors import DuplicateName, InvalidEnvelope, TransportError
 from actors.events import DeadLetterReason, ExitReason
 from actors.future import Future
 from actors.messages import UnknownMessage
+from actors.nats._info import NodeInfo
 from actors.nats._loop import Loop
 from actors.nats._wire import (
     decode_frame,
@@ -65,29 +65,6 @@ if TYPE_CHECKING:
     from actors.nats import NatsTransport
 
 __all__ = ["Node", "NodeInfo"]
-
-
-@dataclass(frozen=True, slots=True)
-class NodeInfo:
-    """A live node of the cluster, as its heartbeat describes it.
-
-    Attributes:
-        node: its id (unique in the cluster).
-        system: the name of its `ActorSystem`.
-        host: the host name it runs on.
-        pid: its process id.
-        roles: the roles its agents hold.
-        started: when it joined (seconds since the epoch).
-        local: True for the node asking.
-    """
-
-    node: str
-    system: str
-    host: str
-    pid: int
-    roles: tuple[str, ...]
-    started: float
-    local: bool = False
 
 
 class _Seen:

@@ -36,7 +36,6 @@ from loguru import logger
 
 from actors.envelope import Envelope
 from actors.errors import DeliveryError, InvalidEnvelope
-from actors.events import DeadLetterReason
 from actors.nats._wire import decode_frame, encode_frame
 
 if TYPE_CHECKING:
@@ -241,19 +240,8 @@ class Durables:
     def publish_local(self, state: _State, envelope: Envelope) -> bool:
         """Publish a tell for a local durable agent to its stream (any thread)."""
         payload = encode_frame(envelope, self.node.node, frozenset(), self.node.limit)
-        self.node.loop.post(lambda: self.publish(state.subject, payload, envelope))
+        self.node.publish_durable(state.subject, payload, envelope)
         return True
-
-    async def publish(self, subject: str, payload: bytes, envelope: Envelope) -> None:
-        """Publish to the stream; a refusal dead-letters ``envelope`` on this node."""
-        await self._ensure_stream()
-        assert self.node.nc is not None
-        js = self.node.nc.jetstream(timeout=self.node.timeout)
-        try:
-            await js.publish(subject, payload, stream=self.stream)
-        except Exception as exc:  # noqa: BLE001 - the message is lost: say so
-            detail = f"the durable stream refused it: {exc!r}"
-            self.node.runtime.dead_letters.record(envelope, DeadLetterReason.STOPPED, detail)
 
     # -- receiving --------------------------------------------------------------------------
 

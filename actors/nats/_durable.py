@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["Durables"]
 
 _BATCH = 64  # unacknowledged messages a durable agent holds at most
+_ACK, _NAK = b"+ACK", b"-NAK"  # JetStream's acknowledgement payloads
 _STATES: dict[int, _State] = {}  # id(queue) -> its durable state (the queue has no room for it)
 _CLASSES: dict[type[Any], type[Any]] = {}
 
@@ -62,7 +63,6 @@ class _State:
         self.subject = durables.subject(slot.name)
         self.pending: dict[int, tuple[Envelope, Msg]] = {}  # id(envelope) -> its message
         self.taken: object = None  # the last item the agent took (agent thread only)
-        self.room = asyncio.Event()
         self.psub: Any = None
         self.tasks: list[asyncio.Task[Any]] = []
         self.closed = False
@@ -250,9 +250,8 @@ class Durables:
 
         while not state.closed:
             room = _BATCH - len(state.pending)
-            if room <= 0:
-                state.room.clear()
-                await state.room.wait()
+            if room <= 0:  # the agent's acknowledgements make room
+                await asyncio.sleep(0.005)
                 continue
             try:
                 msgs = await state.psub.fetch(room, timeout=1.0)
@@ -330,16 +329,23 @@ class Durables:
                 await _quietly(msg.in_progress())
 
     def settle(self, state: _State, envelope: Envelope, *, ack: bool) -> None:
-        """Acknowledge ``envelope`` (any thread: done in the loop)."""
-        if id(envelope) in state.pending:
-            self.node.loop.post(lambda: self._settle(state, envelope, ack=ack))
+        """Acknowledge (or nak) ``envelope`` from the agent's thread: one more publish.
+
+        The acknowledgement is an ordinary publish to the message's reply subject (what
+        nats-py's ``Msg.ack`` sends), so it goes out through the pump with everything else.
+        """
+        entry = state.pending.pop(id(envelope), None)  # one dict operation: atomic
+        if entry is None:
+            return
+        reply = entry[1].reply
+        if reply:
+            self.node.loop.post((reply, _ACK if ack else _NAK, ""))
 
     async def _settle(self, state: _State, envelope: Envelope, *, ack: bool) -> None:
         entry = state.pending.pop(id(envelope), None)
         if entry is None or entry[0] is not envelope:
             return
         await _quietly(entry[1].ack() if ack else entry[1].nak())
-        state.room.set()
 
 
 async def _quietly(coroutine: Any) -> None:

@@ -447,6 +447,31 @@ def test_an_acked_message_is_gone_from_the_work_queue(nats_server: NatsServer):
     run(experiment())
 
 
+def test_a_plain_ack_publish_to_the_reply_subject_acknowledges(nats_server: NatsServer):
+    """`Durables.settle` acknowledges by publishing ``+ACK`` to the message's reply subject
+    (through the node's pump, in order with its other publishes) instead of ``Msg.ack``."""
+
+    async def experiment() -> None:
+        async with connected(nats_server) as nc:
+            psub = await durable_pull(nc)
+            js = nc.jetstream()
+            for n in range(3):
+                await js.publish("p.durable.keeper", f"job-{n}".encode(), stream="p_durable")
+            msgs = await psub.fetch(3, timeout=5)
+            assert len(msgs) == 3
+            for msg in msgs:
+                await nc.publish(msg.reply, b"+ACK")
+            await nc.flush()
+            assert await nothing_within(psub, ACK_WAIT * 2)
+
+            async def empty() -> bool:
+                return (await js.stream_info("p_durable")).state.messages == 0
+
+            await eventually(empty, 5, "the acknowledged messages stayed in the stream")
+
+    run(experiment())
+
+
 def test_in_progress_delays_redelivery_past_ack_wait(nats_server: NatsServer):
     """`Durables._keep` holds queued messages with ``in_progress`` every third of ack_wait."""
 

@@ -43,7 +43,7 @@ class NatsServer:
 
     def __init__(
         self, directory: Path, *, name: str = "s1", cluster: str | None = None,
-        routes: tuple[int, ...] = (),
+        routes: tuple[int, ...] = (), extra: str = "",
     ) -> None:  # fmt: skip
         self.directory = directory
         self.name = name
@@ -52,6 +52,7 @@ class NatsServer:
         self.cluster = cluster
         self.cluster_port = free_port() if cluster else None
         self.routes = routes
+        self.extra = extra  # more config lines (authorization, limits)
         self.process: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
         self.config = directory / "nats.conf"
@@ -75,6 +76,8 @@ class NatsServer:
                 f'cluster {{ name: "{self.cluster}", listen: {HOST}:{self.cluster_port}, '
                 f"routes: [{routes}] }}"
             )
+        if self.extra:
+            lines.append(self.extra)
         self.config.write_text("\n".join(lines) + "\n")
 
     def start(self, timeout: float = 15.0, *, wait: bool = True) -> NatsServer:

@@ -225,3 +225,29 @@ def test_a_role_broadcast_reaches_every_holder_and_no_other_node_complains(
             time.sleep(0.01)
     assert c.dead_letters() == []
     assert b.dead_letters() == []
+
+
+def test_credentials_pass_through_to_the_servers(tmp_path, cluster_name: str) -> None:
+    from tests.nats.servers import NatsServer
+
+    server = NatsServer(tmp_path / "auth", extra='authorization { token: "s3cret-t0ken" }')
+    server.start()
+    try:
+        with pytest.raises(TransportError):
+            ActorSystem("anon", transport=NatsTransport([server.url], cluster=cluster_name,
+                                                       connect_timeout=2.0))  # fmt: skip
+        transport = NatsTransport([server.url], cluster=cluster_name, token="s3cret-t0ken")
+        with ActorSystem("trusted", transport=transport) as system:
+            system.spawn(Oracle, name="oracle-t")
+            assert system.ask("oracle-t", Question(text="in"), timeout=WAIT).text == "in!"
+            assert system.nodes()[0].local
+    finally:
+        server.stop()
+
+
+def test_a_tell_to_a_name_no_node_has_is_dead_lettered_on_the_sender(pair) -> None:
+    a, b = pair
+    assert a.tell("nobody-anywhere", Question(text="?")) == 0
+    (letter,) = [d for d in a.dead_letters() if str(d.envelope.to) == "nobody-anywhere"]
+    assert letter.reason == "unknown_address"
+    assert b.dead_letters() == []

@@ -12,12 +12,11 @@
   watchers elsewhere subscribe while they watch);
 - ``P.node.<node>.<op>``: requests to one node (``tree``, ``metrics``).
 
-The registry is two JetStream key-value buckets: ``P-names`` (name -> the holding node, no
-TTL) and ``P-nodes`` (node -> heartbeat, with a TTL; each node puts its own every TTL/4, with
-the roles it holds). Both are watched into local caches, so a send resolves a remote name or
-role without a round trip. A name whose node stopped heartbeating is free: the next claim takes
-it over. A node whose heartbeat is older than the TTL is down: its names' watchers here get
-``Terminated(reason=node_down)``.
+The registry (names, live nodes, their roles) is `actors.nats._registry.Registry`: two
+JetStream key-value buckets followed into local caches, so a send resolves a remote name or
+role without a round trip. When a node leaves or goes silent past the TTL, the registry reports
+each of its names to `Node._terminated`: watchers here get ``Terminated`` (``node_down`` for a
+silent node).
 """
 
 from __future__ import annotations
@@ -38,12 +37,13 @@ from actors._deadletters import error_for
 from actors._remote import RemoteSender
 from actors.address import NOWHERE, Broadcast, Direct, Role
 from actors.envelope import Envelope
-from actors.errors import DuplicateName, InvalidEnvelope, TransportError
+from actors.errors import InvalidEnvelope, TransportError
 from actors.events import DeadLetterReason, ExitReason
 from actors.future import Future
 from actors.messages import UnknownMessage
 from actors.nats._info import NodeInfo
 from actors.nats._loop import Loop
+from actors.nats._registry import Registry
 from actors.nats._wire import (
     decode_frame,
     decode_reply,
@@ -58,23 +58,12 @@ if TYPE_CHECKING:
     from nats.aio.client import Client
     from nats.aio.msg import Msg
     from nats.aio.subscription import Subscription
-    from nats.js.kv import KeyValue
 
     from actors._runtime import Runtime
     from actors._slot import Slot
     from actors.nats import NatsTransport
 
 __all__ = ["Node", "NodeInfo"]
-
-
-class _Seen:
-    """What the nodes bucket last said of one node, and when (monotonic) this node heard it."""
-
-    __slots__ = ("at", "info")
-
-    def __init__(self, info: NodeInfo, at: float) -> None:
-        self.info = info
-        self.at = at
 
 
 class Node:
@@ -91,14 +80,7 @@ class Node:
         self.started = time.time()
         self.loop = Loop(f"{runtime.name}-nats")
         self.nc: Client | None = None
-        self.names_kv: KeyValue | None = None
-        self.nodes_kv: KeyValue | None = None
-        # Caches of the registry, written by the loop's thread, read by any (one dict read).
-        self.names: dict[str, str] = {}  # name -> node (other nodes' names)
-        self.durable_names: set[str] = set()  # the durable ones among them
-        self.nodes: dict[str, _Seen] = {}  # node -> last heartbeat seen (other nodes)
-        self.role_nodes: dict[str, set[str]] = {}  # role -> other nodes holding it
-        self.durable_role_nodes: dict[str, set[str]] = {}  # role -> other nodes, durable holders
+        self.registry = Registry(self.node, prefix, self.ttl, runtime.name, self._terminated)
         # This node's own state: written under _lock by registering threads.
         self._lock = threading.Lock()
         self._roles: dict[str, int] = {}  # role -> local holders
@@ -106,7 +88,6 @@ class Node:
         self._subs: dict[str, Subscription] = {}  # subject -> subscription
         self._watchers: dict[str, set[Slot]] = {}  # remote name -> local watchers
         self._senders: dict[tuple[str, frozenset[str], str], RemoteSender] = {}
-        self._watchers_kv: dict[int, Any] = {}  # id(bucket) -> its KeyWatcher
         # Asks waiting for their reply, by the token ending their reply subject (any thread
         # adds, the loop's thread takes; finished ones are swept by the heartbeat task).
         self._asks: dict[str, _Ask] = {}
@@ -136,7 +117,6 @@ class Node:
 
     async def _join(self) -> None:
         import nats  # noqa: PLC0415 - nats-py is imported only when a transport is used
-        from nats.js.api import KeyValueConfig  # noqa: PLC0415
 
         options = dict(self.transport.connect_options)
         options.setdefault("name", f"regiment-{self.node}")
@@ -154,21 +134,10 @@ class Node:
         except Exception as exc:
             msg = f"cannot connect to the NATS servers {list(self.transport.servers)}: {exc!r}"
             raise TransportError(msg) from exc
-        js = nc.jetstream(timeout=self.transport.request_timeout)
-        try:
-            self.names_kv = await js.create_key_value(
-                KeyValueConfig(bucket=f"{self.cluster}-names", history=1)
-            )
-            self.nodes_kv = await js.create_key_value(
-                KeyValueConfig(bucket=f"{self.cluster}-nodes", history=1, ttl=self.ttl)
-            )
-        except Exception as exc:
-            msg = f"cannot open the cluster's registry (is JetStream enabled?): {exc!r}"
-            raise TransportError(msg) from exc
+        await self.registry.open(nc.jetstream(timeout=self.timeout))
         self.loop.start_pump(self._publish)
         await self._heartbeat()
-        await self._watch(self.nodes_kv, self._node_seen)
-        await self._watch(self.names_kv, self._name_seen)
+        await self.registry.follow(self.loop, self.timeout)
         await nc.subscribe(self.broadcast, cb=self._on_broadcast)
         await nc.subscribe(f"{self.broadcast}.*", cb=self._on_broadcast)
         await nc.subscribe(f"{self.cluster}.node.{self.node}.*", cb=self._on_control)
@@ -189,12 +158,9 @@ class Node:
 
     async def _rejoin(self) -> None:
         """After a reconnection: heartbeat now, and follow the registry afresh."""
-        assert self.nodes_kv is not None
-        assert self.names_kv is not None
         try:
             await self._heartbeat()
-            await self._watch(self.nodes_kv, self._node_seen)
-            await self._watch(self.names_kv, self._name_seen)
+            await self.registry.follow(self.loop, self.timeout)
         except Exception as exc:  # noqa: BLE001 - the next reconnection tries again
             logger.warning("nats transport: following the registry again failed: {!r}", exc)
 
@@ -202,98 +168,7 @@ class Node:
         assert self.nc is not None
         await self.nc.publish(subject, payload, reply=reply)
 
-    async def _watch(self, kv: KeyValue, seen: Any) -> None:
-        """Follow ``kv`` into a cache: wait for what it holds now, then keep following.
-
-        Called again after a reconnection (a server restart ends a watch silently): the old
-        watcher is stopped, the new one starts with everything the bucket holds.
-        """
-        old = self._watchers_kv.pop(id(kv), None)
-        if old is not None:
-            with contextlib.suppress(Exception):
-                await old.stop()
-        watcher = await kv.watchall()
-        self._watchers_kv[id(kv)] = watcher
-        while True:
-            entry = await watcher.updates(timeout=self.transport.request_timeout)  # type: ignore[no-untyped-call]
-            if entry is None:
-                break  # the initial values are in
-            seen(entry)
-
-        async def follow() -> None:
-            async for entry in watcher:
-                if entry is not None:
-                    seen(entry)
-
-        self.loop.spawn(follow())
-
-    def _node_seen(self, entry: Any) -> None:
-        node = entry.key
-        if node == self.node:
-            return
-        if entry.operation is not None or not entry.value:
-            # Deleted: it left cleanly. Purged (nats-server 2.11+ marks an expired key so): its
-            # heartbeat ran out, as the TTL check below would find.
-            gone = ExitReason.SHUTDOWN if entry.operation == "DEL" else ExitReason.NODE_DOWN
-            self._node_gone(node, gone)
-            return
-        try:
-            data = json.loads(entry.value)
-            info = NodeInfo(
-                node=node,
-                system=str(data["system"]),
-                host=str(data["host"]),
-                pid=int(data["pid"]),
-                roles=tuple(str(r) for r in data["roles"]),
-                started=float(data["started"]),
-            )
-        except (ValueError, TypeError, KeyError):
-            logger.warning("nats transport: ignoring a malformed heartbeat of node {!r}", node)
-            return
-        durable = data.get("durable_roles", [])
-        self.nodes[node] = _Seen(info, time.monotonic())
-        _follow(self.role_nodes, node, set(info.roles))
-        _follow(self.durable_role_nodes, node, {str(r) for r in durable if isinstance(r, str)})
-
-    def _name_seen(self, entry: Any) -> None:
-        name = entry.key
-        if entry.operation is not None or not entry.value:
-            self.names.pop(name, None)
-            self.durable_names.discard(name)
-            return
-        try:
-            data = json.loads(entry.value)
-            node, durable = str(data["node"]), data.get("durable") is True
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return
-        if node == self.node:
-            self.names.pop(name, None)
-            self.durable_names.discard(name)
-            return
-        self.names[name] = node
-        if durable:
-            self.durable_names.add(name)
-        else:
-            self.durable_names.discard(name)
-
-    def _node_gone(self, node: str, reason: ExitReason) -> None:
-        """``node`` left (or stopped heartbeating): forget it, tell the watchers of its names."""
-        if self.nodes.pop(node, None) is None:
-            return
-        for holders in (*self.role_nodes.values(), *self.durable_role_nodes.values()):
-            holders.discard(node)
-        gone = [name for name, where in self.names.items() if where == node]
-        for name in gone:
-            self.names.pop(name, None)
-            self.durable_names.discard(name)
-            self._terminated(name, reason)
-        if reason is ExitReason.NODE_DOWN:
-            logger.bind(system=self.runtime.name).warning(
-                "node {!r} stopped heartbeating; {} of its names are free", node, len(gone)
-            )
-
     async def _heartbeat(self) -> None:
-        assert self.nodes_kv is not None
         with self._lock:
             roles = sorted(self._roles)
             durable_roles = sorted(self._durable_roles)
@@ -305,7 +180,7 @@ class Node:
             "durable_roles": durable_roles,
             "started": self.started,
         }
-        await self.nodes_kv.put(self.node, json.dumps(data).encode())
+        await self.registry.heartbeat(data)
 
     async def _beat(self) -> None:
         """Heartbeat every TTL/4, and declare silent nodes down."""
@@ -317,9 +192,7 @@ class Node:
             except Exception as exc:  # noqa: BLE001 - a server restart: try again next beat
                 logger.warning("nats transport: heartbeat failed: {!r}", exc)
             now = time.monotonic()
-            for node, seen in list(self.nodes.items()):
-                if now - seen.at > self.ttl:
-                    self._node_gone(node, ExitReason.NODE_DOWN)
+            self.registry.sweep(now)
             for token, (envelope, at) in list(self._pubs.items()):
                 if now - at > self.timeout and self._pubs.pop(token, None) is not None:
                     detail = f"not confirmed by the durable stream within {self.timeout:g} s"
@@ -344,11 +217,7 @@ class Node:
     async def _leave(self) -> None:
         if self.durables is not None:
             await self.durables.close()
-        if self.nodes_kv is not None:
-            try:
-                await self.nodes_kv.delete(self.node)
-            except Exception as exc:  # noqa: BLE001
-                logger.debug("nats transport: deleting the heartbeat failed: {!r}", exc)
+        await self.registry.leave()
         await self._close_connection()
 
     async def _close_connection(self) -> None:
@@ -367,10 +236,6 @@ class Node:
         self.loop.call(self._claim(slots), self.timeout, f"claiming {slots[0].name!r}")
 
     async def _claim(self, slots: list[Slot]) -> None:
-        from nats.js.errors import KeyWrongLastSequenceError  # noqa: PLC0415
-
-        kv = self.names_kv
-        assert kv is not None
         nc = self.nc
         assert nc is not None
         # Subscribe first (and flush, so the server has the interest): once another node sees
@@ -378,28 +243,9 @@ class Node:
         for slot in slots:
             await self._subscribe(f"{self.direct}{slot.name}", self._on_direct)
         await nc.flush(timeout=max(1, round(self.timeout)))
-        claimed: list[str] = []
         try:
-            for slot in slots:
-                value = json.dumps({"node": self.node, "durable": slot.options.durable}).encode()
-                try:
-                    await kv.create(slot.name, value)
-                except KeyWrongLastSequenceError:
-                    entry = await kv.get(slot.name)
-                    holder = _holder(entry.value)
-                    if holder is not None and holder != self.node and self._live(holder):
-                        system = self.runtime.name
-                        msg = (
-                            f"the name {slot.name!r} is already taken in cluster "
-                            f"{self.cluster!r} (node {holder!r}; this is system {system!r})"
-                        )
-                        # A spawn's supervisor raises it as supervision.NameTaken.
-                        raise DuplicateName(msg, slot.name) from None
-                    await kv.update(slot.name, value, last=entry.revision)  # a dead node's
-                claimed.append(slot.name)
+            await self.registry.claim(slots)
         except BaseException:
-            for name in claimed:
-                await _forget(kv, name)
             for slot in slots:
                 sub = self._subs.pop(f"{self.direct}{slot.name}", None)
                 if sub is not None:
@@ -423,9 +269,8 @@ class Node:
                     new_roles = new_roles or not count
                 await self._durables().attach(slot)
         if new_roles:
-            await nc.flush(
-                timeout=max(1, round(self.timeout))
-            )  # the queue group answers before it is known
+            # The queue group must answer before other nodes learn of the role.
+            await nc.flush(timeout=max(1, round(self.timeout)))
             await self._heartbeat()  # other nodes learn of the role now, not at the next beat
 
     async def _subscribe(self, subject: str, cb: Any, queue: str = "") -> None:
@@ -450,7 +295,6 @@ class Node:
         self.loop.post(lambda: self._release(items))
 
     async def _release(self, items: list[tuple[str, frozenset[str], ExitReason, bool]]) -> None:
-        assert self.names_kv is not None
         assert self.nc is not None
         gone_roles = False
         for name, roles, reason, durable in items:
@@ -468,7 +312,7 @@ class Node:
                 await sub.unsubscribe()
             if self.durables is not None:
                 await self.durables.detach(name)
-            await _forget(self.names_kv, name)
+            await self.registry.forget(name)
             await self.nc.publish(f"{self.down}{name}", json.dumps({"reason": reason}).encode())
             for role in roles:
                 with self._lock:
@@ -486,59 +330,33 @@ class Node:
 
     # -- lookups (Remote) ----------------------------------------------------------------------
 
-    def _live(self, node: str) -> bool:
-        seen = self.nodes.get(node)
-        return seen is not None and time.monotonic() - seen.at <= self.ttl
-
     def wants(self, role: str | None) -> bool:
         """True if another live node holds ``role`` (None: if any other node is live)."""
+        registry = self.registry
         if role is None:
-            return bool(self.nodes)
-        holders = self.role_nodes.get(role)
-        return bool(holders)
+            return bool(registry.nodes)
+        return bool(registry.role_nodes.get(role))
 
     def durable(self, role: str) -> bool:
         """True if some live node (this one included) holds ``role`` with a durable agent."""
         if role in self._durable_roles:
             return True
-        return any(self._live(node) for node in self.durable_role_nodes.get(role, ()))
+        registry = self.registry
+        return any(registry.live(node) for node in registry.durable_role_nodes.get(role, ()))
 
     def knows(self, name: str) -> bool:
         """True if another live node holds ``name`` (asks the registry if the cache lags)."""
-        node = self.names.get(name)
+        registry = self.registry
+        node = registry.names.get(name)
         if node is not None:
-            return self._live(node)
+            return registry.live(node)
         if self.loop.here or self._closed:
             return False
         try:
-            node = self.loop.call(self._lookup(name), self.timeout, f"looking up {name!r}")
+            node = self.loop.call(registry.lookup(name), self.timeout, f"looking up {name!r}")
         except TransportError:
             return False
-        return node is not None and node != self.node and self._live(node)
-
-    async def _lookup(self, name: str) -> str | None:
-        from nats.js.errors import KeyNotFoundError  # noqa: PLC0415
-
-        assert self.names_kv is not None
-        try:
-            entry = await self.names_kv.get(name)
-        except KeyNotFoundError:
-            return None
-        node = _holder(entry.value)
-        if node is not None and node != self.node and not self._live(node):
-            await self._refresh(node)  # the cache may lag (a reconnection): ask the bucket
-        return node
-
-    async def _refresh(self, node: str) -> None:
-        """Read ``node``'s heartbeat from the bucket into the cache (if it still has one)."""
-        from nats.js.errors import KeyNotFoundError  # noqa: PLC0415
-
-        assert self.nodes_kv is not None
-        try:
-            entry = await self.nodes_kv.get(node)
-        except KeyNotFoundError:
-            return
-        self._node_seen(entry)
+        return node is not None and node != self.node and registry.live(node)
 
     def nodes_info(self) -> list[NodeInfo]:
         """Every live node, this one first."""
@@ -553,11 +371,7 @@ class Node:
             started=self.started,
             local=True,
         )
-        others = sorted(
-            (seen.info for node, seen in list(self.nodes.items()) if self._live(node)),
-            key=lambda info: info.node,
-        )
-        return [me, *others]
+        return [me, *self.registry.others()]
 
     # -- sends (Remote) --------------------------------------------------------------------
 
@@ -580,7 +394,7 @@ class Node:
             return 0
         payload = self._encode(envelope, sender)
         to = envelope.to
-        if (type(to) is Direct and to.name in self.durable_names) or (
+        if (type(to) is Direct and to.name in self.registry.durable_names) or (
             type(to) is Role and self.durable(to.role)
         ):  # a durable agent on another node, or a durable role: through its stream
             durables = self._durables()
@@ -682,8 +496,8 @@ class Node:
         """True if the registry, as cached here, says another node holds the ask's address."""
         to = envelope.to
         if type(to) is Direct:
-            node = self.names.get(to.name)
-            return node is not None and self._live(node)
+            node = self.registry.names.get(to.name)
+            return node is not None and self.registry.live(node)
         return type(to) is Role and self.wants(to.role)
 
     # -- watches (Remote) -------------------------------------------------------------------
@@ -842,26 +656,3 @@ class _Ask:
         self.subject = subject
         self.payload = payload
         self.tries = 0
-
-
-def _follow(table: dict[str, set[str]], node: str, roles: set[str]) -> None:
-    """Make ``table`` (role -> nodes) say that ``node`` holds exactly ``roles``."""
-    for role, nodes in table.items():
-        if role not in roles:
-            nodes.discard(node)
-    for role in roles:
-        table.setdefault(role, set()).add(node)
-
-
-def _holder(value: bytes | None) -> str | None:
-    try:
-        return str(json.loads(value or b"")["node"])
-    except (ValueError, TypeError, KeyError):
-        return None
-
-
-async def _forget(kv: KeyValue, name: str) -> None:
-    try:
-        await kv.delete(name)
-    except Exception as exc:  # noqa: BLE001 - the name frees itself with the node's TTL anyway
-        logger.debug("nats transport: deleting name {!r} failed: {!r}", name, exc)

@@ -35,7 +35,7 @@ _print_lock = threading.Lock()
 
 def say(who: str, text: str) -> None:
     with _print_lock:  # agents print from their own threads: one whole line at a time
-        print(f"  [{who:>14}] {text}")
+        print(f"  [{who:>14}] {text}", flush=True)  # flushed: stdout may be a pipe
 
 
 class Work(Message):

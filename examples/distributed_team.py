@@ -44,23 +44,31 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
+
+from code_review_team import (  # this file's folder is on sys.path when it runs
+    Artifact,
+    Coder,
+    ErrorReport,
+    Flakiness,
+    Orchestrator,
+    Plan,
+    Reviewer,
+    Summary,
+    Verdict,
+    Work,
+)
 
 from actors import (
     ActorSystem,
-    AgentActor,
     AgentCrashed,
-    Message,
-    ReplyToken,
     Route,
     TransportError,
-    handler,
 )
 from actors.nats import NatsTransport
 from supervision import ChildSpec, RestartPolicy, SupervisorSpec
@@ -69,179 +77,13 @@ HOST = "127.0.0.1"  # the example's own server listens here only
 WAIT = 20.0  # seconds any one step may take before the example gives up
 TTL = 2.0  # heartbeat TTL: a worker that dies without a goodbye is down within 2 s
 
-_print_lock = threading.Lock()
-
-
-def say(who: str, text: str) -> None:
-    with _print_lock:  # agents print from their own threads: one whole line at a time
-        print(f"  [{who:>14}] {text}", flush=True)  # flushed: stdout may be a pipe
-
-
-# -- messages: every process imports the same classes (same type_name on every node) -------------
-
-
-class Work(Message):
-    type_name: ClassVar[str] = "distributed_team.Work"
-    title: str
-    role: str  # who should do it: "backend", "frontend" or "coder" (any coder)
-
-
-class Plan(Message):
-    type_name: ClassVar[str] = "distributed_team.Plan"
-    work: list[Work]
-
-
-class Task(Message):
-    type_name: ClassVar[str] = "distributed_team.Task"
-    title: str
-    attempt: int = 1
-
-
-class Artifact(Message):
-    type_name: ClassVar[str] = "distributed_team.Artifact"
-    task: str
-    author: str
-    attempt: int
-    content: str
-
-
-class Verdict(Message):
-    type_name: ClassVar[str] = "distributed_team.Verdict"
-    task: str
-    attempt: int
-    approved: bool
-    comment: str
-
-
-class ErrorReport(Message):
-    type_name: ClassVar[str] = "distributed_team.ErrorReport"
-    agent: str
-    error: str
-    directive: str | None
-
-
-class Summary(Message):
-    type_name: ClassVar[str] = "distributed_team.Summary"
-    approved: list[str]
-    revisions: int
-    errors: list[str]
-
-
+# The team's messages and agents are code_review_team.py's own: every process imports them from
+# that module, so their type names (module and class) are the same on every node.
 ROUTES = [  # the same in every process: a process publishes through its own routes
     Route(Artifact, to="*"),  # every agent of every process, the author excluded
     Route(Verdict, to="role:lead"),
     Route(ErrorReport, to="role:lead"),
 ]
-
-
-# -- agents: the same as in code_review_team.py ------------------------------------------------
-
-
-class Flakiness:
-    """Which tasks crash their coder the first time (shared by every incarnation)."""
-
-    def __init__(self, *titles: str) -> None:
-        self._lock = threading.Lock()
-        self._pending = set(titles)
-
-    def strikes(self, title: str) -> bool:
-        with self._lock:
-            if title in self._pending:
-                self._pending.discard(title)
-                return True
-            return False
-
-
-class Orchestrator(AgentActor):
-    """Sends tasks out by role, collects verdicts and error reports, answers the plan."""
-
-    roles = ("lead",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.plan: ReplyToken | None = None
-        self.roles_by_task: dict[str, str] = {}
-        self.approved: list[str] = []
-        self.revisions = 0
-        self.errors: list[str] = []
-
-    @handler
-    def on_plan(self, plan: Plan) -> None:
-        self.plan = self.defer()  # answered from on_verdict, once everything is approved
-        for work in plan.work:
-            self.roles_by_task[work.title] = work.role
-            say(self.name, f"-> role:{work.role:<8} {work.title!r}")
-            self.tell(f"role:{work.role}", Task(title=work.title))
-
-    @handler
-    def on_artifact(self, artifact: Artifact) -> None:
-        say(self.name, f"saw artifact {artifact.task!r} v{artifact.attempt} by {artifact.author}")
-
-    @handler
-    def on_verdict(self, verdict: Verdict) -> None:
-        if not verdict.approved:
-            self.revisions += 1
-            role = self.roles_by_task[verdict.task]
-            say(self.name, f"-> role:{role:<8} {verdict.task!r} again ({verdict.comment})")
-            self.tell(f"role:{role}", Task(title=verdict.task, attempt=verdict.attempt + 1))
-            return
-        self.approved.append(verdict.task)
-        if len(self.approved) == len(self.roles_by_task) and self.plan is not None:
-            summary = Summary(
-                approved=sorted(self.approved), revisions=self.revisions, errors=self.errors
-            )
-            self.plan.reply(summary)  # to the asker in the main process's embedding thread
-
-    @handler
-    def on_error_report(self, report: ErrorReport) -> None:
-        say(self.name, f"error report: {report.agent} raised {report.error} ({report.directive})")
-        self.errors.append(f"{report.agent}: {report.error}")
-
-
-class Coder(AgentActor):
-    """Turns a task into an artifact and publishes it; keeps the other coders' artifacts."""
-
-    roles = ("coder",)
-
-    def __init__(self, flaky: Flakiness) -> None:
-        super().__init__()
-        self.flaky = flaky
-        self.library: list[str] = []  # what the other coders published
-
-    @handler
-    def on_task(self, task: Task) -> None:
-        restarts = self.context.restarts
-        say(self.name, f"<- {task.title!r} attempt {task.attempt} (restarts so far: {restarts})")
-        if self.flaky.strikes(task.title):
-            say(self.name, "   the test database is gone: crash!")
-            raise ConnectionError("test database unreachable")
-        content = f"+ {task.title}"
-        if task.title.endswith("docs") and task.attempt == 1:
-            content += "  # TODO: examples"
-        artifact = Artifact(
-            task=task.title, author=self.name, attempt=task.attempt, content=content
-        )
-        self.publish(artifact)  # broadcast to every other agent, in every process
-
-    @handler
-    def on_artifact(self, artifact: Artifact) -> None:
-        self.library.append(artifact.task)
-
-
-class Reviewer(AgentActor):
-    """Reviews every artifact it sees; a leftover TODO is sent back."""
-
-    roles = ("reviewer",)
-
-    @handler
-    def on_artifact(self, artifact: Artifact) -> None:
-        approved = "TODO" not in artifact.content
-        comment = "looks good" if approved else "a TODO is left"
-        say(self.name, f"{artifact.task!r} v{artifact.attempt}: {comment}")
-        verdict = Verdict(
-            task=artifact.task, attempt=artifact.attempt, approved=approved, comment=comment
-        )
-        self.publish(verdict)  # routed to the lead, in the main process
 
 
 # -- the processes -----------------------------------------------------------------------------

@@ -191,8 +191,8 @@ class Node:
                 await self._heartbeat()
             except Exception as exc:  # noqa: BLE001 - a server restart: try again next beat
                 logger.warning("nats transport: heartbeat failed: {!r}", exc)
+            await self.registry.sweep()
             now = time.monotonic()
-            self.registry.sweep(now)
             for token, (envelope, at) in list(self._pubs.items()):
                 if now - at > self.timeout and self._pubs.pop(token, None) is not None:
                     detail = f"not confirmed by the durable stream within {self.timeout:g} s"

@@ -200,10 +200,21 @@ class Registry:
                 "node {!r} stopped heartbeating; {} of its names are free", node, len(names)
             )
 
-    def sweep(self, now: float) -> None:
-        """Declare every node silent for longer than the TTL down."""
+    async def sweep(self) -> None:
+        """Declare every node silent for longer than the TTL down, once the bucket agrees.
+
+        The cache's times are when this node's loop saw the heartbeats: a loop that lagged
+        (a process busy with thousands of agents) would see live nodes as silent. So a node
+        is down only if the bucket no longer has its heartbeat either: the server's TTL is
+        the authority.
+        """
         for node, seen in list(self.nodes.items()):
-            if now - seen.at > self.ttl:
+            if time.monotonic() - seen.at <= self.ttl:
+                continue
+            with contextlib.suppress(Exception):  # no answer: go by the cache
+                await self._refresh(node)
+            seen_now = self.nodes.get(node)
+            if seen_now is not None and time.monotonic() - seen_now.at > self.ttl:
                 self.gone(node, ExitReason.NODE_DOWN)
 
     async def heartbeat(self, data: dict[str, Any]) -> None:

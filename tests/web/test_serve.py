@@ -117,13 +117,15 @@ def test_the_live_feed_sends_at_most_four_updates_a_second_however_heavy_the_tra
                 arrivals.append(time.monotonic() - began)
                 if "dead_letters" in data:
                     letters.append(data["dead_letters"]["counts"].get("unknown_address", 0))
-                if arrivals[-1] >= 2.0:
+                # At least 2 s, and until two updates carried dead letters (a flooded,
+                # loaded machine may give the server's thread little time): bounded by WAIT.
+                if (arrivals[-1] >= 2.0 and len(letters) >= 2) or arrivals[-1] >= WAIT:
                     break
     finally:
         stop.set()
         if flooder.is_alive():
             flooder.join(WAIT)
-    assert len(arrivals) <= 2.0 / 0.25 + 2
+    assert len(arrivals) <= arrivals[-1] / 0.25 + 2  # at most four a second, however long
     assert len(letters) >= 2
     assert letters[-1] > letters[0] > 0  # the updates did follow the traffic
 
